@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The mapping file: which environment variable names come from which Vault
+ * secret. One entry a line:
+ *
+ *     NAME = [kv1:|kv2:]MOUNT/PATH[#KEY]  [required] [default=VALUE] [ttl=DURATION]
+ *
+ * Parsing is all or nothing: any error rejects the whole file, and the error
+ * reads "FILE:LINE:COL: message". See doc/vaultenv.map.5. */
+
+#define VE_MAP_MAX_SIZE (1024 * 1024)
+#define VE_REF_DEFAULT_KEY "value"
+
+enum ve_kv_version {
+        VE_KV_AUTO = 0,         /* detect through sys/internal/ui/mounts */
+        VE_KV_1 = 1,            /* forced with "kv1:" */
+        VE_KV_2 = 2,            /* forced with "kv2:" */
+};
+
+struct ve_ref {
+        enum ve_kv_version kv;
+        char *path;             /* "secret/app/db": mount and path as `vault kv get` takes
+                                 * them, no "/data/", no leading or trailing '/',
+                                 * no empty, "." or ".." segment, at least two segments */
+        char *key;              /* "url"; VE_REF_DEFAULT_KEY when the reference has no '#' */
+};
+
+struct ve_map_entry {
+        char *name;             /* [A-Za-z_][A-Za-z0-9_]* */
+        struct ve_ref ref;
+        bool required;
+        char *default_value;    /* NULL: no default= option */
+        uint64_t ttl_ms;        /* 0: no ttl= option (fetched once per process) */
+        unsigned line;          /* 1-based line in the file, for messages */
+};
+
+struct ve_map {
+        char *source;           /* the name used in messages (the path) */
+        struct ve_map_entry *entries;
+        size_t n_entries;
+};
+
+/* Parses text (len bytes, need not be NUL-terminated; an embedded NUL is an
+ * error). source names the file in messages. On error returns -EINVAL (or
+ * -ENOMEM) and, when ret_error is not NULL, a heap string
+ * "source:line:col: message" (no trailing newline). */
+int ve_map_parse(const char *source, const char *text, size_t len,
+                 struct ve_map **ret_map, char **ret_error);
+
+/* Reads and parses a file. -ENOENT when it does not exist (ret_error then
+ * says so too); other read failures give -errno and "path: reason". */
+int ve_map_load(const char *path, struct ve_map **ret_map, char **ret_error);
+
+/* NULL when absent. Linear; callers build their own index. */
+const struct ve_map_entry *ve_map_find(const struct ve_map *map, const char *name);
+
+void ve_map_free(struct ve_map *map);
+
+/* Parses one reference "[kv1:|kv2:]MOUNT/PATH[#KEY]" (already unquoted).
+ * On error returns -EINVAL and a heap message without position, e.g.
+ * "reference needs MOUNT/PATH: \"secret\"". */
+int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error);
+void ve_ref_done(struct ve_ref *ref);
+
+/* POSIX portable name check used for mapped names. */
+bool ve_name_valid(const char *name);

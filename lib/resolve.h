@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdint.h>
+
+#include "envscan.h"
+#include "mapfile.h"
+#include "secret.h"
+#include "settings.h"
+
+/* Resolution of mapped names, with the per-process cache.
+ *
+ * For a mapped NAME the chain is:
+ *   1. Vault: the key at the mapped path (all keys of one path come from one
+ *      read; one read per path however many names and threads ask);
+ *   2. the process's own environment value of NAME;
+ *   3. the file named by NAME_FILE, then SECRETS_DIR/NAME, then
+ *      SECRETS_DIR/name (lower-cased), one trailing "\n" or "\r\n" stripped;
+ *   4. the default= option;
+ *   5. nothing: NULL, or for a required name an error (see ve_resolve()).
+ *
+ * Caching: a Vault read (success or failure) is kept for the life of the
+ * process, or until the name's ttl= passes; then the next lookup reads the
+ * path again and, should Vault fail, the last good value is still served.
+ * Steps 3 and 4 are evaluated once per name. Step 2 is live.
+ *
+ * Pointer stability: every value pointer handed out stays valid and
+ * unchanged until ve_resolver_free() (which the shim never calls): a value
+ * replaced by a refresh is retired, not freed.
+ *
+ * Locking: finding an entry and reading a fresh cached value take no lock
+ * and do not allocate. A cold or expired path is fetched by exactly one
+ * thread (single flight); the others wait on a condition variable. No lock
+ * is held while the source does network I/O. */
+
+struct ve_source {
+        /* As ve_vault_read(): every key at ref->path, or -errno and a
+         * one-line message. Called without any resolver lock held. */
+        int (*read)(void *userdata, const struct ve_ref *ref,
+                    struct ve_secret **ret_secret, char **ret_error);
+        void *userdata;
+};
+
+enum ve_from {
+        VE_FROM_NONE = 0,
+        VE_FROM_VAULT,
+        VE_FROM_ENV,
+        VE_FROM_FILE,
+        VE_FROM_DEFAULT,
+};
+
+struct ve_resolver;
+struct ve_entry;
+
+/* Takes ownership of map (also on failure). settings and source are
+ * borrowed and must outlive the resolver. env reads the live environment. */
+int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
+                    const struct ve_source *source, ve_getenv_fn env,
+                    struct ve_resolver **ret_resolver);
+void ve_resolver_free(struct ve_resolver *r);
+
+/* NULL when name is not mapped. Lock-free, allocation-free. */
+struct ve_entry *ve_resolver_find(const struct ve_resolver *r, const char *name);
+size_t ve_resolver_count(const struct ve_resolver *r);
+struct ve_entry *ve_resolver_entry(const struct ve_resolver *r, size_t i);
+const struct ve_map_entry *ve_entry_map(const struct ve_entry *e);
+
+/* Resolves one mapped name. Returns 0 with *ret_value (NULL when nothing
+ * resolved a name that is not required, or VAULTENV_ON_MISSING=null) and,
+ * if ret_from is not NULL, where it came from. Returns -ENOENT for a
+ * required name that nothing resolved, with a one-line heap reason in
+ * *ret_reason (never a value). -ENOMEM likewise. */
+int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
+               const char **ret_value, enum ve_from *ret_from, char **ret_reason);
+
+const char *ve_from_name(enum ve_from from);
+
+/* Why Vault gave no value for this name at the last read (heap copy), or
+ * NULL when it gave one or was not asked yet. For `vaultenv check`. */
+char *ve_entry_vault_reason(struct ve_resolver *r, struct ve_entry *e);
+
+/* In a forked child: re-create every lock, and forget fetches that were in
+ * flight in the parent (their threads do not exist here). */
+void ve_resolver_atfork_child(struct ve_resolver *r);

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings.h"
+#include "util.h"
+
+/* An unset or empty variable is "not set", as for the vault CLI. */
+static const char *get(ve_getenv_fn env, const char *name) {
+        const char *v = env(name);
+        return v && *v ? v : NULL;
+}
+
+static int dup_opt(ve_getenv_fn env, const char *name, char **ret) {
+        const char *v = get(env, name);
+
+        *ret = NULL;
+        if (!v)
+                return 0;
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
+        struct ve_settings *s;
+        const char *v;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+
+        s->log_level = VE_LOG_ERROR;
+        v = get(env, "VAULTENV_LOG");
+        if (v && ve_log_level_parse(v, &s->log_level) < 0)
+                ve_error("VAULTENV_LOG: unknown level \"%.32s\" (use error, warn, info or debug); using error", v);
+
+        v = get(env, "VAULTENV_MAP");
+        s->map_explicit = v != NULL;
+        s->map_path = strdup(v ? v : VE_DEFAULT_MAP_PATH);
+        v = get(env, "VAULTENV_SECRETS_DIR");
+        s->secrets_dir = strdup(v ? v : VE_DEFAULT_SECRETS_DIR);
+        v = get(env, "VAULT_ADDR");
+        s->addr = strdup(v ? v : VE_DEFAULT_VAULT_ADDR);
+        if (!s->map_path || !s->secrets_dir || !s->addr)
+                goto oom;
+
+        v = get(env, "VAULTENV_ON_MISSING");
+        if (v) {
+                if (strcmp(v, "null") == 0)
+                        s->on_missing_null = true;
+                else if (strcmp(v, "exit") != 0)
+                        ve_error("VAULTENV_ON_MISSING: unknown value \"%.32s\" (use exit or null); using exit", v);
+        }
+
+        if ((r = dup_opt(env, "VAULT_TOKEN", &s->token)) < 0 ||
+            (r = dup_opt(env, "VAULT_NAMESPACE", &s->namespace)) < 0 ||
+            (r = dup_opt(env, "VAULT_CACERT", &s->cacert)) < 0 ||
+            (r = dup_opt(env, "VAULT_CAPATH", &s->capath)) < 0 ||
+            (r = dup_opt(env, "VAULT_CLIENT_CERT", &s->client_cert)) < 0 ||
+            (r = dup_opt(env, "VAULT_CLIENT_KEY", &s->client_key)) < 0 ||
+            (r = dup_opt(env, "VAULT_TLS_SERVER_NAME", &s->tls_server_name)) < 0)
+                goto oom;
+
+        /* VAULT_HTTP_PROXY is the older spelling the vault CLI still reads. */
+        if ((r = dup_opt(env, "VAULT_PROXY_ADDR", &s->proxy)) < 0)
+                goto oom;
+        if (!s->proxy && (r = dup_opt(env, "VAULT_HTTP_PROXY", &s->proxy)) < 0)
+                goto oom;
+
+        if (!s->token) {
+                v = get(env, "HOME");
+                if (v && !(s->token_file = ve_asprintf("%s/.vault-token", v)))
+                        goto oom;
+        }
+
+        v = get(env, "VAULT_SKIP_VERIFY");
+        if (v && ve_bool_parse(v, &s->skip_verify) < 0)
+                ve_error("VAULT_SKIP_VERIFY: not a boolean \"%.32s\"; verifying TLS certificates", v);
+
+        s->timeout_ms = VE_DEFAULT_TIMEOUT_MS;
+        v = get(env, "VAULT_CLIENT_TIMEOUT");
+        if (v && (ve_duration_parse(v, &s->timeout_ms) < 0 || s->timeout_ms == 0)) {
+                ve_error("VAULT_CLIENT_TIMEOUT: invalid duration \"%.32s\"; using 60s", v);
+                s->timeout_ms = VE_DEFAULT_TIMEOUT_MS;
+        }
+
+        *ret_settings = s;
+        return 0;
+oom:
+        ve_settings_free(s);
+        return -ENOMEM;
+}
+
+void ve_settings_free(struct ve_settings *s) {
+        if (!s)
+                return;
+        free(s->map_path);
+        free(s->secrets_dir);
+        free(s->addr);
+        ve_erase_free(s->token);
+        free(s->token_file);
+        free(s->namespace);
+        free(s->cacert);
+        free(s->capath);
+        free(s->client_cert);
+        free(s->client_key);
+        free(s->tls_server_name);
+        free(s->proxy);
+        free(s);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+#include "mapfile.h"
+#include "secret.h"
+#include "settings.h"
+
+/* The Vault client: one libcurl easy handle per client, reused (keep-alive),
+ * serialised by a mutex so any thread may call in. The KV version of each
+ * mount is detected once (GET /v1/sys/internal/ui/mounts/PATH) and cached.
+ *
+ * Errors are -errno with a one-line heap message in *ret_error naming the
+ * path and the reason, never a value or a token:
+ *   -EACCES       403: permission denied on PATH (or no/invalid token)
+ *   -ENOENT       404: no secret at PATH (also: deleted/destroyed version)
+ *   -EAGAIN       503: Vault is sealed or unavailable; 429 rate limited
+ *   -ECONNREFUSED Vault cannot be reached (refused, DNS, unix socket)
+ *   -ETIMEDOUT    VAULT_CLIENT_TIMEOUT passed
+ *   -EPROTO       TLS failure (bad certificate...) or a malformed response
+ *   -EIO          any other status
+ */
+
+struct ve_vault;
+
+/* Copies what it needs from settings. Does no I/O. */
+int ve_vault_new(const struct ve_settings *settings, struct ve_vault **ret_vault, char **ret_error);
+void ve_vault_free(struct ve_vault *v);
+
+/* Reads every key at ref->path (ref->key is not looked at) in one secret
+ * request (plus a one-time mount detection for VE_KV_AUTO mounts). */
+int ve_vault_read(struct ve_vault *v, const struct ve_ref *ref,
+                  struct ve_secret **ret_secret, char **ret_error);
+
+/* In a forked child: abandon (do not clean up) the inherited handle and
+ * connection, which the parent still uses, and reset the lock. */
+void ve_vault_atfork_child(struct ve_vault *v);
+
+/* ---- response parsing, exposed for unit tests (vault_json.c) ---- */
+
+/* Joined "errors" of a Vault error body ("a; b"), or NULL when the body
+ * has none (or an empty list). Heap string. */
+char *ve_vault_errors_text(const char *body, size_t len);
+
+/* Parses the answer of GET /v1/sys/internal/ui/mounts/PATH: the mount path
+ * ("secret/", with trailing '/') and the KV version (1 or 2; 1 when options or
+ * options.version are absent, as the vault CLI does). 0 or -EPROTO. */
+int ve_vault_parse_mount(const char *body, size_t len, char **ret_mount, int *ret_version);
+
+/* Parses a 200 answer of a KV read: for version 2, data.data (and
+ * data.metadata.version); for version 1, data. 0, -ENOENT (data or data.data
+ * null: deleted/destroyed), or -EPROTO with a message. */
+int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
+                      struct ve_secret **ret_secret, char **ret_error);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* libvaultenv-core.so: the heavy half of the shim, dlopen()ed on the first
+ * lookup of a mapped name, so that processes which never read a secret do
+ * not load libcurl and TLS at all. Exports one symbol (core.sym). */
+#include <stddef.h>
+
+#include "core.h"
+#include "vault.h"
+
+static int core_open(const struct ve_settings *settings, ve_log_fn fn, void *userdata,
+                     enum ve_log_level level, void **ret_client, char **ret_error) {
+        struct ve_vault *v;
+        int r;
+
+        /* This object has its own copy of lib/'s log state. */
+        ve_log_set(fn, userdata, level);
+        r = ve_vault_new(settings, &v, ret_error);
+        if (r < 0)
+                return r;
+        *ret_client = v;
+        return 0;
+}
+
+static int core_read(void *client, const struct ve_ref *ref,
+                     struct ve_secret **ret_secret, char **ret_error) {
+        return ve_vault_read(client, ref, ret_secret, ret_error);
+}
+
+static void core_atfork_child(void *client) {
+        ve_vault_atfork_child(client);
+}
+
+static const struct ve_core_api api = {
+        .abi = VE_CORE_ABI,
+        .open = core_open,
+        .read = core_read,
+        .atfork_child = core_atfork_child,
+};
+
+__attribute__((visibility("default")))
+const struct ve_core_api *vaultenv_core_v1(void);
+
+const struct ve_core_api *vaultenv_core_v1(void) {
+        return &api;
+}

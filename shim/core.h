@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "log.h"
+#include "mapfile.h"
+#include "secret.h"
+#include "settings.h"
+
+/* The interface between the preloaded object and its lazily loaded core
+ * (libvaultenv-core.so, which carries libcurl, TLS and cJSON). Both are
+ * built from the same headers in the same build, so structs cross it as is;
+ * memory crosses it through the one libc malloc. */
+
+#define VE_CORE_ABI 1
+
+struct ve_core_api {
+        unsigned abi;           /* VE_CORE_ABI */
+        /* Creates the Vault client. No I/O. The core logs through fn. */
+        int (*open)(const struct ve_settings *settings, ve_log_fn fn, void *userdata,
+                    enum ve_log_level level, void **ret_client, char **ret_error);
+        /* As ve_vault_read(). Thread-safe. */
+        int (*read)(void *client, const struct ve_ref *ref,
+                    struct ve_secret **ret_secret, char **ret_error);
+        void (*atfork_child)(void *client);
+};
+
+typedef const struct ve_core_api *(*ve_core_entry_fn)(void);
+#define VE_CORE_ENTRY "vaultenv_core_v1"

@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: MIT
+# Shared by the integration tests (sourced). Meson passes, via env:
+#   VE_SHIM VE_CLI VE_READENV VE_VAULT_DEV VE_SOURCE_ROOT
+# Rules: servers only on 127.0.0.1; values are fake and are never printed:
+# programs write what they read to files, which are compared, not shown.
+set -euo pipefail
+
+: "${VE_SHIM:?}" "${VE_READENV:?}" "${VE_VAULT_DEV:?}"
+
+VE_TMP=$(mktemp -d /tmp/vaultenv-test.XXXXXX)
+chmod 755 "$VE_TMP"
+VE_PIDS=()
+ve_failures=0
+
+ve_cleanup() {
+        local p
+        for p in "${VE_PIDS[@]:-}"; do
+                [ -n "$p" ] && kill "$p" 2>/dev/null || true
+        done
+        for p in "${VE_PIDS[@]:-}"; do
+                [ -n "$p" ] && wait "$p" 2>/dev/null || true
+        done
+        [ -n "${VE_PG_DATA:-}" ] && ve_pg_stop || true
+        rm -rf "$VE_TMP"
+}
+trap ve_cleanup EXIT
+
+# Each check prints "ok - what" or "not ok - what"; the script's status is
+# the number of failures (TAP-like, for people reading the log).
+ok() { echo "ok - $*"; }
+fail() { echo "not ok - $*"; ve_failures=$((ve_failures + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+ve_done() {
+        echo "# $(basename "$0"): $ve_failures failure(s)"
+        [ "$ve_failures" -eq 0 ]
+}
+
+# A fresh fake token per run, so no test depends on a known one.
+ve_random() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# Starts scripts/vault-dev on a free port; sets VAULT_ADDR, VAULT_TOKEN,
+# VE_DEV_PID. Extra arguments go to the server.
+ve_vault_start() {
+        local portfile="$VE_TMP/vault.port.$RANDOM" i
+        VE_ROOT_TOKEN="fake-root-$(ve_random)"
+        "$VE_VAULT_DEV" -dev-root-token-id="$VE_ROOT_TOKEN" -dev-listen-address=127.0.0.1:0 \
+                --port-file "$portfile" --quiet "$@" 2>"$VE_TMP/vault-dev.log" &
+        VE_DEV_PID=$!
+        VE_PIDS+=("$VE_DEV_PID")
+        for i in $(seq 1 100); do
+                [ -s "$portfile" ] && break
+                sleep 0.1
+        done
+        [ -s "$portfile" ] || { echo "vault-dev did not start:"; cat "$VE_TMP/vault-dev.log"; return 1; }
+        VE_DEV_PORT=$(cat "$portfile")
+        local scheme=http
+        case " $* " in *" --tls-cert "*) scheme=https ;; esac
+        export VAULT_ADDR="$scheme://127.0.0.1:$VE_DEV_PORT"
+        export VAULT_TOKEN="$VE_ROOT_TOKEN"
+}
+
+ve_vault_stop() {
+        kill "$VE_DEV_PID" 2>/dev/null || true
+        wait "$VE_DEV_PID" 2>/dev/null || true
+}
+
+# ve_api METHOD PATH [JSON]: a request with the root token; fails on >= 400.
+ve_api() {
+        local method=$1 path=$2 body=${3:-}
+        local args=(-sS --fail -o /dev/null -X "$method" -H "X-Vault-Token: $VE_ROOT_TOKEN")
+        # shellcheck disable=SC2206
+        [ -n "${VE_CURL_OPTS:-}" ] && args+=($VE_CURL_OPTS)
+        [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data "$body")
+        curl "${args[@]}" "$VAULT_ADDR/v1/$path"
+}
+
+# ve_kv2_put MOUNT/PATH JSON-object  (KV v2 write)
+ve_kv2_put() {
+        local mount=${1%%/*} rest=${1#*/}
+        ve_api POST "$mount/data/$rest" "{\"data\":$2}"
+}
+
+# Request counters of the dev server: ve_count "GET /v1/secret/data/app/db"
+ve_count() {
+        curl -sS "$VAULT_ADDR/_dev/requests" ${VE_CURL_OPTS:-} |
+                python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["requests"].get(sys.argv[1], 0) if len(sys.argv[1]) else d["total"])' "$1"
+}
+ve_connections() {
+        curl -sS "$VAULT_ADDR/_dev/requests" ${VE_CURL_OPTS:-} |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["connections"])'
+}
+ve_reset_counts() { curl -sS -X POST -o /dev/null "$VAULT_ADDR/_dev/reset" ${VE_CURL_OPTS:-}; }
+
+# ve_read OUT NAME... : runs the test program under the shim (readenv
+# options in VE_READ_OPTS); its stderr is kept in $VE_TMP/stderr.
+ve_read() {
+        local out=$1; shift
+        # shellcheck disable=SC2086
+        LD_PRELOAD="$VE_SHIM" "$VE_READENV" ${VE_READ_OPTS:-} "$out" "$@" 2>"$VE_TMP/stderr"
+}
+
+# ve_expect OUT 'NAME=value' 'OTHER unset' ...: compares without printing
+# values: on mismatch, only the names that differ are shown.
+ve_expect() {
+        local out=$1; shift
+        printf '%s\n' "$@" >"$out.expected"
+        if cmp -s "$out" "$out.expected"; then
+                return 0
+        fi
+        echo "# mismatch in: $(paste -d'|' "$out" "$out.expected" | awk -F'|' '$1 != $2 { split($2, a, /[= ]/); printf "%s ", a[1] }')"
+        return 1
+}
+
+# stderr of the last ve_read contains / lacks a fixed string
+stderr_has() { grep -qF -- "$1" "$VE_TMP/stderr"; }
+stderr_lacks() { ! grep -qF -- "$1" "$VE_TMP/stderr"; }

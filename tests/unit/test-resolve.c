@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/* Resolution order, the cache, single flight and pointer stability, with a
+ * fake Vault source and a fake environment (no network, no preload). */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mapfile.h"
+#include "resolve.h"
+#include "settings.h"
+#include "util.h"
+
+/* ---- fake Vault: one answer per path ---- */
+struct answer {
+        const char *path;
+        int err;                /* <0: fail with this */
+        const char *kv[8];      /* key, value, key, value, ..., NULL */
+};
+static struct answer answers[8];
+static atomic_int n_reads;
+static int read_delay_us;
+
+static int fake_read(void *ud, const struct ve_ref *ref, struct ve_secret **ret, char **ret_error) {
+        atomic_fetch_add(&n_reads, 1);
+        if (read_delay_us)
+                usleep((useconds_t) read_delay_us);
+        for (size_t i = 0; i < 8 && answers[i].path; i++) {
+                struct ve_secret *s;
+
+                if (strcmp(answers[i].path, ref->path) != 0)
+                        continue;
+                if (answers[i].err < 0) {
+                        *ret_error = ve_asprintf("%s: fake failure", ref->path);
+                        return answers[i].err;
+                }
+                s = ve_secret_new();
+                for (size_t k = 0; answers[i].kv[k]; k += 2)
+                        ve_secret_add(s, answers[i].kv[k], answers[i].kv[k + 1]);
+                *ret = s;
+                return 0;
+        }
+        *ret_error = ve_asprintf("no secret at %s", ref->path);
+        return -ENOENT;
+}
+static const struct ve_source source = { .read = fake_read };
+
+/* ---- fake environment ---- */
+static char *env_vars[16];
+static const char *fake_getenv(const char *name) {
+        size_t l = strlen(name);
+
+        for (size_t i = 0; i < 16 && env_vars[i]; i++)
+                if (strncmp(env_vars[i], name, l) == 0 && env_vars[i][l] == '=')
+                        return env_vars[i] + l + 1;
+        return NULL;
+}
+
+static struct ve_settings settings;
+static char secrets_dir[64];
+
+static void reset(void) {
+        memset(answers, 0, sizeof answers);
+        memset(env_vars, 0, sizeof env_vars);
+        atomic_store(&n_reads, 0);
+        read_delay_us = 0;
+        settings.on_missing_null = false;
+}
+
+static void map_add(struct ve_map *m, const char *name, const char *path, const char *key,
+                    bool required, const char *def, uint64_t ttl_ms) {
+        struct ve_map_entry *e;
+
+        m->entries = realloc(m->entries, (m->n_entries + 1) * sizeof *m->entries);
+        e = &m->entries[m->n_entries++];
+        memset(e, 0, sizeof *e);
+        e->name = strdup(name);
+        e->ref.path = strdup(path);
+        e->ref.key = strdup(key);
+        e->required = required;
+        e->default_value = def ? strdup(def) : NULL;
+        e->ttl_ms = ttl_ms;
+}
+
+static struct ve_resolver *resolver(struct ve_map *m) {
+        struct ve_resolver *r = NULL;
+
+        CU_ASSERT_EQUAL(ve_resolver_new(m, &settings, &source, fake_getenv, &r), 0);
+        return r;
+}
+
+static const char *get(struct ve_resolver *r, const char *name, enum ve_from *from) {
+        const char *v = (const char *) 0x1;
+        struct ve_entry *e = ve_resolver_find(r, name);
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        CU_ASSERT_EQUAL(ve_resolve(r, e, &v, from, NULL), 0);
+        return v;
+}
+
+static void write_file(const char *path, const char *data, size_t len) {
+        FILE *f = fopen(path, "w");
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+        fclose(f);
+}
+
+static void test_vault_first_and_one_read_per_path(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        enum ve_from from;
+        const char *u, *p;
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "user", "fake-user", "password", "fake-pw", NULL } };
+        env_vars[0] = "DB_PASSWORD=from-env";
+        map_add(m, "DB_USER", "secret/app/db", "user", false, NULL, 0);
+        map_add(m, "DB_PASSWORD", "secret/app/db", "password", false, "from-default", 0);
+        r = resolver(m);
+
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "OTHER"));
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, ""));
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, NULL));
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "DB_USER="));
+
+        p = get(r, "DB_PASSWORD", &from);
+        CU_ASSERT_STRING_EQUAL(p, "fake-pw");
+        CU_ASSERT_EQUAL(from, VE_FROM_VAULT);
+        u = get(r, "DB_USER", &from);
+        CU_ASSERT_STRING_EQUAL(u, "fake-user");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);      /* both keys, one read */
+        /* cached: same pointers, no more reads */
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_PASSWORD", NULL), p);
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_USER", NULL), u);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        ve_resolver_free(r);
+}
+
+static void test_fallback_chain(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        enum ve_from from;
+        char path[128], fpath[128], *fvar;
+        const char *v;
+
+        reset();
+        answers[0] = (struct answer) { "secret/down", -ECONNREFUSED, { NULL } };
+        answers[1] = (struct answer) { "secret/app", 0, { "other", "x", NULL } };
+        map_add(m, "FROM_ENV", "secret/down", "value", true, "dflt", 0);
+        map_add(m, "FROM_FILE", "secret/down", "k", false, "dflt", 0);
+        map_add(m, "FROM_RUN", "secret/down", "k2", false, "dflt", 0);
+        map_add(m, "FROM_LOWER", "secret/app", "missing", false, "dflt", 0);
+        map_add(m, "FROM_DEFAULT", "secret/app", "missing", false, "dflt", 0);
+        map_add(m, "NOTHING", "secret/app", "missing", false, NULL, 0);
+        map_add(m, "EMPTY_DEFAULT", "secret/app", "missing", false, "", 0);
+
+        env_vars[0] = "FROM_ENV=env-value";
+        snprintf(fpath, sizeof fpath, "%s/custom-file", secrets_dir);
+        write_file(fpath, "file-value\r\n", 12);
+        fvar = ve_asprintf("FROM_FILE_FILE=%s", fpath);
+        env_vars[1] = fvar;
+        snprintf(path, sizeof path, "%s/FROM_RUN", secrets_dir);
+        write_file(path, "run-value\n\n", 11);      /* only one line end goes */
+        snprintf(path, sizeof path, "%s/from_lower", secrets_dir);
+        write_file(path, "lower-value", 11);
+        r = resolver(m);
+
+        v = get(r, "FROM_ENV", &from);
+        CU_ASSERT_STRING_EQUAL(v, "env-value");
+        CU_ASSERT_EQUAL(from, VE_FROM_ENV);
+        v = get(r, "FROM_FILE", &from);
+        CU_ASSERT_STRING_EQUAL(v, "file-value");
+        CU_ASSERT_EQUAL(from, VE_FROM_FILE);
+        v = get(r, "FROM_RUN", &from);
+        CU_ASSERT_STRING_EQUAL(v, "run-value\n");
+        CU_ASSERT_EQUAL(from, VE_FROM_FILE);
+        v = get(r, "FROM_LOWER", &from);
+        CU_ASSERT_STRING_EQUAL(v, "lower-value");
+        CU_ASSERT_EQUAL(from, VE_FROM_FILE);
+        v = get(r, "FROM_DEFAULT", &from);
+        CU_ASSERT_STRING_EQUAL(v, "dflt");
+        CU_ASSERT_EQUAL(from, VE_FROM_DEFAULT);
+        v = get(r, "EMPTY_DEFAULT", &from);
+        CU_ASSERT_STRING_EQUAL(v, "");
+        CU_ASSERT_EQUAL(from, VE_FROM_DEFAULT);
+        v = get(r, "NOTHING", &from);
+        CU_ASSERT_PTR_NULL(v);
+        CU_ASSERT_EQUAL(from, VE_FROM_NONE);
+        /* two paths, each read once, failures cached too */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        get(r, "NOTHING", NULL);
+        get(r, "FROM_FILE", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+
+        /* the file is read once: a later change is not seen */
+        write_file(fpath, "changed", 7);
+        CU_ASSERT_STRING_EQUAL(get(r, "FROM_FILE", NULL), "file-value");
+        /* the environment is live, as libc's getenv */
+        env_vars[0] = "FROM_ENV=env-value-2";
+        CU_ASSERT_STRING_EQUAL(get(r, "FROM_ENV", NULL), "env-value-2");
+        env_vars[0] = "UNRELATED=1";
+        CU_ASSERT_STRING_EQUAL(get(r, "FROM_ENV", &from), "dflt");
+        CU_ASSERT_EQUAL(from, VE_FROM_DEFAULT);
+
+        ve_resolver_free(r);
+        free(fvar);
+}
+
+static void test_required(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        const char *v = (const char *) 0x1;
+        char *reason = NULL;
+        struct ve_entry *e;
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", -EACCES, { NULL } };
+        map_add(m, "PGPASSWORD", "secret/app/db", "password", true, NULL, 0);
+        r = resolver(m);
+        e = ve_resolver_find(r, "PGPASSWORD");
+        CU_ASSERT_EQUAL(ve_resolve(r, e, &v, NULL, &reason), -ENOENT);
+        CU_ASSERT_PTR_EQUAL(v, (const char *) 0x1);     /* not written on failure */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(reason);
+        CU_ASSERT_PTR_NOT_NULL(strstr(reason, "secret/app/db: fake failure"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(reason, "PGPASSWORD_FILE"));
+        CU_ASSERT_PTR_NULL(strchr(reason, '\n'));
+        free(reason);
+
+        /* VAULTENV_ON_MISSING=null: NULL instead */
+        settings.on_missing_null = true;
+        CU_ASSERT_EQUAL(ve_resolve(r, e, &v, NULL, NULL), 0);
+        CU_ASSERT_PTR_NULL(v);
+        ve_resolver_free(r);
+}
+
+static void test_missing_key_then_fallback(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        struct ve_entry *e;
+        char *why;
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "user", "u", NULL } };
+        env_vars[0] = "PASS=env";
+        map_add(m, "PASS", "secret/app/db", "password", false, NULL, 0);
+        r = resolver(m);
+        CU_ASSERT_STRING_EQUAL(get(r, "PASS", NULL), "env");
+        e = ve_resolver_find(r, "PASS");
+        why = ve_entry_vault_reason(r, e);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+        CU_ASSERT_STRING_EQUAL(why, "no key \"password\" in secret/app/db");
+        free(why);
+        ve_resolver_free(r);
+}
+
+static void test_ttl_refresh_and_stale(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        const char *v1, *v2, *once;
+
+        reset();
+        answers[0] = (struct answer) { "secret/rot", 0, { "k", "value-1", NULL } };
+        map_add(m, "ROT", "secret/rot", "k", false, NULL, 100);
+        map_add(m, "ONCE", "secret/rot", "k", false, NULL, 0);
+        r = resolver(m);
+        v1 = get(r, "ROT", NULL);
+        CU_ASSERT_STRING_EQUAL(v1, "value-1");
+        once = get(r, "ONCE", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+
+        answers[0].kv[1] = "value-2";
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v1);   /* within ttl */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        usleep(150 * 1000);
+        v2 = get(r, "ROT", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        CU_ASSERT_STRING_EQUAL(v2, "value-2");
+        CU_ASSERT_STRING_EQUAL(v1, "value-1");          /* the old pointer still holds */
+        /* no ttl: fetched once, even when the path was read again */
+        CU_ASSERT_PTR_EQUAL(get(r, "ONCE", NULL), once);
+        CU_ASSERT_STRING_EQUAL(once, "value-1");
+
+        /* same value on refresh: the same pointer */
+        usleep(150 * 1000);
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v2);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 3);
+
+        /* Vault failing at refresh: the last good value is served */
+        answers[0].err = -ECONNREFUSED;
+        usleep(150 * 1000);
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v2);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        ve_resolver_free(r);
+}
+
+struct storm {
+        struct ve_resolver *r;
+        pthread_barrier_t *barrier;
+        const char *value;
+};
+
+static void *storm_thread(void *p) {
+        struct storm *s = p;
+        struct ve_entry *e = ve_resolver_find(s->r, "COLD");
+
+        pthread_barrier_wait(s->barrier);
+        if (ve_resolve(s->r, e, &s->value, NULL, NULL) < 0)
+                s->value = NULL;
+        return NULL;
+}
+
+static void test_single_flight(void) {
+        enum { N = 32 };
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        pthread_t t[N];
+        struct storm s[N];
+        pthread_barrier_t barrier;
+
+        reset();
+        read_delay_us = 50 * 1000;
+        answers[0] = (struct answer) { "secret/cold", 0, { "value", "fake-cold", NULL } };
+        map_add(m, "COLD", "secret/cold", "value", false, NULL, 0);
+        r = resolver(m);
+        pthread_barrier_init(&barrier, NULL, N);
+        for (int i = 0; i < N; i++) {
+                s[i] = (struct storm) { r, &barrier, NULL };
+                pthread_create(&t[i], NULL, storm_thread, &s[i]);
+        }
+        for (int i = 0; i < N; i++)
+                pthread_join(t[i], NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        for (int i = 0; i < N; i++) {
+                CU_ASSERT_PTR_NOT_NULL_FATAL(s[i].value);
+                CU_ASSERT_PTR_EQUAL(s[i].value, s[0].value);
+        }
+        CU_ASSERT_STRING_EQUAL(s[0].value, "fake-cold");
+        pthread_barrier_destroy(&barrier);
+        ve_resolver_free(r);
+}
+
+static void test_no_source(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r = NULL;
+        static const struct ve_source none = { NULL, NULL };
+
+        reset();
+        map_add(m, "X", "secret/x", "value", false, "d", 0);
+        CU_ASSERT_EQUAL_FATAL(ve_resolver_new(m, &settings, &none, fake_getenv, &r), 0);
+        CU_ASSERT_STRING_EQUAL(get(r, "X", NULL), "d");
+        ve_resolver_free(r);
+}
+
+int main(void) {
+        CU_pSuite suite;
+        unsigned failed;
+        char tmpl[] = "/tmp/ve-secrets-XXXXXX";
+
+        if (!mkdtemp(tmpl))
+                return 1;
+        snprintf(secrets_dir, sizeof secrets_dir, "%s", tmpl);
+        settings.secrets_dir = secrets_dir;
+
+        if (CU_initialize_registry() != CUE_SUCCESS)
+                return 1;
+        suite = CU_add_suite("resolve", NULL, NULL);
+        CU_add_test(suite, "vault first, one read per path", test_vault_first_and_one_read_per_path);
+        CU_add_test(suite, "fallback chain", test_fallback_chain);
+        CU_add_test(suite, "required", test_required);
+        CU_add_test(suite, "missing key", test_missing_key_then_fallback);
+        CU_add_test(suite, "ttl refresh and stale-if-error", test_ttl_refresh_and_stale);
+        CU_add_test(suite, "single flight", test_single_flight);
+        CU_add_test(suite, "no source", test_no_source);
+        CU_basic_set_mode(CU_BRM_VERBOSE);
+        CU_basic_run_tests();
+        failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+        CU_cleanup_registry();
+        {
+                char cmd[128];
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", secrets_dir);
+                if (system(cmd) != 0)
+                        failed++;
+        }
+        return failed ? 1 : 0;
+}
