@@ -16,7 +16,8 @@
  *   -EACCES       403: permission denied on PATH (or no/invalid token)
  *   -ENOENT       404: no secret at PATH (also: deleted/destroyed version)
  *   -EAGAIN       503: Vault is sealed or unavailable; 429 rate limited
- *   -ECONNREFUSED Vault cannot be reached (refused, DNS, unix socket)
+ *   -ECONNREFUSED Vault cannot be reached (refused, DNS)
+ *   -EINVAL       a bad VAULT_ADDR (not http/https), server name, namespace
  *   -ETIMEDOUT    VAULT_CLIENT_TIMEOUT passed
  *   -EPROTO       TLS failure (bad certificate...) or a malformed response
  *   -EIO          any other status

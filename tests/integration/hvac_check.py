@@ -10,7 +10,8 @@ Run with Debian's interpreter (hvac lives in /usr/lib/python3/dist-packages):
 
     /usr/bin/python3 tests/integration/hvac_check.py
 
-VAULT_DEV may name the server script; default: ../../scripts/vault-dev.
+VAULT_DEV (or VE_VAULT_DEV, set by meson) may name the server script;
+default: ../../scripts/vault-dev.
 Never prints a token or a secret value: assertion messages are written so
 that only names, statuses and shapes can appear in them.
 """
@@ -35,7 +36,9 @@ except ImportError:  # pragma: no cover - environment problem, not a test failur
     sys.exit(2)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VAULT_DEV = os.environ.get("VAULT_DEV") or os.path.join(HERE, "..", "..", "scripts", "vault-dev")
+# VAULT_DEV, else meson's VE_VAULT_DEV, else the script next to this checkout.
+VAULT_DEV = (os.environ.get("VAULT_DEV") or os.environ.get("VE_VAULT_DEV")
+             or os.path.join(HERE, "..", "..", "scripts", "vault-dev"))
 
 
 class Server:
@@ -410,6 +413,34 @@ class WireTest(VaultDevTestCase):
         self.assertEqual(stats["requests"], {"GET /v1/secret/data/count/me": 2})
         self.assertEqual(stats["total"], 2)
         self.assertGreaterEqual(stats["connections"], 2)
+
+    def test_response_wrapping(self):
+        client = self.client()
+        client.secrets.kv.v2.create_or_update_secret("wrapme", secret={"k": "fake-pw-w"})
+        status, _h, body = SERVER.raw("GET", "/v1/secret/data/wrapme", SERVER.root_token,
+                                      headers={"X-Vault-Wrap-TTL": "5m"})
+        self.assertEqual(status, 200)
+        doc = json.loads(body)
+        self.assertEqual(doc["request_id"], "")
+        self.assertIsNone(doc["data"])
+        self.assertEqual(doc["wrap_info"]["ttl"], 300)
+        self.assertEqual(doc["wrap_info"]["creation_path"], "secret/data/wrapme")
+        unwrapped = client.sys.unwrap(doc["wrap_info"]["token"])
+        self.assertTrue(unwrapped["data"]["data"]["k"] == "fake-pw-w", "unwrapped value differs")
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            client.sys.unwrap(doc["wrap_info"]["token"])
+        self.assertEqual(cm.exception.errors, ["wrapping token is not valid or does not exist"])
+
+    def test_health_head_and_sealed_shape(self):
+        status, headers, body = SERVER.raw("HEAD", "/v1/sys/health")
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(headers["Content-Type"], "application/json")
+        status, _h, body = SERVER.raw("GET", "/v1/sys/health?standbyok=true&perfstandbyok=true")
+        self.assertEqual(status, 200)
+        self.assertEqual(list(json.loads(body)), [
+            "initialized", "sealed", "standby", "performance_standby",
+            "replication_performance_mode", "replication_dr_mode", "server_time_utc",
+            "version", "cluster_name", "cluster_id"])
 
     def test_fault_status(self):
         SERVER.raw("POST", "/_dev/fault", body={"mode": "status", "status": 502,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <CUnit/Basic.h>
+#include "unit.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -709,10 +709,7 @@ static void test_load(void) {
 }
 
 int main(void) {
-        static const struct {
-                const char *name;
-                CU_TestFunc fn;
-        } tests[] = {
+        static const struct unit_test tests[] = {
                 { "example file", test_example },
                 { "empty file", test_empty },
                 { "layout: blanks, CRLF, BOM, NUL", test_layout },
@@ -726,27 +723,9 @@ int main(void) {
                 { "reference errors in a map", test_ref_errors_in_map },
                 { "ve_ref_parse", test_ref_parse },
                 { "ve_map_load", test_load },
+                { NULL, NULL },
         };
-        CU_pSuite suite;
-        unsigned failures;
+        static const struct unit_suite suite = { "mapfile", tests };
 
-        if (CU_initialize_registry() != CUE_SUCCESS)
-                return 2;
-        suite = CU_add_suite("mapfile", NULL, NULL);
-        if (!suite)
-                goto fail;
-        for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-                if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-                        goto fail;
-
-        CU_basic_set_mode(CU_BRM_VERBOSE);
-        if (CU_basic_run_tests() != CUE_SUCCESS)
-                goto fail;
-        failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-        CU_cleanup_registry();
-        return failures > 0 ? 1 : 0;
-
-fail:
-        CU_cleanup_registry();
-        return 2;
+        return unit_run(&suite, 1);
 }

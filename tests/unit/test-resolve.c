@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Resolution order, the cache, single flight and pointer stability, with a
  * fake Vault source and a fake environment (no network, no preload). */
-#include <CUnit/Basic.h>
+#include "unit.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -358,34 +358,27 @@ static void test_no_source(void) {
 }
 
 int main(void) {
-        CU_pSuite suite;
-        unsigned failed;
-        char tmpl[] = "/tmp/ve-secrets-XXXXXX";
+        static const struct unit_test tests[] = {
+                { "vault first, one read per path", test_vault_first_and_one_read_per_path },
+                { "fallback chain", test_fallback_chain },
+                { "required", test_required },
+                { "missing key", test_missing_key_then_fallback },
+                { "ttl refresh and stale-if-error", test_ttl_refresh_and_stale },
+                { "single flight", test_single_flight },
+                { "no source", test_no_source },
+                { NULL, NULL },
+        };
+        static const struct unit_suite suite = { "resolve", tests };
+        char tmpl[] = "/tmp/ve-secrets-XXXXXX", cmd[128];
+        int status;
 
         if (!mkdtemp(tmpl))
-                return 1;
+                return 2;
         snprintf(secrets_dir, sizeof secrets_dir, "%s", tmpl);
         settings.secrets_dir = secrets_dir;
-
-        if (CU_initialize_registry() != CUE_SUCCESS)
-                return 1;
-        suite = CU_add_suite("resolve", NULL, NULL);
-        CU_add_test(suite, "vault first, one read per path", test_vault_first_and_one_read_per_path);
-        CU_add_test(suite, "fallback chain", test_fallback_chain);
-        CU_add_test(suite, "required", test_required);
-        CU_add_test(suite, "missing key", test_missing_key_then_fallback);
-        CU_add_test(suite, "ttl refresh and stale-if-error", test_ttl_refresh_and_stale);
-        CU_add_test(suite, "single flight", test_single_flight);
-        CU_add_test(suite, "no source", test_no_source);
-        CU_basic_set_mode(CU_BRM_VERBOSE);
-        CU_basic_run_tests();
-        failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-        CU_cleanup_registry();
-        {
-                char cmd[128];
-                snprintf(cmd, sizeof cmd, "rm -rf '%s'", secrets_dir);
-                if (system(cmd) != 0)
-                        failed++;
-        }
-        return failed ? 1 : 0;
+        status = unit_run(&suite, 1);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", secrets_dir);
+        if (system(cmd) != 0 && status == 0)
+                status = 2;
+        return status;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <CUnit/Basic.h>
+#include "unit.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,21 +188,16 @@ static void test_settings(void) {
 }
 
 int main(void) {
-        CU_pSuite suite;
-        unsigned failed;
+        static const struct unit_test tests[] = {
+                { "envscan", test_envscan },
+                { "duration", test_duration },
+                { "bool", test_bool },
+                { "read_file", test_read_file },
+                { "secret", test_secret },
+                { "settings", test_settings },
+                { NULL, NULL },
+        };
+        static const struct unit_suite suite = { "util", tests };
 
-        if (CU_initialize_registry() != CUE_SUCCESS)
-                return 1;
-        suite = CU_add_suite("util", NULL, NULL);
-        CU_add_test(suite, "envscan", test_envscan);
-        CU_add_test(suite, "duration", test_duration);
-        CU_add_test(suite, "bool", test_bool);
-        CU_add_test(suite, "read_file", test_read_file);
-        CU_add_test(suite, "secret", test_secret);
-        CU_add_test(suite, "settings", test_settings);
-        CU_basic_set_mode(CU_BRM_VERBOSE);
-        CU_basic_run_tests();
-        failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-        CU_cleanup_registry();
-        return failed ? 1 : 0;
+        return unit_run(&suite, 1);
 }

@@ -6,7 +6,7 @@
  *
  * Every token and value here is fake. Nothing prints a token, a value or a
  * body: assertions compare, and CUnit reports only the assertion's text. */
-#include <CUnit/Basic.h>
+#include "unit.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -1133,40 +1133,41 @@ static void test_client_fork(void) {
 }
 
 int main(void) {
-        CU_pSuite json, cl;
-        unsigned failed;
-        bool have_server;
+        static const struct unit_test json_tests[] = {
+                { "kv2_read", test_kv2_read },
+                { "kv1_read", test_kv1_read },
+                { "kv_not_a_body", test_kv_not_a_body },
+                { "kv_values", test_kv_values },
+                { "kv_malformed", test_kv_malformed },
+                { "kv_deleted", test_kv_deleted },
+                { "errors_text", test_errors_text },
+                { "parse_mount", test_parse_mount },
+                { NULL, NULL },
+        };
+        /* The client tests need the in-test server: no server, a failure. */
+        static const struct unit_test client_tests[] = {
+                { "new", test_client_new },
+                { "auto_v2", test_client_auto_v2 },
+                { "auto_v1", test_client_auto_v1 },
+                { "fallback", test_client_fallback },
+                { "status", test_client_status },
+                { "token", test_client_token },
+                { "network", test_client_network },
+                { "fork", test_client_fork },
+                { NULL, NULL },
+        };
+        static const struct unit_suite suites[] = {
+                { "vault-json", json_tests },
+                { "vault-client", client_tests },
+        };
+        int status;
 
-        have_server = server_start() == 0;
-        if (CU_initialize_registry() != CUE_SUCCESS)
+        if (server_start() < 0) {
+                fprintf(stderr, "cannot listen on 127.0.0.1: the client tests cannot run\n");
                 return 1;
-        json = CU_add_suite("vault-json", NULL, NULL);
-        CU_add_test(json, "kv2_read", test_kv2_read);
-        CU_add_test(json, "kv1_read", test_kv1_read);
-        CU_add_test(json, "kv_not_a_body", test_kv_not_a_body);
-        CU_add_test(json, "kv_values", test_kv_values);
-        CU_add_test(json, "kv_malformed", test_kv_malformed);
-        CU_add_test(json, "kv_deleted", test_kv_deleted);
-        CU_add_test(json, "errors_text", test_errors_text);
-        CU_add_test(json, "parse_mount", test_parse_mount);
-        cl = CU_add_suite("vault-client", NULL, NULL);
-        CU_add_test(cl, "new", test_client_new);
-        if (have_server) {
-                CU_add_test(cl, "auto_v2", test_client_auto_v2);
-                CU_add_test(cl, "auto_v1", test_client_auto_v1);
-                CU_add_test(cl, "fallback", test_client_fallback);
-                CU_add_test(cl, "status", test_client_status);
-                CU_add_test(cl, "token", test_client_token);
-                CU_add_test(cl, "network", test_client_network);
-                CU_add_test(cl, "fork", test_client_fork);
-        } else
-                fprintf(stderr, "cannot listen on 127.0.0.1; client tests skipped\n");
-        CU_basic_set_mode(CU_BRM_VERBOSE);
-        CU_basic_run_tests();
-        failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-        CU_cleanup_registry();
-        if (have_server)
-                server_stop();
+        }
+        status = unit_run(suites, 2);
+        server_stop();
         curl_global_cleanup();
-        return failed || !have_server ? 1 : 0;
+        return status;
 }
