@@ -375,10 +375,13 @@ static int handle_setup(struct ve_vault *v, char **ret_error) {
         SET(CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
         SET(CURLOPT_SSL_VERIFYPEER, v->skip_verify ? 0L : 1L);
         SET(CURLOPT_SSL_VERIFYHOST, v->skip_verify ? 0L : 2L);
-        if (v->cacert)
+        /* As the vault CLI: VAULT_CACERT / VAULT_CAPATH replace the system
+         * roots rather than add to them. libcurl has both a default bundle
+         * and (Debian) a default directory; drop the one not given. */
+        if (v->cacert || v->capath) {
                 SET(CURLOPT_CAINFO, v->cacert);
-        if (v->capath)
                 SET(CURLOPT_CAPATH, v->capath);
+        }
         if (v->client_cert)
                 SET(CURLOPT_SSLCERT, v->client_cert);
         if (v->client_key)

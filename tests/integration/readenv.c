@@ -8,12 +8,15 @@
  * "NAME=value" or "NAME unset" per name. --secure uses secure_getenv.
  * --threads N: N threads read the first NAME at once (cold); adds a line
  * "threads same" or "threads differ". --wait: after writing, create
- * READYFILE and sleep until killed (for /proc/PID/environ checks). */
+ * READYFILE and sleep until killed (for /proc/PID/environ checks).
+ * --fork: read the first NAME, then fork; the child reads every NAME and
+ * writes OUTFILE; the parent exits with the child's status. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *first_name;
@@ -26,7 +29,7 @@ static void *reader(void *p) {
 }
 
 int main(int argc, char **argv) {
-        bool secure = false;
+        bool secure = false, do_fork = false;
         int threads = 0, i;
         const char *ready = NULL;
         char *results[256] = { 0 };
@@ -35,6 +38,8 @@ int main(int argc, char **argv) {
         for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
                 if (strcmp(argv[i], "--secure") == 0)
                         secure = true;
+                else if (strcmp(argv[i], "--fork") == 0)
+                        do_fork = true;
                 else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
                         threads = atoi(argv[++i]);
                 else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
@@ -45,8 +50,22 @@ int main(int argc, char **argv) {
                 }
         }
         if (i + 1 >= argc || threads > 256) {
-                fprintf(stderr, "usage: readenv [--secure] [--threads N] [--wait FILE] OUTFILE NAME...\n");
+                fprintf(stderr, "usage: readenv [--secure] [--fork] [--threads N] [--wait FILE] OUTFILE NAME...\n");
                 return 2;
+        }
+        if (do_fork) {
+                pid_t pid;
+                int status;
+
+                (void) getenv(argv[i + 1]);
+                pid = fork();
+                if (pid < 0)
+                        return 2;
+                if (pid > 0) {
+                        if (waitpid(pid, &status, 0) < 0)
+                                return 2;
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+                }
         }
         out = fopen(argv[i], "w");
         if (!out) {

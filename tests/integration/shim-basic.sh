@@ -57,6 +57,15 @@ VE_READ_OPTS="--threads 64" check "64 threads on one cold name" ve_read "$out" P
 check "all 64 threads got the same pointer" ve_expect "$out" "PGPASSWORD=fake-pw-1" "threads same"
 check "exactly one secret read for 64 threads" test "$(ve_count 'GET /v1/secret/data/app/db')" = 1
 
+# fork() after the parent has used its connection: the child resolves
+# names of other paths over a connection of its own.
+ve_reset_counts
+VE_READ_OPTS=--fork check "fork: the child runs" ve_read "$out" PGPASSWORD LEGACY_TOKEN ANTHROPIC_API_KEY
+check "fork: the child resolves cold names" ve_expect "$out" \
+        "PGPASSWORD=fake-pw-1" "LEGACY_TOKEN=fake-legacy-token" "ANTHROPIC_API_KEY=fake-api-key-0000"
+check "fork: parent's and child's connections (+1 asking)" test "$(ve_connections)" = 3
+check "fork: the parent's read is not repeated" test "$(ve_count 'GET /v1/secret/data/app/db')" = 1
+
 # The token and the values never reach stderr, even at debug level.
 VAULTENV_LOG=debug ve_read "$out" PGPASSWORD DATABASE_URL
 check "debug log written" stderr_has "secret/app/db"

@@ -47,7 +47,13 @@ HOME=$VE_TMP VAULT_TOKEN= ve_read "$out" DENIED
 set -e
 check "no token: says so" stderr_has "no Vault token"
 
-# 5. missing secret and missing key
+# 5. the token from ~/.vault-token (surrounding whitespace trimmed)
+mkdir -p "$VE_TMP/home"
+printf '  %s\n' "$VE_ROOT_TOKEN" >"$VE_TMP/home/.vault-token"
+HOME=$VE_TMP/home VAULT_TOKEN= ve_read "$out" OK_NAME
+check "token read from ~/.vault-token" ve_expect "$out" "OK_NAME=fake-pw-1"
+
+# 6. missing secret and missing key
 printf 'NO_SECRET = secret/app/nothere required\nNO_KEY = secret/app/db#nokey required\n' >"$VE_TMP/miss.map"
 set +e
 VAULTENV_MAP="$VE_TMP/miss.map" ve_read "$out" NO_SECRET
@@ -60,7 +66,16 @@ s2=$?
 set -e
 check "missing key: exit 78 and names the key" bash -c "[ $s2 = 78 ] && grep -qF 'no key \"nokey\" in secret/app/db' '$VE_TMP/stderr'"
 
-# 6. sealed Vault: 503 reported as such
+# 7. a Vault that does not answer in time: VAULT_CLIENT_TIMEOUT bounds it
+curl -sS -o /dev/null -X POST --data '{"mode":"slow","delay":5}' "$VAULT_ADDR/_dev/fault"
+set +e
+VAULT_CLIENT_TIMEOUT=1s ve_read "$out" DENIED
+set -e
+# curl's own timeout fired (not the server's 5 s): the message says so
+check "slow Vault: VAULT_CLIENT_TIMEOUT gives up, naming the timeout" stderr_has "within 1s (VAULT_CLIENT_TIMEOUT)"
+curl -sS -o /dev/null -X POST --data '{"mode":"none"}' "$VAULT_ADDR/_dev/fault"
+
+# 8. sealed Vault: 503 reported as such
 ve_api PUT sys/seal
 set +e
 ve_read "$out" DENIED

@@ -10,6 +10,10 @@ if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
         echo "# needs root and mount namespaces; skipped"
         exit 77
 fi
+if findmnt -no OPTIONS --target "$VE_TMP" 2>/dev/null | grep -qw nosuid; then
+        echo "# $VE_TMP is mounted nosuid: no setuid program can run there; skipped"
+        exit 77
+fi
 d=$VE_TMP/secure
 mkdir -p "$d/out"
 chmod 755 "$d"
