@@ -72,6 +72,23 @@ check "debug log written" stderr_has "secret/app/db"
 check "debug log holds no token" stderr_lacks "$VE_ROOT_TOKEN"
 check "debug log holds no value" stderr_lacks "fake-pw-1"
 
+# Reentrancy: names that libcurl and OpenSSL read while the shim fetches
+# (CURL_SSL_BACKEND in curl_global_init, OPENSSL_CONF/OPENSSL_MODULES in
+# OpenSSL's init) mapped onto the very path being fetched. Their reads
+# inside the shim's work must pass through, not wait for the fetch they
+# are part of. (A watchdog, not a timing assertion: without the guard
+# this deadlocks.)
+cat >"$VE_TMP/reentrant.map" <<'MAP'
+PGPASSWORD       = secret/app/db#password
+CURL_SSL_BACKEND = secret/app/db#user
+OPENSSL_CONF     = secret/app/db#user
+OPENSSL_MODULES  = secret/app/db#user
+MAP
+VAULTENV_MAP=$VE_TMP/reentrant.map check "reentrant getenv from libcurl/OpenSSL: no deadlock" \
+        timeout 60 env LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" PGPASSWORD CURL_SSL_BACKEND
+check "reentrant getenv: the program still gets Vault's values" \
+        ve_expect "$out" "PGPASSWORD=fake-pw-1" "CURL_SSL_BACKEND=fake-user"
+
 # The whole path (preload, lazy core, libcurl, 8 threads) under memcheck.
 if command -v valgrind >/dev/null; then
         LD_PRELOAD="$VE_SHIM" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
