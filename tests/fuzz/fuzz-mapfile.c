@@ -7,9 +7,11 @@
 
 /* libFuzzer entry point, in the shape of systemd's fuzz-env-file.c:
  *
- *     clang -fsanitize=fuzzer,address -Ilib tests/fuzz/fuzz-mapfile.c \
- *           lib/mapfile.c lib/util.c lib/log.c -o fuzz-mapfile
- *     ./fuzz-mapfile tests/fuzz/corpus/mapfile
+ *     CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+ *     ninja -C build-fuzz tests/fuzz/fuzz-mapfile
+ *     build-fuzz/tests/fuzz/fuzz-mapfile -max_total_time=600 CORPUS_DIR tests/fuzz/corpus/mapfile
+ *
+ * Every build also replays the seed corpus through it (fuzz-main.c).
  *
  * Feeds the bytes to ve_map_parse() as a whole file, and as a
  * NUL-terminated string to ve_ref_parse(). Beyond the sanitizers, it checks
