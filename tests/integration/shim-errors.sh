@@ -75,7 +75,15 @@ set -e
 check "slow Vault: VAULT_CLIENT_TIMEOUT gives up, naming the timeout" stderr_has "within 1s (VAULT_CLIENT_TIMEOUT)"
 curl -sS -o /dev/null -X POST --data '{"mode":"none"}' "$VAULT_ADDR/_dev/fault"
 
-# 8. sealed Vault: 503 reported as such
+# 8. a broken install: the core module is not beside the shim. Mapped names
+# fall back (here: to the environment), the reason is named, nothing crashes.
+mkdir -p "$VE_TMP/lonely"
+cp "$VE_SHIM" "$VE_TMP/lonely/"
+OK_NAME=from-env LD_PRELOAD="$VE_TMP/lonely/libvaultenv.so" "$VE_READENV" "$out" OK_NAME PLAIN 2>"$VE_TMP/stderr"
+check "no core module: falls back to the environment" ve_expect "$out" "OK_NAME=from-env" "PLAIN=plain"
+check "no core module: says which file is missing" stderr_has "cannot load $VE_TMP/lonely/libvaultenv-core.so"
+
+# 9. sealed Vault: 503 reported as such
 ve_api PUT sys/seal
 set +e
 ve_read "$out" DENIED
