@@ -282,6 +282,12 @@ static void fetch(struct ve_resolver *r, struct ve_entry *e) {
         int err;
 
         pthread_mutex_lock(&p->lock);
+        /* A refresh in flight elsewhere: a name that has a value keeps
+         * serving it meanwhile; only a name with none waits. */
+        if (p->fetching && atomic_load(&e->vault_value)) {
+                pthread_mutex_unlock(&p->lock);
+                return;
+        }
         while (p->fetching)
                 pthread_cond_wait(&p->cond, &p->lock);
         /* Another thread may have done the work while we waited. */

@@ -30,8 +30,9 @@
  *
  * Locking: finding an entry and reading a fresh cached value take no lock
  * and do not allocate. A cold or expired path is fetched by exactly one
- * thread (single flight); the others wait on a condition variable. No lock
- * is held while the source does network I/O. */
+ * thread (single flight); meanwhile the others serve the value they had,
+ * or, when they have none yet, wait on a condition variable. No lock is
+ * held while the source does network I/O. */
 
 struct ve_source {
         /* As ve_vault_read(): every key at ref->path, or -errno and a

@@ -4,6 +4,7 @@
 #include "unit.h"
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,16 @@ struct answer {
 static struct answer answers[8];
 static atomic_int n_reads;
 static int read_delay_us;
+/* When set, a read announces itself on in_read and waits for release. */
+static bool block_reads;
+static sem_t in_read, release;
 
 static int fake_read(void *ud, const struct ve_ref *ref, struct ve_secret **ret, char **ret_error) {
         atomic_fetch_add(&n_reads, 1);
+        if (block_reads) {
+                sem_post(&in_read);
+                sem_wait(&release);
+        }
         if (read_delay_us)
                 usleep((useconds_t) read_delay_us);
         for (size_t i = 0; i < 8 && answers[i].path; i++) {
@@ -315,6 +323,49 @@ static void *storm_thread(void *p) {
         return NULL;
 }
 
+static void *refresh_thread(void *p) {
+        struct storm *s = p;
+
+        /* No CU_ASSERT here: CUnit is not thread-safe. */
+        if (ve_resolve(s->r, ve_resolver_find(s->r, "ROT"), &s->value, NULL, NULL) < 0)
+                s->value = NULL;
+        return NULL;
+}
+
+static void test_stale_while_refreshing(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        struct storm s;
+        const char *v1;
+        pthread_t t;
+
+        reset();
+        answers[0] = (struct answer) { "secret/rot", 0, { "k", "value-1", NULL } };
+        map_add(m, "ROT", "secret/rot", "k", false, NULL, 50);
+        r = resolver(m);
+        v1 = get(r, "ROT", NULL);
+        usleep(100 * 1000);
+
+        /* A refresh starts in another thread and hangs in the read... */
+        answers[0].kv[1] = "value-2";
+        block_reads = true;
+        s = (struct storm) { r, NULL, NULL };
+        pthread_create(&t, NULL, refresh_thread, &s);
+        sem_wait(&in_read);
+        /* ...meanwhile this thread is served the previous value at once
+         * (were it to wait for the refresh, this test would hang). */
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v1);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        block_reads = false;
+        sem_post(&release);
+        pthread_join(t, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s.value);
+        CU_ASSERT_STRING_EQUAL(s.value, "value-2");
+        CU_ASSERT_STRING_EQUAL(get(r, "ROT", NULL), "value-2");
+        CU_ASSERT_STRING_EQUAL(v1, "value-1");
+        ve_resolver_free(r);
+}
+
 static void test_single_flight(void) {
         enum { N = 32 };
         struct ve_map *m = calloc(1, sizeof *m);
@@ -365,6 +416,7 @@ int main(void) {
                 { "missing key", test_missing_key_then_fallback },
                 { "ttl refresh and stale-if-error", test_ttl_refresh_and_stale },
                 { "single flight", test_single_flight },
+                { "stale value while refreshing", test_stale_while_refreshing },
                 { "no source", test_no_source },
                 { NULL, NULL },
         };
@@ -372,7 +424,7 @@ int main(void) {
         char tmpl[] = "/tmp/ve-secrets-XXXXXX", cmd[128];
         int status;
 
-        if (!mkdtemp(tmpl))
+        if (!mkdtemp(tmpl) || sem_init(&in_read, 0, 0) < 0 || sem_init(&release, 0, 0) < 0)
                 return 2;
         snprintf(secrets_dir, sizeof secrets_dir, "%s", tmpl);
         settings.secrets_dir = secrets_dir;
