@@ -80,7 +80,9 @@ static void log_stderr(void *userdata, enum ve_log_level level, const char *msg)
         write_line(prefix[level <= VE_LOG_DEBUG ? level : VE_LOG_DEBUG], msg);
 }
 
-/* The relative-path case only: a later chdir() must not lose the core. */
+/* Where the core lives: beside this object. Worked out at load time so
+ * that a relative LD_PRELOAD path survives a later chdir(); only that case
+ * costs a system call (realpath). */
 __attribute__((constructor))
 static void remember_location(void) {
         Dl_info info;
