@@ -198,6 +198,20 @@ out:
         return r;
 }
 
+void ve_set_error(char **ret_error, char *msg) {
+        if (ret_error)
+                *ret_error = msg;
+        else
+                free(msg);
+}
+
+bool ve_has_control(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
 uint64_t ve_now_ms(void) {
         struct timespec ts;
 

@@ -31,5 +31,13 @@ int ve_bool_parse(const char *s, bool *ret);
  * NUL-terminated; *ret_len excludes the NUL. O_CLOEXEC. 0 or -errno. */
 int ve_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_len);
 
+/* Hands msg (heap, may be NULL) to *ret_error when ret_error is not NULL,
+ * else frees it: for the "char **ret_error" out-parameters. */
+void ve_set_error(char **ret_error, char *msg);
+
+/* Whether s holds a control byte (< 0x20 or 0x7f): such a string must not
+ * go into an HTTP header. */
+bool ve_has_control(const char *s);
+
 /* Milliseconds from CLOCK_MONOTONIC. */
 uint64_t ve_now_ms(void);
