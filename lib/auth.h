@@ -30,3 +30,7 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error);
 bool ve_auth_rejected(struct ve_auth *a, const char *token);
 
 void ve_auth_atfork_child(struct ve_auth *a);
+
+/* For VAULTENV_REVOKE_ON_EXIT: revokes the token this process obtained by
+ * logging in (never a token it was given). 0 or -errno. */
+int ve_auth_revoke(struct ve_auth *a);

@@ -69,10 +69,55 @@ int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
         if (!s->proxy && (r = dup_opt(env, "VAULT_HTTP_PROXY", &s->proxy)) < 0)
                 goto oom;
 
+        /* VAULT_TOKEN, else VAULT_TOKEN_FILE (a Vault Agent sink), else
+         * ~/.vault-token. */
         if (!s->token) {
-                v = get(env, "HOME");
-                if (v && !(s->token_file = ve_asprintf("%s/.vault-token", v)))
+                if ((r = dup_opt(env, "VAULT_TOKEN_FILE", &s->token_file)) < 0)
                         goto oom;
+                s->token_file_explicit = s->token_file != NULL;
+                v = get(env, "HOME");
+                if (!s->token_file && v && !(s->token_file = ve_asprintf("%s/.vault-token", v)))
+                        goto oom;
+        }
+
+        if ((r = dup_opt(env, "VAULT_AGENT_ADDR", &s->agent_addr)) < 0 ||
+            (r = dup_opt(env, "VAULT_AUTH_METHOD", &s->auth_method)) < 0 ||
+            (r = dup_opt(env, "VAULT_AUTH_PATH", &s->auth_path)) < 0 ||
+            (r = dup_opt(env, "VAULT_AUTH_ROLE", &s->auth_role)) < 0 ||
+            (r = dup_opt(env, "VAULT_ROLE_ID", &s->role_id)) < 0 ||
+            (r = dup_opt(env, "VAULT_ROLE_ID_FILE", &s->role_id_file)) < 0 ||
+            (r = dup_opt(env, "VAULT_SECRET_ID", &s->secret_id)) < 0 ||
+            (r = dup_opt(env, "VAULT_SECRET_ID_FILE", &s->secret_id_file)) < 0 ||
+            (r = dup_opt(env, "VAULT_JWT_FILE", &s->jwt_file)) < 0 ||
+            (r = dup_opt(env, "VAULTENV_TOKEN_SINK", &s->token_sink)) < 0)
+                goto oom;
+        v = get(env, "VAULT_K8S_TOKEN_FILE");
+        if (!(s->k8s_token_file = strdup(v ? v : VE_DEFAULT_K8S_TOKEN_FILE)))
+                goto oom;
+        if (s->auth_method && strcmp(s->auth_method, "token") != 0 && strcmp(s->auth_method, "approle") != 0 &&
+            strcmp(s->auth_method, "kubernetes") != 0 && strcmp(s->auth_method, "jwt") != 0 &&
+            strcmp(s->auth_method, "cert") != 0)
+                ve_error("VAULT_AUTH_METHOD: unknown method \"%.32s\" (use token, approle, kubernetes, jwt or cert)",
+                         s->auth_method);
+
+        v = get(env, "VAULT_SECRET_ID_WRAPPED");
+        if (v && ve_bool_parse(v, &s->secret_id_wrapped) < 0)
+                ve_error("VAULT_SECRET_ID_WRAPPED: not a boolean \"%.32s\"; taking the secret id as is", v);
+        v = get(env, "VAULTENV_REVOKE_ON_EXIT");
+        if (v && ve_bool_parse(v, &s->revoke_on_exit) < 0)
+                ve_error("VAULTENV_REVOKE_ON_EXIT: not a boolean \"%.32s\"; not revoking", v);
+        s->max_retries = VE_DEFAULT_MAX_RETRIES;
+        v = get(env, "VAULT_MAX_RETRIES");
+        if (v) {
+                char *end;
+                long n;
+
+                errno = 0;
+                n = strtol(v, &end, 10);
+                if (errno || *end || end == v || n < 0 || n > 100)
+                        ve_error("VAULT_MAX_RETRIES: not a number from 0 to 100 \"%.32s\"; using 2", v);
+                else
+                        s->max_retries = (unsigned) n;
         }
 
         v = get(env, "VAULT_SKIP_VERIFY");
@@ -108,5 +153,16 @@ void ve_settings_free(struct ve_settings *s) {
         free(s->client_key);
         free(s->tls_server_name);
         free(s->proxy);
+        free(s->agent_addr);
+        free(s->auth_method);
+        free(s->auth_path);
+        free(s->auth_role);
+        free(s->role_id);
+        free(s->role_id_file);
+        ve_erase_free(s->secret_id);
+        free(s->secret_id_file);
+        free(s->k8s_token_file);
+        free(s->jwt_file);
+        free(s->token_sink);
         free(s);
 }

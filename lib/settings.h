@@ -37,7 +37,27 @@ struct ve_settings {
         char *tls_server_name;          /* VAULT_TLS_SERVER_NAME */
         uint64_t timeout_ms;            /* VAULT_CLIENT_TIMEOUT, default 60 s */
         char *proxy;                    /* VAULT_PROXY_ADDR or VAULT_HTTP_PROXY; else no proxy */
+
+        /* Production Vault (issue 3) */
+        char *agent_addr;               /* VAULT_AGENT_ADDR: wins over addr; http(s):// or unix:///path */
+        unsigned max_retries;           /* VAULT_MAX_RETRIES, default 2 (as the official client) */
+        bool token_file_explicit;       /* token_file came from VAULT_TOKEN_FILE */
+        char *auth_method;              /* VAULT_AUTH_METHOD: token|approle|kubernetes|jwt|cert; NULL: detect */
+        char *auth_path;                /* VAULT_AUTH_PATH: mount of the auth method; NULL: the method's name */
+        char *auth_role;                /* VAULT_AUTH_ROLE: role for kubernetes, jwt, cert (cert: certificate name) */
+        char *role_id;                  /* VAULT_ROLE_ID */
+        char *role_id_file;             /* VAULT_ROLE_ID_FILE */
+        char *secret_id;                /* VAULT_SECRET_ID (a secret: wiped on free) */
+        char *secret_id_file;           /* VAULT_SECRET_ID_FILE */
+        bool secret_id_wrapped;         /* VAULT_SECRET_ID_WRAPPED: the secret id is a response-wrapping token */
+        char *k8s_token_file;           /* VAULT_K8S_TOKEN_FILE, default the service-account token path */
+        char *jwt_file;                 /* VAULT_JWT_FILE */
+        char *token_sink;               /* VAULTENV_TOKEN_SINK: where a login token is shared with children */
+        bool revoke_on_exit;            /* VAULTENV_REVOKE_ON_EXIT */
 };
+
+#define VE_DEFAULT_MAX_RETRIES 2
+#define VE_DEFAULT_K8S_TOKEN_FILE "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 /* Never fails on a bad value: a bad value is logged (naming the variable and
  * the reason) and its default used. -ENOMEM only. */
