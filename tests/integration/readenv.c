@@ -10,7 +10,9 @@
  * "threads same" or "threads differ". --wait: after writing, create
  * READYFILE and sleep until killed (for /proc/PID/environ checks).
  * --fork: read the first NAME, then fork; the child reads every NAME and
- * writes OUTFILE; the parent exits with the child's status. */
+ * writes OUTFILE; the parent exits with the child's status.
+ * Among the NAMEs, "--sleep MS" pauses that long before reading on (for
+ * ttl, lease and token-renewal tests within one process). */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -85,7 +87,14 @@ int main(int argc, char **argv) {
         }
 
         for (int k = i + 1; k < argc; k++) {
-                const char *v = secure ? secure_getenv(argv[k]) : getenv(argv[k]);
+                const char *v;
+
+                if (strcmp(argv[k], "--sleep") == 0 && k + 1 < argc) {
+                        fflush(out);
+                        usleep((useconds_t) atoi(argv[++k]) * 1000);
+                        continue;
+                }
+                v = secure ? secure_getenv(argv[k]) : getenv(argv[k]);
 
                 if (v)
                         fprintf(out, "%s=%s\n", argv[k], v);
