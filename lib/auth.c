@@ -1,44 +1,552 @@
 /* SPDX-License-Identifier: MIT */
-/* The token and its life. See auth.h.
+/* The token and its life. See auth.h; the methods are in auth_*.c.
  *
- * Locking: a->lock guards the token; ve_auth_token() holds it while it reads
- * the token file (local I/O), never across an HTTP request. */
+ * Where the token comes from (ve_auth_detect, README "Authentication"):
+ * VAULT_TOKEN or a token file, which are used as given, or a login
+ * (approle, kubernetes, jwt, cert), whose token has a TTL that is tracked:
+ * once 2/3 of it has passed, the next ve_auth_token() renews it
+ * (auth/token/renew-self), or logs in again when it is not renewable, the
+ * renewal failed or the max TTL capped the renewal. Before every login the
+ * token sink (VAULTENV_TOKEN_SINK) is tried: a token another shim of this
+ * user wrote there is used when lookup-self accepts it; after a login of
+ * its own, the shim writes its token there. So a child (or a later
+ * process) needs no login of its own, which matters for single-use secret
+ * ids. The token never goes into a child's environment.
+ *
+ * Locking: a->lock guards the fields marked "guarded". A refresh (renewal,
+ * sink, login: HTTP requests) is single-flight: the thread that finds a
+ * refresh due sets a->busy and makes the requests with no lock held; other
+ * threads keep using the current token while it is still valid, or wait on
+ * a->cond for the outcome. The login-side state (a->cfg, and the sink file)
+ * is only touched by the thread that set busy. The token file of the token
+ * method is read under the lock: local I/O, no network. */
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "auth-internal.h"
 #include "auth.h"
 #include "log.h"
 #include "util.h"
+#include "vault.h"
 
-#define TOKEN_FILE_MAX (64 * 1024)
+#define CREDENTIAL_FILE_MAX (64 * 1024)
+/* After a failed login, callers get the same error for this long instead
+ * of each trying again (and e.g. each using up a single-use credential). */
+#define FAIL_HOLD_MS (5 * 1000)
+
+enum source {
+        SRC_NONE,
+        SRC_GIVEN,      /* VAULT_TOKEN */
+        SRC_FILE,       /* the token file */
+        SRC_LOGIN,      /* this process logged in (see owner) */
+        SRC_SINK,       /* adopted from VAULTENV_TOKEN_SINK */
+        SRC_RENEWED,    /* only as the outcome of a refresh: the same token, renewed */
+};
 
 struct ve_auth {
-        struct ve_http *http;           /* borrowed: for logins */
-        char *token_file;
+        struct ve_http *http;           /* borrowed */
+        struct ve_auth_config cfg;      /* login side (see above) */
+        char *token_file;               /* token method */
+        bool token_file_explicit;
+        char *sink;                     /* VAULTENV_TOKEN_SINK */
+        uint64_t (*now)(void);
 
         pthread_mutex_t lock;
-        char *token;                    /* guarded; NULL: none */
-        bool token_loaded;              /* guarded */
+        pthread_cond_t cond;
+        /* guarded: */
+        char *token;                    /* NULL: none (yet) */
+        enum source source;
+        bool file_loaded;
+        bool busy;                      /* a refresh is in flight */
+        uint64_t refresh_at;            /* ms; 0: never */
+        uint64_t expires_at;            /* ms; 0: never */
+        uint64_t full_ttl_s;            /* what a renewal should give back */
+        bool renewable;
+        bool relogin;                   /* a renewal was capped by the max TTL: log in next time */
+        pid_t owner;                    /* SRC_LOGIN: the process that logged in */
+        char *rejected;                 /* the last token Vault refused: never adopted again */
+        int fail_r;                     /* the last refresh failed: its error, until fail_until */
+        char *fail_msg;
+        uint64_t fail_until;
 };
+
+/* ---- small helpers shared with the methods ---- */
+
+const char *ve_auth_method_name(enum ve_auth_method m) {
+        switch (m) {
+        case VE_AUTH_TOKEN:
+                return "token";
+        case VE_AUTH_APPROLE:
+                return "approle";
+        case VE_AUTH_KUBERNETES:
+                return "kubernetes";
+        case VE_AUTH_JWT:
+                return "jwt";
+        case VE_AUTH_CERT:
+                return "cert";
+        }
+        return "?";
+}
+
+void ve_auth_grant_done(struct ve_auth_grant *g) {
+        if (!g)
+                return;
+        ve_erase_free(g->token);
+        *g = (struct ve_auth_grant) {};
+}
+
+static size_t json_escaped_len(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+
+                if (c == '"' || c == '\\')
+                        n += 2;
+                else if (c < 0x20)
+                        n += 6;
+                else
+                        n++;
+        }
+        return n;
+}
+
+static char *json_escape_to(char *o, const char *s) {
+        static const char hex[] = "0123456789abcdef";
+
+        *o++ = '"';
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+
+                if (c == '"' || c == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char) c;
+                } else if (c < 0x20) {
+                        memcpy(o, "\\u00", 4);
+                        o[4] = hex[c >> 4];
+                        o[5] = hex[c & 15];
+                        o += 6;
+                } else
+                        *o++ = (char) c;
+        }
+        *o++ = '"';
+        return o;
+}
+
+char *ve_auth_json_object(size_t n, const char *const *kv) {
+        size_t size = 3;        /* { } NUL */
+        char *buf, *o;
+        bool first = true;
+
+        for (size_t i = 0; i < n; i++)
+                if (kv[2 * i + 1])
+                        size += json_escaped_len(kv[2 * i]) + json_escaped_len(kv[2 * i + 1]) + 6;
+        buf = malloc(size);
+        if (!buf)
+                return NULL;
+        o = buf;
+        *o++ = '{';
+        for (size_t i = 0; i < n; i++) {
+                if (!kv[2 * i + 1])
+                        continue;
+                if (!first)
+                        *o++ = ',';
+                first = false;
+                o = json_escape_to(o, kv[2 * i]);
+                *o++ = ':';
+                o = json_escape_to(o, kv[2 * i + 1]);
+        }
+        *o++ = '}';
+        *o = 0;
+        return buf;
+}
+
+/* cJSON frees without wiping; the tree of a login answer holds the token. */
+static void json_wipe(cJSON *item) {
+        for (; item; item = item->next) {
+                if (item->valuestring)
+                        explicit_bzero(item->valuestring, strlen(item->valuestring));
+                if (item->string)
+                        explicit_bzero(item->string, strlen(item->string));
+                json_wipe(item->child);
+        }
+}
+
+static void json_free(cJSON *root) {
+        json_wipe(root);
+        cJSON_Delete(root);
+}
+
+static uint64_t json_seconds(const cJSON *o, const char *key) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+
+        if (!cJSON_IsNumber(n) || n->valuedouble <= 0)
+                return 0;
+        if (n->valuedouble > 1e12)
+                return (uint64_t) 1e12;
+        return (uint64_t) n->valuedouble;
+}
+
+int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_auth_grant *ret) {
+        struct ve_auth_grant g = {};
+        const cJSON *block, *tok;
+        cJSON *root;
+
+        if (!body)
+                return -EPROTO;
+        root = cJSON_ParseWithLength(body, len);
+        if (!root)
+                return -EPROTO;
+        block = cJSON_GetObjectItemCaseSensitive(root, lookup ? "data" : "auth");
+        if (!cJSON_IsObject(block)) {
+                json_free(root);
+                return -EPROTO;
+        }
+        tok = cJSON_GetObjectItemCaseSensitive(block, lookup ? "id" : "client_token");
+        if (cJSON_IsString(tok) && tok->valuestring[0] && !(g.token = strdup(tok->valuestring))) {
+                json_free(root);
+                return -ENOMEM;
+        }
+        g.ttl_s = json_seconds(block, lookup ? "ttl" : "lease_duration");
+        g.full_ttl_s = lookup ? json_seconds(block, "creation_ttl") : g.ttl_s;
+        if (g.full_ttl_s < g.ttl_s)
+                g.full_ttl_s = g.ttl_s;
+        g.renewable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(block, "renewable"));
+        json_free(root);
+        *ret = g;
+        return 0;
+}
+
+int ve_auth_parse_data_string(const char *body, size_t len, const char *key, char **ret_value) {
+        const cJSON *data, *v;
+        cJSON *root;
+        char *s;
+
+        if (!body)
+                return -EPROTO;
+        root = cJSON_ParseWithLength(body, len);
+        if (!root)
+                return -EPROTO;
+        data = cJSON_GetObjectItemCaseSensitive(root, "data");
+        v = cJSON_IsObject(data) ? cJSON_GetObjectItemCaseSensitive(data, key) : NULL;
+        if (!cJSON_IsString(v) || !v->valuestring[0]) {
+                json_free(root);
+                return -ENOENT;
+        }
+        s = strdup(v->valuestring);
+        json_free(root);
+        if (!s)
+                return -ENOMEM;
+        *ret_value = s;
+        return 0;
+}
+
+/* Reads an open file whole (at most CREDENTIAL_FILE_MAX) and trims
+ * surrounding whitespace. -ENODATA when nothing is left. */
+static int read_fd_trimmed(int fd, char **ret_value) {
+        char *buf, *v;
+        size_t len = 0, s = 0, e;
+        int r = 0;
+
+        buf = malloc(CREDENTIAL_FILE_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, CREDENTIAL_FILE_MAX + 1 - len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > CREDENTIAL_FILE_MAX) {
+                        r = -EFBIG;
+                        goto out;
+                }
+        }
+        e = len;
+        while (s < e && (buf[s] == ' ' || buf[s] == '\t' || buf[s] == '\n' || buf[s] == '\r'))
+                s++;
+        while (e > s && (buf[e - 1] == ' ' || buf[e - 1] == '\t' || buf[e - 1] == '\n' || buf[e - 1] == '\r'))
+                e--;
+        if (e == s) {
+                r = -ENODATA;
+                goto out;
+        }
+        v = strndup(buf + s, e - s);
+        if (!v) {
+                r = -ENOMEM;
+                goto out;
+        }
+        *ret_value = v;
+out:
+        ve_erase_free_n(buf, CREDENTIAL_FILE_MAX + 1);
+        return r;
+}
+
+static void warn_mode(const char *path, const char *var, const struct stat *st) {
+        if (S_ISREG(st->st_mode) && (st->st_mode & (S_IRGRP | S_IROTH)))
+                ve_warn("%s (%s) is readable by group or others (mode %04o); it holds a credential",
+                        path, var, (unsigned) (st->st_mode & 07777));
+}
+
+int ve_auth_read_credential(const char *path, const char *var, char **ret_value, char **ret_error) {
+        struct stat st;
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                ve_set_error(ret_error, ve_asprintf("cannot read %s (%s): %s", path, var, strerror(-r)));
+                return r;
+        }
+        r = fstat(fd, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : 0;
+        if (r < 0) {
+                ve_set_error(ret_error, ve_asprintf("cannot read %s (%s): %s", path, var, strerror(-r)));
+                close(fd);
+                return r;
+        }
+        warn_mode(path, var, &st);
+        r = read_fd_trimmed(fd, ret_value);
+        close(fd);
+        if (r == -ENODATA)
+                ve_set_error(ret_error, ve_asprintf("%s (%s) is empty", path, var));
+        else if (r == -EFBIG)
+                ve_set_error(ret_error, ve_asprintf("%s (%s) is larger than 64 KiB", path, var));
+        else if (r < 0 && r != -ENOMEM)
+                ve_set_error(ret_error, ve_asprintf("cannot read %s (%s): %s", path, var, strerror(-r)));
+        return r;
+}
+
+static int status_errno(long status) {
+        switch (status) {
+        case 400:
+        case 401:
+        case 403:
+                return -EACCES;
+        case 429:
+        case 503:
+                return -EAGAIN;
+        default:
+                return -EIO;
+        }
+}
+
+char *ve_auth_refusal(const char *what, const struct ve_http_response *resp) {
+        char *text, *m;
+
+        text = ve_vault_errors_text(resp->body, resp->len);
+        if (text && resp->status == 400 && strcmp(text, "missing client token") == 0)
+                /* What Vault says to a login at a path where nothing is mounted. */
+                m = ve_asprintf("%s failed: missing client token (is the auth method mounted there? "
+                                "VAULT_AUTH_PATH names its path)", what);
+        else if (text)
+                m = ve_asprintf("%s failed: %s", what, text);
+        else
+                m = ve_asprintf("%s failed: HTTP status %ld", what, resp->status);
+        free(text);
+        return m;
+}
+
+int ve_auth_login_post(const struct ve_auth_config *c, struct ve_http *http, const char *body,
+                       struct ve_auth_grant *ret, char **ret_error) {
+        struct ve_http_response resp = {};
+        struct ve_auth_grant g = {};
+        char *path, *what;
+        int r;
+
+        path = ve_asprintf("auth/%s/login", c->mount);
+        what = ve_asprintf("%s login at auth/%s/login", ve_auth_method_name(c->method), c->mount);
+        if (!path || !what) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = ve_http_request(http, "POST", path, body, NULL, path, &resp, ret_error);
+        if (r < 0)
+                goto out;
+        if (resp.status != 200) {
+                ve_set_error(ret_error, ve_auth_refusal(what, &resp));
+                r = status_errno(resp.status);
+                goto out;
+        }
+        r = ve_auth_parse_grant(resp.body, resp.len, false, &g);
+        if (r == 0 && !g.token)
+                r = -EPROTO;
+        if (r < 0) {
+                ve_auth_grant_done(&g);
+                if (r != -ENOMEM)
+                        ve_set_error(ret_error, ve_asprintf("%s: the answer holds no auth.client_token", what));
+                goto out;
+        }
+        *ret = g;
+out:
+        ve_http_response_done(&resp);
+        free(path);
+        free(what);
+        return r;
+}
+
+/* ---- choosing the method ---- */
+
+static bool method_parse(const char *s, enum ve_auth_method *ret) {
+        static const enum ve_auth_method all[] = {
+                VE_AUTH_TOKEN, VE_AUTH_APPROLE, VE_AUTH_KUBERNETES, VE_AUTH_JWT, VE_AUTH_CERT,
+        };
+
+        if (!s)
+                return false;
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+                if (strcmp(s, ve_auth_method_name(all[i])) == 0) {
+                        *ret = all[i];
+                        return true;
+                }
+        return false;
+}
+
+static int need(char **ret_error, const char *msg) {
+        ve_set_error(ret_error, strdup(msg));
+        return -EINVAL;
+}
+
+int ve_auth_detect(const struct ve_settings *s, enum ve_auth_method *ret_method, char **ret_error) {
+        enum ve_auth_method m;
+
+        /* An unknown VAULT_AUTH_METHOD was already reported by settings.c,
+         * which says its default (detection) is used. */
+        if (!method_parse(s->auth_method, &m)) {
+                if (s->token)
+                        m = VE_AUTH_TOKEN;
+                else if (s->role_id || s->role_id_file)
+                        m = VE_AUTH_APPROLE;
+                else if (s->jwt_file && s->auth_role)
+                        m = VE_AUTH_JWT;
+                else if (s->jwt_file)
+                        return need(ret_error, "VAULT_JWT_FILE is set but VAULT_AUTH_ROLE is not: "
+                                               "JWT login needs the role");
+                else if (s->auth_role && s->k8s_token_file && access(s->k8s_token_file, F_OK) == 0)
+                        m = VE_AUTH_KUBERNETES;
+                else if (s->auth_role) {
+                        ve_set_error(ret_error, ve_asprintf(
+                                "VAULT_AUTH_ROLE is set but no login method fits: no VAULT_JWT_FILE and no "
+                                "Kubernetes token at %s (set VAULT_AUTH_METHOD)",
+                                s->k8s_token_file ? s->k8s_token_file : VE_DEFAULT_K8S_TOKEN_FILE));
+                        return -EINVAL;
+                } else if (s->secret_id || s->secret_id_file)
+                        return need(ret_error, "VAULT_SECRET_ID is set but VAULT_ROLE_ID (or VAULT_ROLE_ID_FILE) "
+                                               "is not: AppRole login needs both");
+                else
+                        m = VE_AUTH_TOKEN;
+        }
+
+        switch (m) {
+        case VE_AUTH_TOKEN:
+                break;
+        case VE_AUTH_APPROLE:
+                if (!s->role_id && !s->role_id_file)
+                        return need(ret_error, "approle login needs VAULT_ROLE_ID or VAULT_ROLE_ID_FILE");
+                if (!s->secret_id && !s->secret_id_file)
+                        return need(ret_error, "approle login needs VAULT_SECRET_ID or VAULT_SECRET_ID_FILE");
+                break;
+        case VE_AUTH_KUBERNETES:
+                if (!s->auth_role)
+                        return need(ret_error, "kubernetes login needs VAULT_AUTH_ROLE");
+                if (!s->k8s_token_file)
+                        return need(ret_error, "kubernetes login needs VAULT_K8S_TOKEN_FILE");
+                break;
+        case VE_AUTH_JWT:
+                if (!s->auth_role)
+                        return need(ret_error, "jwt login needs VAULT_AUTH_ROLE");
+                if (!s->jwt_file)
+                        return need(ret_error, "jwt login needs VAULT_JWT_FILE");
+                break;
+        case VE_AUTH_CERT:
+                if (!s->client_cert)
+                        return need(ret_error, "cert login needs VAULT_CLIENT_CERT");
+                if (!s->client_key)
+                        return need(ret_error, "cert login needs VAULT_CLIENT_KEY");
+                break;
+        }
+        *ret_method = m;
+        return 0;
+}
+
+/* ---- life ---- */
+
+static int dup_opt(const char *s, char **ret) {
+        *ret = NULL;
+        if (s && !(*ret = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}
 
 int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
                 struct ve_auth **ret_auth, char **ret_error) {
+        enum ve_auth_method m;
         struct ve_auth *a;
+        int r;
 
+        r = ve_auth_detect(settings, &m, ret_error);
+        if (r < 0)
+                return r;
         a = calloc(1, sizeof *a);
         if (!a)
                 return -ENOMEM;
         pthread_mutex_init(&a->lock, NULL);
+        pthread_cond_init(&a->cond, NULL);
         a->http = http;
-        if ((settings->token && !(a->token = strdup(settings->token))) ||
-            (settings->token_file && !(a->token_file = strdup(settings->token_file)))) {
+        a->now = ve_now_ms;
+        a->cfg.method = m;
+        a->cfg.secret_id_wrapped = settings->secret_id_wrapped;
+        a->cfg.has_sink = settings->token_sink != NULL;
+        a->token_file_explicit = settings->token_file_explicit;
+        if (dup_opt(settings->auth_path ? settings->auth_path : ve_auth_method_name(m), &a->cfg.mount) < 0 ||
+            dup_opt(settings->auth_role, &a->cfg.role) < 0 ||
+            dup_opt(settings->role_id, &a->cfg.role_id) < 0 ||
+            dup_opt(settings->role_id_file, &a->cfg.role_id_file) < 0 ||
+            dup_opt(settings->secret_id, &a->cfg.secret_id) < 0 ||
+            dup_opt(settings->secret_id_file, &a->cfg.secret_id_file) < 0 ||
+            dup_opt(settings->k8s_token_file, &a->cfg.k8s_token_file) < 0 ||
+            dup_opt(settings->jwt_file, &a->cfg.jwt_file) < 0 ||
+            dup_opt(settings->token_sink, &a->sink) < 0) {
                 ve_auth_free(a);
                 return -ENOMEM;
         }
-        /* VAULT_TOKEN wins; the token file is read by the first request. */
-        a->token_loaded = a->token != NULL;
+        /* A mount path is written as the vault CLI's -path: no slashes
+         * around it. */
+        while (*a->cfg.mount == '/')
+                memmove(a->cfg.mount, a->cfg.mount + 1, strlen(a->cfg.mount));
+        for (size_t n = strlen(a->cfg.mount); n > 0 && a->cfg.mount[n - 1] == '/'; n--)
+                a->cfg.mount[n - 1] = 0;
+
+        if (m == VE_AUTH_TOKEN) {
+                if (settings->token) {
+                        if (dup_opt(settings->token, &a->token) < 0) {
+                                ve_auth_free(a);
+                                return -ENOMEM;
+                        }
+                        a->source = SRC_GIVEN;
+                        a->file_loaded = true;
+                } else if (dup_opt(settings->token_file, &a->token_file) < 0) {
+                        ve_auth_free(a);
+                        return -ENOMEM;
+                }
+        } else {
+                if (settings->token)
+                        ve_debug("VAULT_TOKEN is not used: VAULT_AUTH_METHOD=%s", ve_auth_method_name(m));
+                ve_debug("Vault login: %s at auth/%s/login", ve_auth_method_name(m), a->cfg.mount);
+        }
         *ret_auth = a;
         return 0;
 }
@@ -47,72 +555,552 @@ void ve_auth_free(struct ve_auth *a) {
         if (!a)
                 return;
         ve_erase_free(a->token);
+        ve_erase_free(a->rejected);
+        free(a->fail_msg);
         free(a->token_file);
+        free(a->sink);
+        free(a->cfg.mount);
+        free(a->cfg.role);
+        ve_erase_free(a->cfg.role_id);
+        free(a->cfg.role_id_file);
+        ve_erase_free(a->cfg.secret_id);
+        free(a->cfg.secret_id_file);
+        free(a->cfg.k8s_token_file);
+        free(a->cfg.jwt_file);
+        ve_erase_free(a->cfg.unwrapped_from);
+        ve_erase_free(a->cfg.unwrapped_secret_id);
+        pthread_cond_destroy(&a->cond);
         pthread_mutex_destroy(&a->lock);
         free(a);
 }
 
-/* Reads the token file on first use. Called with lock held. A missing file
- * means no token (a Vault Agent may authenticate for us); another failure is
- * logged and also means no token. Surrounding whitespace is trimmed, as the
- * vault CLI's token helper does. */
-static void token_load(struct ve_auth *a) {
-        char *data = NULL;
-        size_t len = 0, s = 0, e;
-        int r;
-
-        if (a->token_loaded)
-                return;
-        a->token_loaded = true;
-        if (!a->token_file)
-                return;
-        r = ve_read_file(a->token_file, TOKEN_FILE_MAX, &data, &len);
-        if (r == -ENOENT) {
-                ve_debug("no token file at %s; sending no token", a->token_file);
-                return;
-        }
-        if (r < 0) {
-                ve_warn("cannot read token file %s: %s; sending no token", a->token_file, strerror(-r));
-                return;
-        }
-        e = len;
-        while (s < e && (data[s] == ' ' || data[s] == '\t' || data[s] == '\n' || data[s] == '\r'))
-                s++;
-        while (e > s && (data[e - 1] == ' ' || data[e - 1] == '\t' || data[e - 1] == '\n' || data[e - 1] == '\r'))
-                e--;
-        if (e > s) {
-                a->token = strndup(data + s, e - s);
-                if (!a->token)
-                        ve_warn("out of memory reading token file %s", a->token_file);
-        }
-        ve_erase_free_n(data, len);
+void ve_auth_set_clock(struct ve_auth *a, uint64_t (*now_ms)(void)) {
+        a->now = now_ms;
 }
 
-int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
+/* Token method: reads the token file. Called with the lock held. Returns
+ * the token read, or NULL (missing, empty, unreadable: logged). */
+static char *token_file_read(struct ve_auth *a) {
+        const char *var = a->token_file_explicit ? "VAULT_TOKEN_FILE" : "~/.vault-token";
+        char *t = NULL, *err = NULL;
+        int r;
+
+        if (!a->token_file)
+                return NULL;
+        r = ve_auth_read_credential(a->token_file, var, &t, &err);
+        if (r == -ENOENT && !a->token_file_explicit)
+                ve_debug("no token file at %s; sending no token", a->token_file);
+        else if (r == -ENODATA)
+                ve_debug("%s; sending no token", err ? err : "the token file is empty");
+        else if (r < 0)
+                ve_warn("%s; sending no token", err ? err : "cannot read the token file");
+        free(err);
+        return r < 0 ? NULL : t;
+}
+
+static bool streq_opt(const char *x, const char *y) {
+        return x && y && strcmp(x, y) == 0;
+}
+
+/* ---- the token sink ---- */
+
+/* Opens the sink for reading, refusing what another user could have put
+ * there: a symbolic link, not a regular file, not owned by our euid. */
+static int sink_open(const char *path) {
+        struct stat st;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0) {
+                int r = -errno;
+
+                if (r == -ELOOP)
+                        ve_warn("VAULTENV_TOKEN_SINK %s is a symbolic link; not using it", path);
+                else if (r != -ENOENT)
+                        ve_warn("cannot read VAULTENV_TOKEN_SINK %s: %s", path, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+                ve_warn("VAULTENV_TOKEN_SINK %s is not a regular file owned by this user; not using it", path);
+                close(fd);
+                return -EPERM;
+        }
+        warn_mode(path, "VAULTENV_TOKEN_SINK", &st);
+        return fd;
+}
+
+static int sink_read(const char *path, char **ret_token) {
+        int fd, r;
+
+        fd = sink_open(path);
+        if (fd < 0)
+                return fd;
+        r = read_fd_trimmed(fd, ret_token);
+        close(fd);
+        return r;
+}
+
+/* Writes token to the sink atomically: a 0600 temporary file in the same
+ * directory (O_EXCL: never through a link), then rename(), which replaces
+ * the name (a link there included) and never follows it. */
+static void sink_write(const char *path, const char *token) {
+        char *copy = NULL, *tmp = NULL, *base;
+        const char *dir;
+        size_t len = strlen(token), off = 0;
+        int fd = -1, r = 0;
+
+        copy = strdup(path);
+        if (!copy)
+                goto oom;
+        base = strrchr(copy, '/');
+        if (base) {
+                *base++ = 0;
+                dir = base - 1 == copy ? "/" : copy;
+        } else {
+                dir = ".";
+                base = copy;
+        }
+        tmp = ve_asprintf("%s%s.%s.XXXXXX", dir, strcmp(dir, "/") == 0 ? "" : "/", base);
+        if (!tmp)
+                goto oom;
+        fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (fchmod(fd, 0600) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        while (off < len) {
+                ssize_t n = write(fd, token + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                off += (size_t) n;
+        }
+        r = close(fd);
+        fd = -1;
+        if (r < 0 || rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        ve_debug("wrote the Vault token to VAULTENV_TOKEN_SINK %s", path);
+        free(tmp);
+        free(copy);
+        return;
+fail:
+        ve_warn("cannot write VAULTENV_TOKEN_SINK %s: %s", path, strerror(-r));
+        if (fd >= 0)
+                close(fd);
+        if (tmp)
+                unlink(tmp);
+        free(tmp);
+        free(copy);
+        return;
+oom:
+        ve_warn("cannot write VAULTENV_TOKEN_SINK %s: out of memory", path);
+        free(copy);
+}
+
+/* Removes the sink when it still holds token (a revoked token must not be
+ * offered to anyone). */
+static void sink_remove_if(const char *path, const char *token) {
         char *t = NULL;
 
-        pthread_mutex_lock(&a->lock);
-        token_load(a);
-        if (a->token && !(t = strdup(a->token))) {
-                pthread_mutex_unlock(&a->lock);
-                return -ENOMEM;
+        if (sink_read(path, &t) < 0)
+                return;
+        if (streq_opt(t, token) && unlink(path) < 0)
+                ve_warn("cannot remove VAULTENV_TOKEN_SINK %s: %s", path, strerror(errno));
+        ve_erase_free(t);
+}
+
+/* GET auth/token/lookup-self with token: 0 and its TTL when Vault accepts
+ * it; -EACCES when it does not; or the transport's error. */
+static int lookup_self(struct ve_auth *a, const char *token, struct ve_auth_grant *ret) {
+        struct ve_http_response resp = {};
+        struct ve_auth_grant g = {};
+        char *err = NULL;
+        int r;
+
+        r = ve_http_request(a->http, "GET", "auth/token/lookup-self", NULL, token,
+                            "auth/token/lookup-self", &resp, &err);
+        if (r < 0) {
+                ve_debug("lookup-self: %s", err ? err : strerror(-r));
+                free(err);
+                return r;
         }
-        pthread_mutex_unlock(&a->lock);
+        if (resp.status != 200) {
+                r = status_errno(resp.status);
+                goto out;
+        }
+        r = ve_auth_parse_grant(resp.body, resp.len, true, &g);
+        if (r < 0)
+                goto out;
+        /* Keep our copy; data.id may be absent (e.g. behind an agent). */
+        ve_erase_free(g.token);
+        g.token = strdup(token);
+        if (!g.token) {
+                r = -ENOMEM;
+                goto out;
+        }
+        *ret = g;
+out:
+        ve_http_response_done(&resp);
+        return r;
+}
+
+/* The sink's token, when it is not one we know to be dead (skip1, skip2)
+ * and Vault accepts it. */
+static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, struct ve_auth_grant *ret) {
+        char *t = NULL;
+        int r;
+
+        r = sink_read(a->sink, &t);
+        if (r < 0)
+                return r;
+        if (streq_opt(t, skip1) || streq_opt(t, skip2)) {
+                ve_debug("VAULTENV_TOKEN_SINK %s holds the token being replaced; logging in", a->sink);
+                ve_erase_free(t);
+                return -ESTALE;
+        }
+        r = lookup_self(a, t, ret);
+        ve_erase_free(t);
+        if (r < 0) {
+                ve_debug("the token in VAULTENV_TOKEN_SINK %s is not accepted; logging in", a->sink);
+                return r;
+        }
+        ve_info("using the Vault token from VAULTENV_TOKEN_SINK %s", a->sink);
+        return 0;
+}
+
+/* ---- refreshing ---- */
+
+static int renew_self(struct ve_auth *a, const char *token, struct ve_auth_grant *ret, char **ret_error) {
+        struct ve_http_response resp = {};
+        struct ve_auth_grant g = {};
+        int r;
+
+        r = ve_http_request(a->http, "POST", "auth/token/renew-self", "{}", token,
+                            "auth/token/renew-self", &resp, ret_error);
+        if (r < 0)
+                return r;
+        if (resp.status != 200) {
+                ve_set_error(ret_error, ve_auth_refusal("renewing the token (auth/token/renew-self)", &resp));
+                r = status_errno(resp.status);
+                goto out;
+        }
+        r = ve_auth_parse_grant(resp.body, resp.len, false, &g);
+        if (r < 0) {
+                ve_set_error(ret_error, strdup("renewing the token: the answer holds no auth block"));
+                goto out;
+        }
+        ve_erase_free(g.token);
+        g.token = strdup(token);
+        if (!g.token) {
+                r = -ENOMEM;
+                goto out;
+        }
+        *ret = g;
+out:
+        ve_http_response_done(&resp);
+        return r;
+}
+
+static int login(struct ve_auth *a, struct ve_auth_grant *ret, char **ret_error) {
+        switch (a->cfg.method) {
+        case VE_AUTH_APPROLE:
+                return ve_auth_approle_login(&a->cfg, a->http, ret, ret_error);
+        case VE_AUTH_KUBERNETES:
+                return ve_auth_kubernetes_login(&a->cfg, a->http, ret, ret_error);
+        case VE_AUTH_JWT:
+                return ve_auth_jwt_login(&a->cfg, a->http, ret, ret_error);
+        case VE_AUTH_CERT:
+                return ve_auth_cert_login(&a->cfg, a->http, ret, ret_error);
+        case VE_AUTH_TOKEN:
+                break;
+        }
+        return -EINVAL;
+}
+
+/* Runs with no lock held, by the one thread that set busy. old: the token
+ * in use (may be NULL); renew: try renew-self with it first; rejected: a
+ * token Vault refused. */
+static int refresh(struct ve_auth *a, const char *old, bool renew, const char *rejected,
+                   struct ve_auth_grant *ret, enum source *ret_source, char **ret_error) {
+        char *err = NULL;
+        int r;
+
+        if (renew) {
+                r = renew_self(a, old, ret, &err);
+                if (r == 0) {
+                        ve_debug("renewed the Vault token (TTL %llus)", (unsigned long long) ret->ttl_s);
+                        *ret_source = SRC_RENEWED;
+                        return 0;
+                }
+                ve_info("%s; logging in again", err ? err : "cannot renew the Vault token");
+                free(err);
+                err = NULL;
+        }
+        if (a->sink && sink_adopt(a, old, rejected, ret) == 0) {
+                *ret_source = SRC_SINK;
+                return 0;
+        }
+        r = login(a, ret, ret_error);
+        if (r < 0)
+                return r;
+        ve_info("logged in to Vault with %s at auth/%s/login (token TTL %llus%s)",
+                ve_auth_method_name(a->cfg.method), a->cfg.mount, (unsigned long long) ret->ttl_s,
+                ret->renewable ? ", renewable" : "");
+        if (a->sink)
+                sink_write(a->sink, ret->token);
+        *ret_source = SRC_LOGIN;
+        return 0;
+}
+
+/* Takes over g (its token). Called with the lock held. */
+static void install(struct ve_auth *a, struct ve_auth_grant *g, enum source src, uint64_t start) {
+        if (src == SRC_RENEWED)
+                /* A renewal that gives back less than the token's full TTL
+                 * was capped by its max TTL: the next refresh logs in. */
+                a->relogin = g->ttl_s < a->full_ttl_s;
+        else {
+                a->source = src;
+                a->full_ttl_s = g->full_ttl_s;
+                a->relogin = false;
+                a->owner = src == SRC_LOGIN ? getpid() : 0;
+        }
+        ve_erase_free(a->token);
+        a->token = g->token;
+        g->token = NULL;
+        a->renewable = g->renewable;
+        a->expires_at = g->ttl_s ? start + g->ttl_s * 1000 : 0;
+        a->refresh_at = g->ttl_s ? start + g->ttl_s * 1000 * 2 / 3 : 0;
+        a->fail_r = 0;
+        a->fail_until = 0;
+        free(a->fail_msg);
+        a->fail_msg = NULL;
+}
+
+static bool token_valid_locked(struct ve_auth *a, uint64_t now) {
+        return a->token && (a->expires_at == 0 || now < a->expires_at);
+}
+
+static int copy_out(const char *token, char **ret_token) {
+        char *t = NULL;
+
+        if (token && !(t = strdup(token)))
+                return -ENOMEM;
         *ret_token = t;
         return 0;
 }
 
+int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
+        struct ve_auth_grant g = {};
+        enum source src = SRC_NONE;
+        char *old = NULL, *rejected = NULL, *err = NULL;
+        uint64_t start;
+        bool renew;
+        int r;
+
+        pthread_mutex_lock(&a->lock);
+        if (a->cfg.method == VE_AUTH_TOKEN) {
+                if (!a->file_loaded) {
+                        a->file_loaded = true;
+                        a->token = token_file_read(a);
+                        a->source = a->token ? SRC_FILE : SRC_NONE;
+                }
+                r = copy_out(a->token, ret_token);
+                pthread_mutex_unlock(&a->lock);
+                return r;
+        }
+
+        for (;;) {
+                uint64_t now = a->now();
+
+                if (a->token && (a->refresh_at == 0 || now < a->refresh_at)) {
+                        r = copy_out(a->token, ret_token);
+                        pthread_mutex_unlock(&a->lock);
+                        return r;
+                }
+                if (a->busy) {
+                        /* Another thread refreshes: the current token
+                         * serves until it expires. */
+                        if (token_valid_locked(a, now)) {
+                                r = copy_out(a->token, ret_token);
+                                pthread_mutex_unlock(&a->lock);
+                                return r;
+                        }
+                        pthread_cond_wait(&a->cond, &a->lock);
+                        continue;
+                }
+                if (a->fail_until && now < a->fail_until) {
+                        /* A refresh failed a moment ago: do not hammer. */
+                        if (token_valid_locked(a, now)) {
+                                r = copy_out(a->token, ret_token);
+                                pthread_mutex_unlock(&a->lock);
+                                return r;
+                        }
+                        ve_set_error(ret_error, a->fail_msg ? strdup(a->fail_msg) : NULL);
+                        r = a->fail_r;
+                        pthread_mutex_unlock(&a->lock);
+                        return r;
+                }
+                break;
+        }
+
+        /* This thread refreshes. */
+        start = a->now();
+        renew = a->token && a->renewable && !a->relogin && token_valid_locked(a, start);
+        if ((a->token && !(old = strdup(a->token))) || (a->rejected && !(rejected = strdup(a->rejected)))) {
+                ve_erase_free(old);
+                pthread_mutex_unlock(&a->lock);
+                return -ENOMEM;
+        }
+        a->busy = true;
+        pthread_mutex_unlock(&a->lock);
+
+        r = refresh(a, old, renew, rejected, &g, &src, &err);
+
+        pthread_mutex_lock(&a->lock);
+        a->busy = false;
+        pthread_cond_broadcast(&a->cond);
+        if (r == 0)
+                install(a, &g, src, start);
+        else {
+                a->fail_r = r;
+                free(a->fail_msg);
+                a->fail_msg = err ? strdup(err) : NULL;
+                a->fail_until = a->now() + FAIL_HOLD_MS;
+                if (token_valid_locked(a, a->now())) {
+                        ve_warn("%s; using the current Vault token while it lasts",
+                                err ? err : "cannot refresh the Vault token");
+                        r = 0;
+                } else {
+                        ve_erase_free(a->token);
+                        a->token = NULL;
+                        a->source = SRC_NONE;
+                }
+        }
+        if (r == 0)
+                r = copy_out(a->token, ret_token);
+        else
+                ve_set_error(ret_error, err ? strdup(err) : NULL);
+        pthread_mutex_unlock(&a->lock);
+
+        ve_auth_grant_done(&g);
+        ve_erase_free(old);
+        ve_erase_free(rejected);
+        free(err);
+        return r;
+}
+
 bool ve_auth_rejected(struct ve_auth *a, const char *token) {
-        /* A static token cannot be renewed by logging in again. */
-        return false;
+        struct ve_auth_grant g = {};
+        bool expired, changed;
+        char *t;
+        int r;
+
+        pthread_mutex_lock(&a->lock);
+        if (a->cfg.method == VE_AUTH_TOKEN) {
+                /* VAULT_TOKEN cannot change. A token file can: a Vault Agent
+                 * sink rotates it; a new token there is worth one retry. */
+                changed = false;
+                if (a->source != SRC_GIVEN && a->token_file) {
+                        t = token_file_read(a);
+                        changed = t && !streq_opt(t, a->token);
+                        if (changed) {
+                                ve_info("the token file %s holds a new token", a->token_file);
+                                ve_erase_free(a->token);
+                                a->token = t;
+                                a->source = SRC_FILE;
+                        } else
+                                ve_erase_free(t);
+                }
+                pthread_mutex_unlock(&a->lock);
+                return changed;
+        }
+        if (!streq_opt(a->token, token)) {
+                /* Already replaced (or dropped) by another thread. */
+                pthread_mutex_unlock(&a->lock);
+                return true;
+        }
+        expired = a->expires_at && a->now() >= a->expires_at;
+        pthread_mutex_unlock(&a->lock);
+
+        /* A 403 also means "your policy does not allow this path": only a
+         * token Vault no longer knows is worth a new login. */
+        if (!expired) {
+                r = lookup_self(a, token, &g);
+                ve_auth_grant_done(&g);
+                if (r == 0 || r != -EACCES)
+                        return false;
+        }
+
+        pthread_mutex_lock(&a->lock);
+        if (streq_opt(a->token, token)) {
+                ve_info("Vault no longer accepts the token; logging in again");
+                ve_erase_free(a->rejected);
+                a->rejected = a->token;
+                a->token = NULL;
+                a->source = SRC_NONE;
+                a->fail_until = 0;
+        }
+        pthread_mutex_unlock(&a->lock);
+        return true;
 }
 
 void ve_auth_atfork_child(struct ve_auth *a) {
-        if (a)
-                pthread_mutex_init(&a->lock, NULL);
+        if (!a)
+                return;
+        /* The refreshing thread, if any, is not in the child. */
+        pthread_mutex_init(&a->lock, NULL);
+        pthread_cond_init(&a->cond, NULL);
+        a->busy = false;
 }
 
 int ve_auth_revoke(struct ve_auth *a) {
-        /* A token this process was given is not its to revoke. */
-        return 0;
+        struct ve_http_response resp = {};
+        char *t = NULL, *err = NULL, *text;
+        int r;
+
+        pthread_mutex_lock(&a->lock);
+        /* Only a token this very process logged in for: not VAULT_TOKEN,
+         * not a token file's, not one adopted from the sink, and not the
+         * parent's token that a forked child inherited. */
+        if (!a->token || a->source != SRC_LOGIN || a->owner != getpid()) {
+                pthread_mutex_unlock(&a->lock);
+                return 0;
+        }
+        t = a->token;
+        a->token = NULL;
+        a->source = SRC_NONE;
+        pthread_mutex_unlock(&a->lock);
+
+        r = ve_http_request(a->http, "POST", "auth/token/revoke-self", NULL, t,
+                            "auth/token/revoke-self", &resp, &err);
+        if (r < 0) {
+                ve_warn("cannot revoke the Vault token: %s", err ? err : strerror(-r));
+                goto out;
+        }
+        if (resp.status != 204 && resp.status != 200) {
+                text = ve_vault_errors_text(resp.body, resp.len);
+                ve_warn("cannot revoke the Vault token: %s", text ? text : "refused");
+                free(text);
+                r = status_errno(resp.status);
+                goto out;
+        }
+        ve_debug("revoked the Vault token this process logged in for");
+        if (a->sink)
+                sink_remove_if(a->sink, t);
+        r = 0;
+out:
+        ve_http_response_done(&resp);
+        ve_erase_free(t);
+        free(err);
+        return r;
 }

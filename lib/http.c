@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP transport to Vault (libcurl). See http.h.
+/* The HTTP transport to Vault (libcurl): Vault Agent addresses, retries
+ * with backoff, same-origin redirects. See http.h.
  *
  * Locking: one mutex per transport, h->lock. It guards the curl handle and
- * the error buffer, and is held for exactly one request, never across two,
- * never taken recursively; nothing under it logs or calls back.
+ * the error buffer, and is held for exactly one HTTP exchange (one attempt),
+ * never across two, never during a retry's wait, never taken recursively;
+ * nothing under it logs or calls back.
  *
  * Secrets: the token header string and curl_slist's copy of it are wiped
  * before they are freed; libcurl's own copy inside the request is
@@ -17,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -24,17 +28,24 @@
 #include "log.h"
 #include "util.h"
 
-#define BODY_MAX (1024 * 1024)
+#define BODY_MAX VE_HTTP_BODY_MAX
 
 /* Connect (TCP and TLS handshake) timeout cap. The vault CLI dials with a 30 s
  * timeout (hashicorp/go-cleanhttp's pooled transport); we use the same, and
  * never more than the whole request timeout, so an unreachable (blackholed)
  * Vault fails after at most 30 s even with a long VAULT_CLIENT_TIMEOUT. */
 #define CONNECT_TIMEOUT_MAX_MS 30000
+/* The longest Location header kept; a longer one is not followed. */
+#define LOCATION_MAX 4096
+
 struct ve_http {
-        /* Set by ve_http_new, read-only afterwards. */
-        char *addr;             /* VAULT_ADDR without trailing '/', for messages */
-        char *base_url;         /* addr, with the host replaced by tls_server_name */
+        /* Set by ve_http_new, read-only afterwards (but for the retry
+         * waits, set by ve_http_set_retry_wait before any request). */
+        char *addr;             /* VAULT_AGENT_ADDR or VAULT_ADDR without trailing '/', for messages */
+        const char *addr_var;   /* "VAULT_AGENT_ADDR" or "VAULT_ADDR", for messages */
+        char *base_url;         /* addr, with the host replaced by tls_server_name;
+                                 * "http://localhost" for a unix socket */
+        char *unix_socket;      /* the socket path of a unix:// address, else NULL */
         char *host_header;      /* "Host: realhost[:port]" with tls_server_name, else NULL */
         struct curl_slist *connect_to; /* "servername:port:realhost:port", else NULL */
         char *namespace;
@@ -42,6 +53,8 @@ struct ve_http {
         char *proxy;
         bool skip_verify;
         uint64_t timeout_ms;
+        unsigned max_retries;
+        uint64_t retry_min_ms, retry_max_ms;
 
         pthread_mutex_t lock;
 
@@ -92,7 +105,7 @@ static int setup_server_name(struct ve_http *h, const char *server_name, char **
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
                 r = -EINVAL;
-                ve_set_error(ret_error, ve_asprintf("VAULT_ADDR: not a valid URL: %s", h->addr));
+                ve_set_error(ret_error, ve_asprintf("%s: not a valid URL: %s", h->addr_var, h->addr));
                 goto out;
         }
         if (strcasecmp(scheme, "https") != 0) {
@@ -138,17 +151,47 @@ out:
 }
 
 
+/* unix:///path/to/agent.sock: as the Go client, everything after "unix://"
+ * is the socket path, and requests go to http://localhost over it. */
+static int setup_unix_socket(struct ve_http *h, char **ret_error) {
+        const char *path = h->addr + strlen("unix://");
+
+        if (!*path) {
+                ve_set_error(ret_error, ve_asprintf("%s: no socket path in %s", h->addr_var, h->addr));
+                return -EINVAL;
+        }
+        if (strlen(path) >= sizeof(((struct sockaddr_un *) NULL)->sun_path)) {
+                ve_set_error(ret_error, ve_asprintf("%s: socket path longer than %zu bytes: %s", h->addr_var,
+                                                    sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1, path));
+                return -EINVAL;
+        }
+        if (ve_has_control(path)) {
+                ve_set_error(ret_error, ve_asprintf("%s: socket path contains a control character", h->addr_var));
+                return -EINVAL;
+        }
+        h->unix_socket = strdup(path);
+        h->base_url = strdup("http://localhost");
+        if (!h->unix_socket || !h->base_url)
+                return -ENOMEM;
+        return 0;
+}
+
 int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, char **ret_error) {
         struct ve_http *h;
+        const char *addr;
+        bool agent;
         CURLU *u;
         CURLUcode uc;
         size_t n;
         int r;
 
-        if (!settings || !settings->addr || !*settings->addr) {
+        agent = settings && settings->agent_addr && *settings->agent_addr;
+        if (!settings || (!agent && (!settings->addr || !*settings->addr))) {
                 ve_set_error(ret_error, strdup("VAULT_ADDR is empty"));
                 return -EINVAL;
         }
+        /* As the Go client: VAULT_AGENT_ADDR, when set, is the address. */
+        addr = agent ? settings->agent_addr : settings->addr;
         h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
@@ -157,7 +200,8 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
                 free(h);
                 return -r;
         }
-        if ((r = dup_opt(settings->addr, &h->addr)) < 0 ||
+        h->addr_var = agent ? "VAULT_AGENT_ADDR" : "VAULT_ADDR";
+        if ((r = dup_opt(addr, &h->addr)) < 0 ||
             (r = dup_opt(settings->namespace, &h->namespace)) < 0 ||
             (r = dup_opt(settings->cacert, &h->cacert)) < 0 ||
             (r = dup_opt(settings->capath, &h->capath)) < 0 ||
@@ -167,13 +211,36 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
                 goto fail;
         h->skip_verify = settings->skip_verify;
         h->timeout_ms = settings->timeout_ms ? settings->timeout_ms : VE_DEFAULT_TIMEOUT_MS;
+        h->max_retries = settings->max_retries;
+        h->retry_min_ms = VE_HTTP_RETRY_MIN_MS;
+        h->retry_max_ms = VE_HTTP_RETRY_MAX_MS;
 
-        n = strlen(h->addr);
-        while (n > 0 && h->addr[n - 1] == '/')
-                h->addr[--n] = 0;
+        /* "http://host:8200/" names the same server as "http://host:8200";
+         * a unix:// address is a path, kept as given. */
+        if (strncasecmp(h->addr, "unix://", 7) != 0) {
+                n = strlen(h->addr);
+                while (n > 0 && h->addr[n - 1] == '/')
+                        h->addr[--n] = 0;
+        }
+
+        if (h->namespace && ve_has_control(h->namespace)) {
+                r = -EINVAL;
+                ve_set_error(ret_error, strdup("VAULT_NAMESPACE contains a control character"));
+                goto fail;
+        }
+
+        /* A unix socket only for the agent address: VAULT_ADDR stays
+         * http(s) (the Go client would take unix:// there too). */
+        if (agent && strncasecmp(h->addr, "unix://", 7) == 0) {
+                r = setup_unix_socket(h, ret_error);
+                if (r < 0)
+                        goto fail;
+                *ret_http = h;
+                return 0;
+        }
 
         /* Check the address now (string parsing, no I/O), so a bad
-         * VAULT_ADDR is reported as such rather than as a failed request. */
+         * address is reported as such rather than as a failed request. */
         u = curl_url();
         if (!u) {
                 r = -ENOMEM;
@@ -183,17 +250,14 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
         curl_url_cleanup(u);
         if (uc != CURLUE_OK || (strncasecmp(h->addr, "http://", 7) != 0 && strncasecmp(h->addr, "https://", 8) != 0)) {
                 r = -EINVAL;
-                ve_set_error(ret_error, ve_asprintf("VAULT_ADDR: not an http:// or https:// URL: %s", h->addr));
+                ve_set_error(ret_error, agent ?
+                             ve_asprintf("VAULT_AGENT_ADDR: not an http://, https:// or unix:// URL: %s", h->addr) :
+                             ve_asprintf("VAULT_ADDR: not an http:// or https:// URL: %s", h->addr));
                 goto fail;
         }
         h->base_url = strdup(h->addr);
         if (!h->base_url) {
                 r = -ENOMEM;
-                goto fail;
-        }
-        if (h->namespace && ve_has_control(h->namespace)) {
-                r = -EINVAL;
-                ve_set_error(ret_error, strdup("VAULT_NAMESPACE contains a control character"));
                 goto fail;
         }
         if (settings->tls_server_name && *settings->tls_server_name) {
@@ -216,6 +280,7 @@ void ve_http_free(struct ve_http *h) {
         curl_slist_free_all(h->connect_to);
         free(h->addr);
         free(h->base_url);
+        free(h->unix_socket);
         free(h->host_header);
         free(h->namespace);
         free(h->cacert);
@@ -277,9 +342,61 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
+/* What one attempt brings back besides status and body. */
+struct attempt {
+        CURLcode cc;
+        char errbuf[CURL_ERROR_SIZE];
+        char location[LOCATION_MAX];    /* Location header, "" if none */
+        bool location_too_long;
+        char retry_after[64];           /* Retry-After header, "" if none */
+};
+
+/* Copies the value of header NAME from one header line into out. */
+static void header_copy(const char *line, size_t n, const char *name, char *out, size_t outsz, bool *too_long) {
+        size_t nl = strlen(name), vl;
+        const char *v;
+
+        if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+                return;
+        v = line + nl + 1;
+        vl = n - nl - 1;
+        while (vl > 0 && (*v == ' ' || *v == '\t')) {
+                v++;
+                vl--;
+        }
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+        if (vl >= outsz) {
+                out[0] = 0;
+                if (too_long)
+                        *too_long = true;
+                return;
+        }
+        memcpy(out, v, vl);
+        out[vl] = 0;
+}
+
+/* Keeps Location and Retry-After of the last response (a new status line,
+ * e.g. after a "100 Continue", starts over). Other headers are ignored. */
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
+        struct attempt *a = userdata;
+        size_t n = size * nitems;
+
+        if (!a)
+                return n;
+        if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+                a->location[0] = 0;
+                a->location_too_long = false;
+                a->retry_after[0] = 0;
+                return n;
+        }
+        header_copy(buf, n, "Location", a->location, sizeof a->location, &a->location_too_long);
+        header_copy(buf, n, "Retry-After", a->retry_after, sizeof a->retry_after, NULL);
+        return n;
+}
+
 /* Creates and configures the handle. Called with lock held. */
 static int handle_setup(struct ve_http *h, char **ret_error) {
-        long timeout, connect_timeout;
         CURLcode c = CURLE_OK;
         CURL *eh;
 
@@ -292,23 +409,25 @@ static int handle_setup(struct ve_http *h, char **ret_error) {
         if (!eh)
                 return -ENOMEM;
 
-        timeout = h->timeout_ms > LONG_MAX ? LONG_MAX : (long) h->timeout_ms;
-        connect_timeout = timeout < CONNECT_TIMEOUT_MAX_MS ? timeout : CONNECT_TIMEOUT_MAX_MS;
-
 #define SET(opt, val) do { if (c == CURLE_OK) c = curl_easy_setopt(eh, opt, val); } while (0)
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_ERRORBUFFER, h->errbuf);
         SET(CURLOPT_WRITEFUNCTION, write_cb);
-        SET(CURLOPT_TIMEOUT_MS, timeout);
-        SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+        SET(CURLOPT_HEADERFUNCTION, header_cb);
+        /* A Content-Length over the cap fails before the body is read;
+         * write_cb catches a chunked body going over it. */
+        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) BODY_MAX);
+        /* The timeouts are set per attempt: what remains of the deadline. */
 #if CURL_AT_LEAST_VERSION(7, 85, 0)
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
         SET(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-        /* Redirects are not followed (yet): a 307 from a standby is an
-         * "unexpected HTTP status". */
+        /* libcurl never follows a redirect by itself: ve_http_request
+         * does, to the same origin only (see follow_redirect()). */
         SET(CURLOPT_FOLLOWLOCATION, 0L);
+        if (h->unix_socket)
+                SET(CURLOPT_UNIX_SOCKET_PATH, h->unix_socket);
         /* "" disables the proxy environment variables; VAULT_PROXY_ADDR /
          * VAULT_HTTP_PROXY is used for every host, as Go's http.ProxyURL
          * does, so NO_PROXY does not apply either. */
@@ -359,7 +478,8 @@ static int slist_add(struct curl_slist **l, const char *s) {
 }
 
 /* RFC 3986 unreserved characters stay, '/' between segments stays, every
- * other byte becomes %XX. */
+ * other byte becomes %XX. The first '?' starts the query (mapfile.c allows
+ * none in a path; vault.c adds "?version=N"), where '=' and '&' stay too. */
 static char *url_for(const struct ve_http *h, const char *api_path) {
         static const char hex[] = "0123456789ABCDEF";
         size_t bl = strlen(h->base_url), n = strlen(api_path);
@@ -372,11 +492,12 @@ static char *url_for(const struct ve_http *h, const char *api_path) {
         o = url + bl;
         memcpy(o, "/v1/", 4);
         o += 4;
-        for (const char *p = api_path; *p; p++) {
+        for (const char *p = api_path, *q = strchr(api_path, '?'); *p; p++) {
                 unsigned char c = (unsigned char) *p;
 
                 if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
+                    c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && (!q || p < q)) ||
+                    p == q || (q && p > q && (c == '=' || c == '&')))
                         *o++ = (char) c;
                 else {
                         *o++ = '%';
@@ -394,24 +515,30 @@ static char *duration_text(uint64_t ms) {
         return ve_asprintf("%llums", (unsigned long long) ms);
 }
 
-/* Maps a failed curl_easy_perform. errbuf is CURLOPT_ERRORBUFFER's text. */
+
+/* Maps a failed curl_easy_perform. errbuf is CURLOPT_ERRORBUFFER's text;
+ * attempts > 1 is said in the message. */
 static int curl_error(const struct ve_http *h, CURLcode cc, const char *errbuf,
-                      const struct ve_http_response *resp, const char *user_path, char **ret_error) {
+                      const struct ve_http_response *resp, const char *user_path, unsigned attempts,
+                      char **ret_error) {
         const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
-        char *d;
+        char *msg = NULL, *d;
+        int r;
 
         switch (cc) {
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_RESOLVE_PROXY:
         case CURLE_COULDNT_CONNECT:
-                ve_set_error(ret_error, ve_asprintf("cannot reach Vault at %s: %s", h->addr, why));
-                return -ECONNREFUSED;
+                msg = ve_asprintf("cannot reach Vault at %s: %s", h->addr, why);
+                r = -ECONNREFUSED;
+                break;
         case CURLE_OPERATION_TIMEDOUT:
                 d = duration_text(h->timeout_ms);
-                ve_set_error(ret_error, ve_asprintf("no answer from Vault at %s within %s (VAULT_CLIENT_TIMEOUT): %s",
-                                                 h->addr, d ? d : "the timeout", why));
+                msg = ve_asprintf("no answer from Vault at %s within %s (VAULT_CLIENT_TIMEOUT): %s",
+                                  h->addr, d ? d : "the timeout", why);
                 free(d);
-                return -ETIMEDOUT;
+                r = -ETIMEDOUT;
+                break;
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CACERT_BADFILE:
@@ -429,41 +556,268 @@ static int curl_error(const struct ve_http *h, CURLcode cc, const char *errbuf,
 #if CURL_AT_LEAST_VERSION(7, 77, 0)
         case CURLE_SSL_CLIENTCERT:
 #endif
-                ve_set_error(ret_error, ve_asprintf("TLS error talking to %s: %s", h->addr, why));
-                return -EPROTO;
+                msg = ve_asprintf("TLS error talking to %s: %s", h->addr, why);
+                r = -EPROTO;
+                break;
+        case CURLE_FILESIZE_EXCEEDED:
+                msg = ve_asprintf("answer from Vault for %s is larger than 1 MiB", user_path);
+                r = -EPROTO;
+                break;
         case CURLE_WRITE_ERROR:
-                if (resp->too_large) {
-                        ve_set_error(ret_error, ve_asprintf("answer from Vault for %s is larger than 1 MiB", user_path));
-                        return -EPROTO;
-                }
-                return -ENOMEM;
+                if (!resp->too_large)
+                        return -ENOMEM;
+                msg = ve_asprintf("answer from Vault for %s is larger than 1 MiB", user_path);
+                r = -EPROTO;
+                break;
         case CURLE_OUT_OF_MEMORY:
                 return -ENOMEM;
         default:
-                ve_set_error(ret_error, ve_asprintf("request to Vault at %s failed: %s", h->addr, why));
-                return -EIO;
+                msg = ve_asprintf("request to Vault at %s failed: %s", h->addr, why);
+                r = -EIO;
+                break;
+        }
+        if (msg && attempts > 1) {
+                char *m = ve_asprintf("%s (%u attempts)", msg, attempts);
+
+                if (m) {
+                        free(msg);
+                        msg = m;
+                }
+        }
+        ve_set_error(ret_error, msg);
+        return r;
+}
+
+/* ---- retries and redirects: the decisions ---- */
+
+uint64_t ve_http_backoff_ms(unsigned attempt, uint64_t min_ms, uint64_t max_ms, double random) {
+        uint64_t base, mult = (uint64_t) attempt + 1;
+
+        if (max_ms <= min_ms)
+                base = min_ms;
+        else {
+                uint64_t span = max_ms - min_ms, jitter;
+
+                /* random is in [0, 1); anything else (NaN too) is clamped */
+                if (!(random > 0.0))
+                        random = 0.0;
+                jitter = random >= 1.0 ? span : (uint64_t) (random * (double) span);
+                if (jitter >= span)
+                        jitter = span - 1;
+                base = min_ms + jitter;
+        }
+        if (base != 0 && mult > UINT64_MAX / base)
+                return UINT64_MAX;
+        return base * mult;
+}
+
+int ve_http_retry_after_ms(const char *value, time_t now, uint64_t *ret_ms) {
+        char buf[64];
+        size_t n;
+        time_t t;
+
+        if (!value)
+                return -EINVAL;
+        while (*value == ' ' || *value == '\t')
+                value++;
+        n = strlen(value);
+        while (n > 0 && strchr(" \t\r\n", value[n - 1]))
+                n--;
+        if (n == 0 || n >= sizeof buf)
+                return -EINVAL;
+        memcpy(buf, value, n);
+        buf[n] = 0;
+
+        /* delay-seconds: digits only (go-retryablehttp: ParseInt, >= 0) */
+        if (strspn(buf, "0123456789") == n) {
+                uint64_t sec = 0;
+
+                for (const char *p = buf; *p; p++) {
+                        if (sec > (UINT64_MAX / 1000 - 9) / 10)
+                                return -EINVAL;
+                        sec = sec * 10 + (uint64_t) (*p - '0');
+                }
+                *ret_ms = sec * 1000;
+                return 0;
+        }
+        /* an HTTP-date: "Fri, 31 Dec 1999 23:59:59 GMT" */
+        if (!strchr(buf, ','))
+                return -EINVAL;
+        t = curl_getdate(buf, NULL);
+        if (t == (time_t) -1)
+                return -EINVAL;
+        *ret_ms = t > now ? (uint64_t) (t - now) * 1000 : 0;
+        return 0;
+}
+
+static bool is_http_scheme(const char *s) {
+        return strcasecmp(s, "http") == 0 || strcasecmp(s, "https") == 0;
+}
+
+int ve_http_redirect_target(const char *request_url, const char *location,
+                            char **ret_url, char **ret_foreign) {
+        char *bs = NULL, *bh = NULL, *bp = NULL, *ds = NULL, *dh = NULL, *dp = NULL;
+        char *user = NULL, *password = NULL, *url = NULL;
+        CURLU *base = NULL, *dest = NULL;
+        int r = -EINVAL;
+
+        if (!request_url || !location || !*location || ve_has_control(location))
+                return -EINVAL;
+        base = curl_url();
+        if (!base)
+                return -ENOMEM;
+        if (curl_url_set(base, CURLUPART_URL, request_url, 0) != CURLUE_OK)
+                goto out;
+        dest = curl_url_dup(base);
+        if (!dest) {
+                r = -ENOMEM;
+                goto out;
+        }
+        /* A relative Location is resolved against the request's URL. */
+        if (curl_url_set(dest, CURLUPART_URL, location, 0) != CURLUE_OK)
+                goto out;
+        if (curl_url_get(base, CURLUPART_SCHEME, &bs, 0) != CURLUE_OK ||
+            curl_url_get(base, CURLUPART_HOST, &bh, 0) != CURLUE_OK ||
+            curl_url_get(base, CURLUPART_PORT, &bp, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+            curl_url_get(dest, CURLUPART_SCHEME, &ds, 0) != CURLUE_OK ||
+            curl_url_get(dest, CURLUPART_HOST, &dh, 0) != CURLUE_OK ||
+            curl_url_get(dest, CURLUPART_PORT, &dp, CURLU_DEFAULT_PORT) != CURLUE_OK)
+                goto out;
+        if (!is_http_scheme(ds))
+                goto out;
+        (void) curl_url_get(dest, CURLUPART_USER, &user, 0);
+        (void) curl_url_get(dest, CURLUPART_PASSWORD, &password, 0);
+        if (strcasecmp(bs, ds) != 0 || strcasecmp(bh, dh) != 0 || strcmp(bp, dp) != 0 || user || password) {
+                /* Scheme, host and port only: never a path, a query or user info. */
+                r = -EPERM;
+                if (ret_foreign) {
+                        *ret_foreign = ve_asprintf("%s://%s:%s", ds, dh, dp);
+                        if (!*ret_foreign)
+                                r = -ENOMEM;
+                }
+                goto out;
+        }
+        if (curl_url_get(dest, CURLUPART_URL, &url, 0) != CURLUE_OK)
+                goto out;
+        *ret_url = strdup(url);
+        r = *ret_url ? 0 : -ENOMEM;
+out:
+        curl_free(bs);
+        curl_free(bh);
+        curl_free(bp);
+        curl_free(ds);
+        curl_free(dh);
+        curl_free(dp);
+        curl_free(user);
+        curl_free(password);
+        curl_free(url);
+        curl_url_cleanup(base);
+        curl_url_cleanup(dest);
+        return r;
+}
+
+/* As the Go client's DefaultRetryPolicy: 412 (Vault's answer when an
+ * X-Vault-Index is not yet satisfied, and an agent's when the request
+ * header is missing), 429, and 5xx except 501 (go-retryablehttp). */
+static bool status_retryable(long status) {
+        return status == 412 || status == 429 || status == 0 || (status >= 500 && status != 501);
+}
+
+/* Failures where no answer came and another attempt may get one: not TLS
+ * or certificate failures, not an oversized answer, not local errors. */
+static bool curl_retryable(CURLcode cc) {
+        switch (cc) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_GOT_NOTHING:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                return true;
+        default:
+                return false;
         }
 }
 
-/* The lock is held for this one request only. */
-int ve_http_request(struct ve_http *h, const char *method, const char *api_path, const char *body,
-                    const char *token, const char *user_path,
-                    struct ve_http_response *ret, char **ret_error) {
-        struct ve_http_response resp = {};
-        struct curl_slist *headers = NULL;
-        char *url = NULL, *token_header = NULL, *ns_header = NULL;
-        char errbuf[CURL_ERROR_SIZE];
-        CURLcode cc = CURLE_OK;
+static bool status_redirect(long status) {
+        return status == 301 || status == 302 || status == 307 || status == 308;
+}
+
+/* Go seeds its jitter from the clock too; this only spreads retries. */
+static double jitter_random(void) {
+        struct timespec ts;
+        uint64_t x;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        x = (uint64_t) ts.tv_nsec ^ ((uint64_t) ts.tv_sec << 32) ^ (uint64_t) (uintptr_t) &ts;
+        x += 0x9e3779b97f4a7c15ULL;
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+        x ^= x >> 31;
+        return (double) (x >> 11) * 0x1.0p-53;
+}
+
+/* Sleeps until the CLOCK_MONOTONIC time until_ms (as ve_now_ms()). */
+static void sleep_until(uint64_t until_ms) {
+        struct timespec ts = {
+                .tv_sec = (time_t) (until_ms / 1000),
+                .tv_nsec = (long) (until_ms % 1000) * 1000000L,
+        };
+
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                ;
+}
+
+/* The next URL after a redirect answer, or -EPROTO and the message. */
+static int follow_redirect(const struct ve_http *h, const char *url, const struct attempt *a, long status,
+                           const char *user_path, unsigned hops, char **ret_url, char **ret_error) {
+        char *target = NULL, *foreign = NULL;
         int r;
 
-        if (token && ve_has_control(token)) {
-                ve_set_error(ret_error, strdup("the Vault token contains a control character; not sending it"));
-                return -EACCES;
+        if (hops > VE_HTTP_MAX_REDIRECTS) {
+                ve_set_error(ret_error, ve_asprintf("too many redirects (more than %d) from Vault at %s for %s",
+                                                    VE_HTTP_MAX_REDIRECTS, h->addr, user_path));
+                return -EPROTO;
         }
+        if (a->location_too_long) {
+                ve_set_error(ret_error, ve_asprintf("Vault at %s redirected the request for %s (%ld) to a location longer than %d bytes; not following it",
+                                                    h->addr, user_path, status, LOCATION_MAX - 1));
+                return -EPROTO;
+        }
+        r = ve_http_redirect_target(url, a->location, &target, &foreign);
+        if (r == -EPERM) {
+                ve_set_error(ret_error, ve_asprintf("Vault at %s redirected the request for %s to another host (%s); not following it",
+                                                    h->addr, user_path, foreign ? foreign : "?"));
+                free(foreign);
+                return -EPROTO;
+        }
+        if (r == -EINVAL) {
+                ve_set_error(ret_error, ve_asprintf("Vault at %s redirected the request for %s (%ld) to an unusable location",
+                                                    h->addr, user_path, status));
+                return -EPROTO;
+        }
+        if (r < 0)
+                return r;
+        ve_info("%s: Vault at %s redirected the request (%ld) to the same host; following it", user_path, h->addr, status);
+        *ret_url = target;
+        return 0;
+}
 
-        url = url_for(h, api_path);
-        if (!url)
-                return -ENOMEM;
+/* ---- one request ---- */
+
+/* One HTTP exchange, under the lock. remaining_ms bounds it (>= 1). 0 with
+ * the outcome in *a (a->cc) and, on CURLE_OK, the answer in *resp; -errno
+ * only for local failures (setup, memory). */
+static int perform_once(struct ve_http *h, const char *method, const char *url, const char *body,
+                        struct curl_slist *headers, uint64_t remaining_ms,
+                        struct ve_http_response *resp, struct attempt *a, char **ret_error) {
+        long timeout, connect_timeout;
+        int r = 0;
 
         pthread_mutex_lock(&h->lock);
         if (!h->curl) {
@@ -471,43 +825,15 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
                 if (r < 0)
                         goto unlock;
         }
-
-        r = slist_add(&headers, "X-Vault-Request: true");
-        if (r < 0)
-                goto unlock;
-        if (token) {
-                token_header = ve_asprintf("X-Vault-Token: %s", token);
-                if (!token_header) {
-                        r = -ENOMEM;
-                        goto unlock;
-                }
-                r = slist_add(&headers, token_header);
-                if (r < 0)
-                        goto unlock;
-        }
-        if (body) {
-                r = slist_add(&headers, "Content-Type: application/json");
-                if (r < 0)
-                        goto unlock;
-        }
-        if (h->namespace) {
-                ns_header = ve_asprintf("X-Vault-Namespace: %s", h->namespace);
-                if (!ns_header) {
-                        r = -ENOMEM;
-                        goto unlock;
-                }
-                r = slist_add(&headers, ns_header);
-                if (r < 0)
-                        goto unlock;
-        }
-        if (h->host_header) {
-                r = slist_add(&headers, h->host_header);
-                if (r < 0)
-                        goto unlock;
-        }
+        timeout = remaining_ms > LONG_MAX ? LONG_MAX : (long) remaining_ms;
+        if (timeout < 1)
+                timeout = 1;
+        connect_timeout = timeout < CONNECT_TIMEOUT_MAX_MS ? timeout : CONNECT_TIMEOUT_MAX_MS;
 
         h->errbuf[0] = 0;
         curl_easy_setopt(h->curl, CURLOPT_URL, url);
+        curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout);
+        curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
         /* Reset to a GET, then shape the method: POST with a body (copied
          * by curl: POSTFIELDS points at the caller's buffer for the
          * request's duration only), or a custom verb (LIST, PUT, DELETE). */
@@ -520,45 +846,176 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
         if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
                 curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &resp);
-        cc = curl_easy_perform(h->curl);
-        /* The handle must not keep pointers to what we free below. */
+        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
+        curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, a);
+        a->cc = curl_easy_perform(h->curl);
+        /* The handle must not keep pointers to what the caller frees. */
         curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
         curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
+        curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, NULL);
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
         curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
-        if (cc == CURLE_OK)
-                curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp.status);
-        memcpy(errbuf, h->errbuf, sizeof errbuf);
-        errbuf[sizeof errbuf - 1] = 0;
-        r = 0;
+        if (a->cc == CURLE_OK)
+                curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+        memcpy(a->errbuf, h->errbuf, sizeof a->errbuf);
+        a->errbuf[sizeof a->errbuf - 1] = 0;
+        /* Strip the newline some backends end the text with. */
+        for (size_t n = strlen(a->errbuf); n > 0 && (a->errbuf[n - 1] == '\n' || a->errbuf[n - 1] == '\r'); )
+                a->errbuf[--n] = 0;
 unlock:
         pthread_mutex_unlock(&h->lock);
+        return r;
+}
 
+static int build_headers(const struct ve_http *h, const char *token, bool has_body,
+                         struct curl_slist **headers, char **ret_token_header, char **ret_ns_header) {
+        int r;
+
+        r = slist_add(headers, "X-Vault-Request: true");
+        if (r < 0)
+                return r;
+        if (token) {
+                *ret_token_header = ve_asprintf("X-Vault-Token: %s", token);
+                if (!*ret_token_header)
+                        return -ENOMEM;
+                r = slist_add(headers, *ret_token_header);
+                if (r < 0)
+                        return r;
+        }
+        if (has_body) {
+                r = slist_add(headers, "Content-Type: application/json");
+                if (r < 0)
+                        return r;
+        }
+        if (h->namespace) {
+                *ret_ns_header = ve_asprintf("X-Vault-Namespace: %s", h->namespace);
+                if (!*ret_ns_header)
+                        return -ENOMEM;
+                r = slist_add(headers, *ret_ns_header);
+                if (r < 0)
+                        return r;
+        }
+        if (h->host_header) {
+                r = slist_add(headers, h->host_header);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The attempts (retries, redirects) of one request. The lock is taken per
+ * attempt by perform_once(); the waits between attempts hold nothing. */
+int ve_http_request(struct ve_http *h, const char *method, const char *api_path, const char *body,
+                    const char *token, const char *user_path,
+                    struct ve_http_response *ret, char **ret_error) {
+        struct ve_http_response resp = {};
+        struct curl_slist *headers = NULL;
+        char *url = NULL, *token_header = NULL, *ns_header = NULL;
+        struct attempt *a = NULL;
+        unsigned retries = 0, hops = 0;
+        uint64_t deadline;
+        int r;
+
+        if (token && ve_has_control(token)) {
+                ve_set_error(ret_error, strdup("the Vault token contains a control character; not sending it"));
+                return -EACCES;
+        }
+        /* One deadline for every attempt and wait: VAULT_CLIENT_TIMEOUT. */
+        deadline = ve_now_ms() + h->timeout_ms;
+
+        url = url_for(h, api_path);
+        a = calloc(1, sizeof *a);
+        if (!url || !a) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = build_headers(h, token, body != NULL, &headers, &token_header, &ns_header);
+        if (r < 0)
+                goto out;
+
+        for (;;) {
+                uint64_t now = ve_now_ms(), wait = 0;
+                bool retryable, from_header = false;
+                char *reason, *d;
+
+                ve_http_response_done(&resp);
+                a->cc = CURLE_OK;
+                a->errbuf[0] = a->location[0] = a->retry_after[0] = 0;
+                a->location_too_long = false;
+                r = perform_once(h, method, url, body, headers, deadline > now ? deadline - now : 1,
+                                 &resp, a, ret_error);
+                if (r < 0)
+                        goto out;
+
+                if (a->cc == CURLE_OK && status_redirect(resp.status) && (a->location[0] || a->location_too_long)) {
+                        char *next = NULL;
+
+                        r = follow_redirect(h, url, a, resp.status, user_path, ++hops, &next, ret_error);
+                        if (r < 0)
+                                goto out;
+                        free(url);
+                        url = next;
+                        continue;
+                }
+
+                retryable = a->cc == CURLE_OK ? status_retryable(resp.status) : curl_retryable(a->cc);
+                if (!retryable || retries >= h->max_retries)
+                        break;
+
+                if (a->cc == CURLE_OK && (resp.status == 429 || resp.status == 503) && a->retry_after[0] &&
+                    ve_http_retry_after_ms(a->retry_after, time(NULL), &wait) == 0)
+                        from_header = true;
+                else
+                        wait = ve_http_backoff_ms(retries, h->retry_min_ms, h->retry_max_ms, jitter_random());
+
+                /* Said at info, naming the reason: a status or libcurl's
+                 * text, never a body. */
+                reason = a->cc == CURLE_OK ? ve_asprintf("HTTP status %ld", resp.status) :
+                         strdup(a->errbuf[0] ? a->errbuf : curl_easy_strerror(a->cc));
+                d = duration_text(wait);
+                now = ve_now_ms();
+                if (wait >= deadline - (now < deadline ? now : deadline)) {
+                        ve_info("%s: %s from Vault at %s; not retrying: waiting %s%s would pass VAULT_CLIENT_TIMEOUT",
+                                user_path, reason ? reason : "failure", h->addr, d ? d : "longer",
+                                from_header ? " (Retry-After)" : "");
+                        free(reason);
+                        free(d);
+                        break;
+                }
+                ve_info("%s: %s from Vault at %s; retry %u of %u in %s%s",
+                        user_path, reason ? reason : "failure", h->addr, retries + 1, h->max_retries,
+                        d ? d : "a moment", from_header ? " (Retry-After)" : "");
+                free(reason);
+                free(d);
+                ve_http_response_done(&resp);
+                sleep_until(now + wait);
+                retries++;
+        }
+
+        if (a->cc != CURLE_OK) {
+                r = curl_error(h, a->cc, a->errbuf, &resp, user_path, retries + 1, ret_error);
+                ve_debug("%s /v1/%s: %s", method, api_path, curl_easy_strerror(a->cc));
+                goto out;
+        }
+        ve_debug("%s /v1/%s: %ld", method, api_path, resp.status);
+        *ret = resp;
+        resp = (struct ve_http_response) {};
+        r = 0;
+out:
+        ve_http_response_done(&resp);
         slist_erase_free(headers);
         ve_erase_free(token_header);
         free(ns_header);
         free(url);
-        if (r < 0) {
-                ve_http_response_done(&resp);
-                return r;
-        }
-        if (cc != CURLE_OK) {
-                /* Strip the newline some backends end the text with. */
-                size_t n = strlen(errbuf);
-                while (n > 0 && (errbuf[n - 1] == '\n' || errbuf[n - 1] == '\r'))
-                        errbuf[--n] = 0;
-                r = curl_error(h, cc, errbuf, &resp, user_path, ret_error);
-                ve_debug("%s /v1/%s: %s", method, api_path, curl_easy_strerror(cc));
-                ve_http_response_done(&resp);
-                return r;
-        }
-        ve_debug("%s /v1/%s: %ld", method, api_path, resp.status);
-        *ret = resp;
-        return 0;
+        free(a);
+        return r;
 }
 
 const char *ve_http_addr(const struct ve_http *h) {
         return h->addr;
 }
 
+void ve_http_set_retry_wait(struct ve_http *h, uint64_t min_ms, uint64_t max_ms) {
+        h->retry_min_ms = min_ms;
+        h->retry_max_ms = max_ms;
+}

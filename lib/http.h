@@ -3,14 +3,32 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "settings.h"
 
 /* The HTTP transport to Vault: one libcurl easy handle (keep-alive),
  * created by the first request, configured from the VAULT_* settings (TLS,
  * timeouts, proxy, namespace). Any thread may call in: a mutex is held for
- * exactly one request. Knows nothing of tokens beyond sending the one it
- * is given, nor of what the paths mean. */
+ * exactly one HTTP exchange, never across a retry's wait. Knows nothing of
+ * tokens beyond sending the one it is given, nor of what the paths mean.
+ *
+ * As the official Go client (hashicorp/vault/api with go-retryablehttp):
+ *  - VAULT_AGENT_ADDR, when set, replaces VAULT_ADDR; "unix:///path" talks
+ *    HTTP over that unix socket (the URL is then http://localhost/v1/...).
+ *  - Retries (VAULT_MAX_RETRIES, default 2): connection failures (not TLS
+ *    ones), 412, 429 and every 5xx but 501; waits (1000 ms + jitter up to
+ *    500 ms) * attempt number, or Retry-After on a 429 or 503. All attempts
+ *    and waits together stay within VAULT_CLIENT_TIMEOUT.
+ *  - Redirects 301, 302, 307 and 308 are followed (method and body kept, at
+ *    most VE_HTTP_MAX_REDIRECTS hops), but only to the same scheme, host and
+ *    port; anything else is refused and nothing is sent there. */
+
+#define VE_HTTP_BODY_MAX (1024 * 1024)
+#define VE_HTTP_MAX_REDIRECTS 3
+#define VE_HTTP_RETRY_MIN_MS 1000
+#define VE_HTTP_RETRY_MAX_MS 1500
 
 struct ve_http;
 
@@ -21,8 +39,9 @@ struct ve_http_response {
         bool too_large;
 };
 
-/* Copies what it needs from settings; checks VAULT_ADDR and friends. No I/O.
- * -EINVAL with a message for a bad address, server name or namespace. */
+/* Copies what it needs from settings; checks VAULT_AGENT_ADDR or VAULT_ADDR
+ * and friends. No I/O. -EINVAL with a message (naming the variable) for a
+ * bad address, socket path, server name or namespace. */
 int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, char **ret_error);
 void ve_http_free(struct ve_http *h);
 
@@ -30,17 +49,48 @@ void ve_http_free(struct ve_http *h);
  * connection, and make the lock anew. */
 void ve_http_atfork_child(struct ve_http *h);
 
-/* One request to ADDR/v1/API_PATH. method: "GET", "POST", "PUT", "DELETE",
- * "LIST". body: a JSON text or NULL (it may hold a secret: the caller wipes
- * it; the transport keeps no copy). token: sent as X-Vault-Token when not
- * NULL. user_path names the thing in messages. Returns 0 and the answer
- * (whatever its status) in *ret, or -errno and a one-line message when no
- * answer came (see vault.h for the errno values of network and TLS
- * failures). */
+/* One request to ADDR/v1/API_PATH, with the retries and same-origin
+ * redirects above. API_PATH is percent-encoded here, '/' kept; its first
+ * '?' starts a query ("secret/data/x?version=2"), where '=' and '&' are
+ * kept as well. method: "GET", "POST", "PUT", "DELETE", "LIST". body: a
+ * JSON text or NULL (it may hold a secret: the caller wipes it; the
+ * transport keeps no copy). token: sent as X-Vault-Token when not NULL.
+ * user_path names the thing in messages. Returns 0 and the last answer
+ * (whatever its status, also a retryable one when the retries ran out) in
+ * *ret, or -errno and a one-line message when no usable answer came:
+ *   -ECONNREFUSED cannot connect (refused, DNS); -ETIMEDOUT
+ *   VAULT_CLIENT_TIMEOUT passed; -EPROTO a TLS failure, a body over 1 MiB, a
+ *   redirect to another host or too many redirects; -EIO any other failure
+ *   (connection dropped...); -EACCES a token with a control character.
+ * Sleeps between retries (without the lock). */
 int ve_http_request(struct ve_http *h, const char *method, const char *api_path, const char *body,
                     const char *token, const char *user_path,
                     struct ve_http_response *ret, char **ret_error);
 void ve_http_response_done(struct ve_http_response *r);
 
-/* VAULT_ADDR as given (no trailing '/'), for messages. */
+/* VAULT_AGENT_ADDR or VAULT_ADDR as given (no trailing '/'), for messages. */
 const char *ve_http_addr(const struct ve_http *h);
+
+/* The waits between retries, VE_HTTP_RETRY_MIN_MS and _MAX_MS by default
+ * (Go's MinRetryWait and MaxRetryWait); for tests. Call before requests. */
+void ve_http_set_retry_wait(struct ve_http *h, uint64_t min_ms, uint64_t max_ms);
+
+/* ---- pure functions, exposed for unit tests ---- */
+
+/* go-retryablehttp's LinearJitterBackoff: the wait before retry number
+ * attempt + 1 (attempt counts from 0): (min + random * (max - min)) *
+ * (attempt + 1), random in [0, 1); min * (attempt + 1) when max <= min.
+ * Saturates at UINT64_MAX instead of overflowing. */
+uint64_t ve_http_backoff_ms(unsigned attempt, uint64_t min_ms, uint64_t max_ms, double random);
+
+/* A Retry-After header value: delay-seconds ("120") or an HTTP-date
+ * relative to now (the past gives 0). 0 and the wait, or -EINVAL. */
+int ve_http_retry_after_ms(const char *value, time_t now, uint64_t *ret_ms);
+
+/* Resolves a Location header against the URL of the request that got it.
+ * 0 and the absolute URL when it has the same scheme, host and port (the
+ * default port counts as given) and no user info; -EPERM and the foreign
+ * "host[:port]" (or "scheme://host[:port]" when only the scheme differs)
+ * in *ret_foreign otherwise; -EINVAL when it is not a usable http(s) URL. */
+int ve_http_redirect_target(const char *request_url, const char *location,
+                            char **ret_url, char **ret_foreign);

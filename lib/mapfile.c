@@ -125,11 +125,63 @@ static int ref_error(char **ret_error, const char *what, const char *ref) {
         return msg ? -EINVAL : -ENOMEM;
 }
 
+static bool is_digit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+/* Whether [s, end) is an optionally signed, non-empty run of ASCII digits,
+ * or empty: the text that makes a trailing '@' a version suffix. */
+static bool looks_like_version(const char *s, const char *end) {
+        if (s < end && (*s == '+' || *s == '-'))
+                s++;
+        else if (s == end)
+                return true;
+        if (s == end)
+                return false;
+        for (; s < end; s++)
+                if (!is_digit(*s))
+                        return false;
+        return true;
+}
+
+/* The version suffix "@N" of a reference ending at end (see mapfile.h).
+ * Returns 0 and sets *ret_at to the '@' (or to end when there is no suffix)
+ * and *ret_version (0: none); -EINVAL with a message for a bad version. */
+static int parse_version(const char *ref, const char *start, const char *end,
+                         const char **ret_at, unsigned long *ret_version, char **ret_error) {
+        const char *at = NULL, *d;
+        unsigned long v = 0;
+
+        for (const char *c = start; c < end; c++)
+                if (*c == '@')
+                        at = c;
+        if (!at || !looks_like_version(at + 1, end)) {
+                *ret_at = end;
+                *ret_version = 0;
+                return 0;
+        }
+        d = at + 1;
+        if (d == end)
+                return ref_error(ret_error, "empty version after '@' in reference", ref);
+        if (!is_digit(*d) || *d == '0')
+                return ref_error(ret_error, "version must be a positive integer in reference", ref);
+        for (; d < end; d++) {
+                v = v * 10 + (unsigned long) (*d - '0');
+                if (v > VE_REF_VERSION_MAX)
+                        return ref_error(ret_error, "version is too large in reference", ref);
+        }
+        *ret_at = at;
+        *ret_version = v;
+        return 0;
+}
+
 int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error) {
         enum ve_kv_version kv = VE_KV_AUTO;
-        const char *path, *hash, *seg, *path_end;
+        const char *path, *hash, *seg, *path_end, *end = NULL;
         size_t path_len, n_segments = 0;
+        unsigned long version = 0;
         char *p = NULL, *k = NULL;
+        int r;
 
         if (!s || !ret_ref)
                 return -EINVAL;
@@ -151,12 +203,18 @@ int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error) {
                 path += 4;
         }
 
+        /* A trailing "@N" is the version; what precedes it is
+         * MOUNT/PATH[#KEY]. */
+        r = parse_version(s, path, path + strlen(path), &end, &version, ret_error);
+        if (r < 0)
+                return r;
+
         /* The key starts after the FIRST '#', so a key may contain '#' but a
          * path never does. */
-        hash = strchr(path, '#');
-        path_end = hash ? hash : path + strlen(path);
+        hash = memchr(path, '#', (size_t) (end - path));
+        path_end = hash ? hash : end;
         path_len = (size_t) (path_end - path);
-        if (hash && hash[1] == '\0')
+        if (hash && hash + 1 == end)
                 return ref_error(ret_error, "empty key after '#' in reference", s);
 
         if (path_len == 0)
@@ -168,6 +226,18 @@ int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error) {
         /* '?' would start a query string in the request URL. */
         if (memchr(path, '?', path_len))
                 return ref_error(ret_error, "reference must not contain '?'", s);
+        /* "secret/app/db@3#password": surely a version in the wrong place. */
+        if (hash) {
+                const char *at = NULL;
+
+                for (const char *c = path; c < path_end; c++)
+                        if (*c == '@')
+                                at = c;
+                if (at && at + 1 < path_end && looks_like_version(at + 1, path_end))
+                        return ref_error(ret_error, "'@VERSION' goes at the end of the reference, after '#KEY'", s);
+        }
+        if (version && kv == VE_KV_1)
+                return ref_error(ret_error, "a version needs KV v2; kv1: reference cannot have one", s);
 
         for (seg = path; seg < path_end; ) {
                 const char *slash = memchr(seg, '/', (size_t) (path_end - seg));
@@ -205,7 +275,7 @@ int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error) {
                 return ref_error(ret_error, "reference needs MOUNT/PATH", s);
 
         p = strndup(path, path_len);
-        k = strdup(hash ? hash + 1 : VE_REF_DEFAULT_KEY);
+        k = hash ? strndup(hash + 1, (size_t) (end - hash - 1)) : strdup(VE_REF_DEFAULT_KEY);
         if (!p || !k) {
                 free(p);
                 free(k);
@@ -217,6 +287,7 @@ int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error) {
                 .kv = kv,
                 .path = p,
                 .key = k,
+                .version = version,
         };
         return 0;
 }
@@ -228,6 +299,7 @@ void ve_ref_done(struct ve_ref *ref) {
         free(ref->key);
         ref->path = ref->key = NULL;
         ref->kv = VE_KV_AUTO;
+        ref->version = 0;
 }
 
 static void entry_done(struct ve_map_entry *e) {

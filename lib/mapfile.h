@@ -8,7 +8,7 @@
 /* The mapping file: which environment variable names come from which Vault
  * secret. One entry a line:
  *
- *     NAME = [kv1:|kv2:]MOUNT/PATH[#KEY]  [required] [default=VALUE] [ttl=DURATION]
+ *     NAME = [kv1:|kv2:]MOUNT/PATH[#KEY][@VERSION]  [required] [default=VALUE] [ttl=DURATION]
  *
  * Parsing is all or nothing: any error rejects the whole file, and the error
  * reads "FILE:LINE:COL: message". See doc/vaultenv.map.5. */
@@ -28,7 +28,11 @@ struct ve_ref {
                                  * them, no "/data/", no leading or trailing '/',
                                  * no empty, "." or ".." segment, at least two segments */
         char *key;              /* "url"; VE_REF_DEFAULT_KEY when the reference has no '#' */
+        unsigned long version;  /* KV v2 version from a trailing "@N" (1..VE_REF_VERSION_MAX);
+                                 * 0: the latest */
 };
+
+#define VE_REF_VERSION_MAX 2147483647UL
 
 struct ve_map_entry {
         char *name;             /* [A-Za-z_][A-Za-z0-9_]* */
@@ -61,7 +65,12 @@ const struct ve_map_entry *ve_map_find(const struct ve_map *map, const char *nam
 
 void ve_map_free(struct ve_map *map);
 
-/* Parses one reference "[kv1:|kv2:]MOUNT/PATH[#KEY]" (already unquoted).
+/* Parses one reference "[kv1:|kv2:]MOUNT/PATH[#KEY][@VERSION]" (already
+ * unquoted). The reference ends in a version when the text after its last
+ * '@' is empty or an optionally signed run of ASCII digits; that text must
+ * then be a positive decimal integer without leading zeros, at most
+ * VE_REF_VERSION_MAX, and kv1: does not take one. Anything else after the
+ * last '@' is part of the key (or path).
  * On error returns -EINVAL and a heap message without position, e.g.
  * "reference needs MOUNT/PATH: \"secret\"". */
 int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error);

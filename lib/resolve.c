@@ -14,12 +14,20 @@
 #define VE_SECRET_FILE_MAX (1024 * 1024)
 #define FOREVER UINT64_MAX
 
-/* One distinct Vault path (and forced KV version): the unit of fetching. */
+#define LEASE_RETRY_MIN_MS 1000
+
+/* One distinct Vault path (and forced KV version, and version): the unit of
+ * fetching. */
 struct ve_path {
         const struct ve_ref *ref;       /* the first entry's reference */
-        pthread_mutex_t lock;           /* guards fetching and the entries' vault_* fields */
+        pthread_mutex_t lock;           /* guards fetching, the lease and the entries' vault_* fields */
         pthread_cond_t cond;            /* signalled when a fetch ends */
         bool fetching;
+
+        /* The lease of the values now served (under lock). */
+        bool leased;                    /* the values came with a lease */
+        struct ve_lease lease;          /* lease_id NULL: none to renew */
+        uint64_t lease_asked_s;         /* the first read's lease_duration: what renewals ask for */
 };
 
 /* A value that a refresh replaced: kept, because a caller may hold it. */
@@ -63,6 +71,8 @@ struct ve_resolver {
 
         pthread_mutex_t retired_lock;
         struct retired *retired;
+
+        uint64_t (*now_ms)(void);
 };
 
 static uint64_t hash_name(const char *s) {
@@ -94,6 +104,7 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
         r->settings = settings;
         r->source = source;
         r->env = env;
+        r->now_ms = ve_now_ms;
         pthread_mutex_init(&r->retired_lock, NULL);
 
         while (size < 2 * n)
@@ -117,7 +128,8 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                 pthread_mutex_init(&e->fb_lock, NULL);
 
                 for (size_t j = 0; j < r->n_paths; j++)
-                        if (r->paths[j].ref->kv == ref->kv && strcmp(r->paths[j].ref->path, ref->path) == 0) {
+                        if (r->paths[j].ref->kv == ref->kv && r->paths[j].ref->version == ref->version &&
+                            strcmp(r->paths[j].ref->path, ref->path) == 0) {
                                 p = &r->paths[j];
                                 break;
                         }
@@ -151,6 +163,7 @@ void ve_resolver_free(struct ve_resolver *r) {
                         pthread_mutex_destroy(&e->fb_lock);
                 }
         for (size_t i = 0; r->paths && i < r->n_paths; i++) {
+                ve_lease_done(&r->paths[i].lease);
                 pthread_mutex_destroy(&r->paths[i].lock);
                 pthread_cond_destroy(&r->paths[i].cond);
         }
@@ -167,6 +180,11 @@ void ve_resolver_free(struct ve_resolver *r) {
         free(r->table);
         ve_map_free(r->map);
         free(r);
+}
+
+void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void)) {
+        if (r && now_ms)
+                r->now_ms = now_ms;
 }
 
 struct ve_entry *ve_resolver_find(const struct ve_resolver *r, const char *name) {
@@ -227,10 +245,33 @@ static void retire(struct ve_resolver *r, char *value) {
         pthread_mutex_unlock(&r->retired_lock);
 }
 
+static uint64_t lease_ms(uint64_t duration_s) {
+        return duration_s > UINT64_MAX / 4000 ? UINT64_MAX / 4 : duration_s * 1000;
+}
+
+/* Until when values under a lease of duration_s, obtained at now, are
+ * served without renewing: 2/3 of the way, leaving a third of the lease for
+ * the renewal or the new read (and for a slow Vault). */
+static uint64_t lease_fresh_until(uint64_t now, uint64_t duration_s) {
+        return now + lease_ms(duration_s) / 3 * 2;
+}
+
 /* Called with p->lock held, after a fetch: hands each entry of the path its
- * value. An entry that has a value and no ttl keeps it ("fetched once"). */
+ * value. An entry that has a value and no ttl keeps it ("fetched once"),
+ * except on a leased path, where every entry follows the lease. */
 static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve_secret *secret,
                        int err, const char *errmsg, uint64_t now) {
+        bool leased = err < 0 ? p->leased : ve_secret_leased(secret);
+        bool follow = leased || p->leased;
+        uint64_t lease_until = 0;
+
+        if (err < 0 && leased) {
+                uint64_t retry = lease_ms(p->lease_asked_s) / 6;
+
+                lease_until = now + (retry > LEASE_RETRY_MIN_MS ? retry : LEASE_RETRY_MIN_MS);
+        } else if (leased)
+                lease_until = lease_fresh_until(now, secret->lease.duration_s);
+
         for (size_t i = 0; i < r->map->n_entries; i++) {
                 struct ve_entry *e = &r->entries[i];
                 char *old = atomic_load(&e->vault_value);
@@ -238,8 +279,10 @@ static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve
 
                 if (e->path != p)
                         continue;
-                if (old && !e->map->ttl_ms)
+                if (old && !e->map->ttl_ms && !follow)
                         continue;
+                if (leased)
+                        until = lease_until;
 
                 free(e->vault_reason);
                 e->vault_reason = NULL;
@@ -275,10 +318,51 @@ static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve
         }
 }
 
+/* Called with p->lock held after a renewal that Vault granted in full:
+ * every entry of the path keeps its value for another 2/3 of the lease. */
+static void extend(struct ve_resolver *r, struct ve_path *p, uint64_t now) {
+        uint64_t until = lease_fresh_until(now, p->lease.duration_s);
+
+        for (size_t i = 0; i < r->map->n_entries; i++)
+                if (r->entries[i].path == p)
+                        atomic_store_explicit(&r->entries[i].fresh_until, until, memory_order_release);
+}
+
+/* Without lock: tries to renew the path's lease (id is a copy taken under
+ * the lock). true when Vault granted the whole increment: p's lease and the
+ * entries are then updated. false: the caller reads the path anew. */
+static bool try_renew(struct ve_resolver *r, struct ve_path *p, const char *id, uint64_t increment_s) {
+        struct ve_lease nl = {};
+        char *errmsg = NULL;
+        bool ok = false;
+        int k;
+
+        ve_debug("%s: renewing its lease", p->ref->path);
+        k = r->source->renew(r->source->userdata, p->ref, id, increment_s, &nl, &errmsg);
+        if (k < 0)
+                ve_info("%s: renewing the lease failed (%s); reading it again", p->ref->path,
+                        errmsg ? errmsg : strerror(-k));
+        else if (nl.duration_s < increment_s)
+                ve_info("%s: lease renewed for %llus only, less than %llus (its max TTL): reading it again",
+                        p->ref->path, (unsigned long long) nl.duration_s, (unsigned long long) increment_s);
+        else {
+                pthread_mutex_lock(&p->lock);
+                p->lease.duration_s = nl.duration_s;
+                p->lease.renewable = nl.renewable;
+                extend(r, p, r->now_ms());
+                pthread_mutex_unlock(&p->lock);
+                ok = true;
+        }
+        ve_lease_done(&nl);
+        free(errmsg);
+        return ok;
+}
+
 static void fetch(struct ve_resolver *r, struct ve_entry *e) {
         struct ve_path *p = e->path;
         struct ve_secret *secret = NULL;
-        char *errmsg = NULL;
+        char *errmsg = NULL, *renew_id = NULL;
+        uint64_t increment = 0;
         int err;
 
         pthread_mutex_lock(&p->lock);
@@ -291,12 +375,21 @@ static void fetch(struct ve_resolver *r, struct ve_entry *e) {
         while (p->fetching)
                 pthread_cond_wait(&p->cond, &p->lock);
         /* Another thread may have done the work while we waited. */
-        if (entry_fresh(e, ve_now_ms())) {
+        if (entry_fresh(e, r->now_ms())) {
                 pthread_mutex_unlock(&p->lock);
                 return;
         }
         p->fetching = true;
+        if (p->leased && p->lease.lease_id && p->lease.renewable && r->source && r->source->renew) {
+                renew_id = strdup(p->lease.lease_id);
+                increment = p->lease_asked_s;
+        }
         pthread_mutex_unlock(&p->lock);
+
+        if (renew_id && try_renew(r, p, renew_id, increment)) {
+                pthread_mutex_lock(&p->lock);
+                goto done;
+        }
 
         ve_debug("%s: reading %s", e->map->name, p->ref->path);
         if (r->source && r->source->read)
@@ -309,13 +402,28 @@ static void fetch(struct ve_resolver *r, struct ve_entry *e) {
         pthread_mutex_lock(&p->lock);
         distribute(r, p, secret, err,
                    errmsg ? errmsg : (err == -ENOTCONN ? "no Vault client" : strerror(-err)),
-                   ve_now_ms());
+                   r->now_ms());
+        if (err >= 0) {
+                /* The path's lease is now the new read's (or none). */
+                ve_lease_done(&p->lease);
+                p->leased = ve_secret_leased(secret);
+                if (p->leased) {
+                        p->lease = secret->lease;
+                        secret->lease = (struct ve_lease) {};
+                        p->lease_asked_s = p->lease.duration_s;
+                }
+        } else if (renew_id) {
+                /* The lease could not be renewed: do not try it again. */
+                p->lease.renewable = false;
+        }
+done:
         p->fetching = false;
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
 
         ve_secret_free(secret);
         free(errmsg);
+        ve_erase_free(renew_id);
 }
 
 /* Reads one secret file into a heap value; 0, or -errno (-ENOENT: absent). */
@@ -402,7 +510,7 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
         enum ve_from from;
         char *reason = NULL;
 
-        if (!entry_fresh(e, ve_now_ms()))
+        if (!entry_fresh(e, r->now_ms()))
                 fetch(r, e);
 
         v = atomic_load_explicit(&e->vault_value, memory_order_acquire);
@@ -483,6 +591,8 @@ void ve_resolver_atfork_child(struct ve_resolver *r) {
                 return;
         for (size_t i = 0; i < r->n_paths; i++)
                 path_locks_init(&r->paths[i]);
+        /* The leases stay: the child serves the same values, and renews
+         * them (the renewal is the parent's lease too) or reads anew. */
         for (size_t i = 0; i < r->map->n_entries; i++)
                 pthread_mutex_init(&r->entries[i].fb_lock, NULL);
         pthread_mutex_init(&r->retired_lock, NULL);

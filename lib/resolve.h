@@ -24,6 +24,17 @@
  * path again and, should Vault fail, the last good value is still served.
  * Steps 3 and 4 are evaluated once per name. Step 2 is live.
  *
+ * Leases (dynamic secrets): values whose read came with a lease are fresh
+ * until 2/3 of its lease_duration has passed (ttl= does not apply to
+ * them). Then the next lookup renews the lease (source->renew, asking for
+ * the first read's lease_duration again) when it is renewable; it reads
+ * the path again instead when the lease is not renewable, when the renewal
+ * fails, or when Vault renews for less than asked (the lease's max TTL is
+ * near). Every name of the path takes the new read's values in one update
+ * under the path's lock; should the new read fail, the old values are
+ * served and the next attempt is made after 1/6 of the lease duration (at
+ * least a second). Renewal is lazy: nothing runs between lookups.
+ *
  * Pointer stability: every value pointer handed out stays valid and
  * unchanged until ve_resolver_free() (which the shim never calls): a value
  * replaced by a refresh is retired, not freed.
@@ -39,6 +50,11 @@ struct ve_source {
          * one-line message. Called without any resolver lock held. */
         int (*read)(void *userdata, const struct ve_ref *ref,
                     struct ve_secret **ret_secret, char **ret_error);
+        /* As ve_vault_renew(): renews lease_id (from a read of ref) for
+         * increment_s; 0 and the lease as renewed, or -errno and a message.
+         * Without lock. NULL: leases are never renewed, only read anew. */
+        int (*renew)(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                     struct ve_lease *ret_lease, char **ret_error);
         void *userdata;
 };
 
@@ -59,6 +75,10 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                     const struct ve_source *source, ve_getenv_fn env,
                     struct ve_resolver **ret_resolver);
 void ve_resolver_free(struct ve_resolver *r);
+
+/* For tests: the monotonic clock in milliseconds (default ve_now_ms()).
+ * Call before any lookup. */
+void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void));
 
 /* NULL when name is not mapped. Lock-free, allocation-free. */
 struct ve_entry *ve_resolver_find(const struct ve_resolver *r, const char *name);

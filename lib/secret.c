@@ -52,9 +52,21 @@ const char *ve_secret_get(const struct ve_secret *s, const char *key) {
         return NULL;
 }
 
+bool ve_secret_leased(const struct ve_secret *s) {
+        return s && s->lease.lease_id && s->lease.lease_id[0] && s->lease.duration_s > 0;
+}
+
+void ve_lease_done(struct ve_lease *l) {
+        if (!l)
+                return;
+        ve_erase_free(l->lease_id);
+        *l = (struct ve_lease) {};
+}
+
 void ve_secret_free(struct ve_secret *s) {
         if (!s)
                 return;
+        ve_lease_done(&s->lease);
         for (size_t i = 0; i < s->n; i++) {
                 free(s->keys[i]);
                 ve_erase_free(s->values[i]);

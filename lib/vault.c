@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "http.h"
+#include "lease.h"
 #include "log.h"
 #include "secret.h"
 #include "util.h"
@@ -31,6 +32,7 @@ struct mount {
 struct ve_vault {
         struct ve_http *http;
         struct ve_auth *auth;
+        struct ve_leases *leases;       /* every lease obtained, for ve_vault_at_exit() */
 
         pthread_mutex_t lock;
         struct mount *mounts;   /* guarded by lock */
@@ -55,6 +57,9 @@ int ve_vault_new(const struct ve_settings *settings, struct ve_vault **ret_vault
         r = ve_auth_new(settings, v->http, &v->auth, ret_error);
         if (r < 0)
                 goto fail;
+        r = ve_leases_new(&v->leases);
+        if (r < 0)
+                goto fail;
         *ret_vault = v;
         return 0;
 fail:
@@ -65,6 +70,7 @@ fail:
 void ve_vault_free(struct ve_vault *v) {
         if (!v)
                 return;
+        ve_leases_free(v->leases);
         ve_auth_free(v->auth);
         ve_http_free(v->http);
         for (size_t i = 0; i < v->n_mounts; i++)
@@ -80,14 +86,16 @@ void ve_vault_atfork_child(struct ve_vault *v) {
         pthread_mutex_init(&v->lock, NULL);
         ve_http_atfork_child(v->http);
         ve_auth_atfork_child(v->auth);
+        /* The parent's leases are the parent's to renew and revoke. */
+        ve_leases_atfork_child(v->leases);
 }
 
 /* One request with the current token. A 403 to a token that the auth layer
  * can replace (a login whose token expired) is retried once with the new
  * one. *ret_sent_token says whether a token went out (a 403 without one
  * means "no token" on Vault 1.10+). */
-static int request(struct ve_vault *v, const char *method, const char *api_path, const char *user_path,
-                   struct ve_http_response *ret, bool *ret_sent_token, char **ret_error) {
+static int request(struct ve_vault *v, const char *method, const char *api_path, const char *body,
+                   const char *user_path, struct ve_http_response *ret, bool *ret_sent_token, char **ret_error) {
         for (int attempt = 0;; attempt++) {
                 struct ve_http_response resp = {};
                 char *token = NULL;
@@ -96,7 +104,7 @@ static int request(struct ve_vault *v, const char *method, const char *api_path,
                 r = ve_auth_token(v->auth, &token, ret_error);
                 if (r < 0)
                         return r;
-                r = ve_http_request(v->http, method, api_path, NULL, token, user_path, &resp, ret_error);
+                r = ve_http_request(v->http, method, api_path, body, token, user_path, &resp, ret_error);
                 if (r == 0 && resp.status == 403 && token && attempt == 0 &&
                     ve_auth_rejected(v->auth, token)) {
                         ve_info("%s: token refused; logging in again", user_path);
@@ -193,63 +201,43 @@ static size_t mount_len_in_path(const char *path, const char *mount) {
 
 /* ---- reading ---- */
 
-static char *kv_api_path(const char *path, size_t mount_len, int version) {
+/* The API path of a KV read: PATH for version 1 (and any other engine,
+ * read as is), MOUNT/data/REST for version 2, with "?version=N" for a
+ * specific version (mapfile.c allows no '?' in a path, so this is the only
+ * one). */
+static char *kv_api_path(const char *path, size_t mount_len, int version, unsigned long ref_version) {
         const char *rest;
 
         if (version == 1)
                 return strdup(path);
         rest = path + mount_len;
-        if (!*rest)
-                return ve_asprintf("%.*sdata", (int) mount_len, path);
-        return ve_asprintf("%.*sdata/%s", (int) mount_len, path, rest);
+        if (ref_version > 0)
+                return ve_asprintf("%.*sdata%s%s?version=%lu", (int) mount_len, path, *rest ? "/" : "", rest,
+                                   ref_version);
+        return ve_asprintf("%.*sdata%s%s", (int) mount_len, path, *rest ? "/" : "", rest);
 }
 
 static char *with_text(const char *fmt_prefix, const char *text) {
         return text ? ve_asprintf("%s: %s", fmt_prefix, text) : strdup(fmt_prefix);
 }
 
-/* Turns an answer to a KV read into the result: the secret on 200, else the
- * errno and message of the status. */
-static int kv_result(const char *path, int version, const struct ve_http_response *resp, bool sent_token,
-                     struct ve_secret **ret_secret, char **ret_error) {
-        char *text = NULL, *msg = NULL, *head = NULL;
+/* The errno and one-line message for an answer that is not a success.
+ * what names the request in messages ("secret/app/db", "the lease of
+ * database/creds/ro"). */
+static int status_error(const char *what, const struct ve_http_response *resp, bool sent_token,
+                        char **ret_error) {
+        char *text, *msg = NULL, *head = NULL;
         int r;
-
-        if (resp->status == 200 || (resp->status == 404 && version == 2)) {
-                struct ve_secret *s = NULL;
-
-                r = ve_vault_parse_kv(version, resp->body, resp->len, &s, &msg);
-                if (r == 0 && resp->status == 200) {
-                        *ret_secret = s;
-                        return 0;
-                }
-                ve_secret_free(s);
-                if (r == -ENOENT && msg && strncmp(msg, "version ", 8) == 0) {
-                        ve_set_error(ret_error, ve_asprintf("%s: %s", path, msg));
-                        free(msg);
-                        return -ENOENT;
-                }
-                if (resp->status == 200) {
-                        if (r == -ENOENT)
-                                ve_set_error(ret_error, ve_asprintf("no secret at %s", path));
-                        else if (r != -ENOMEM)
-                                ve_set_error(ret_error, ve_asprintf("unexpected answer from Vault for %s: %s",
-                                                                 path, msg ? msg : "cannot parse it"));
-                        free(msg);
-                        return r;
-                }
-                free(msg);
-        }
 
         text = ve_vault_errors_text(resp->body, resp->len);
         switch (resp->status) {
         case 404:
                 r = -ENOENT;
-                msg = ve_asprintf("no secret at %s", path);
+                msg = ve_asprintf("no secret at %s", what);
                 break;
         case 403:
                 r = -EACCES;
-                head = ve_asprintf("permission denied on %s", path);
+                head = ve_asprintf("permission denied on %s", what);
                 if (head)
                         msg = with_text(head, text && strcmp(text, "permission denied") != 0 ? text : NULL);
                 if (msg && !sent_token) {
@@ -266,32 +254,32 @@ static int kv_result(const char *path, int version, const struct ve_http_respons
                         break;
                 }
                 r = -EIO;
-                head = ve_asprintf("unexpected HTTP status 400 for %s", path);
+                head = ve_asprintf("unexpected HTTP status 400 for %s", what);
                 if (head)
                         msg = with_text(head, text);
                 break;
         case 503:
                 r = -EAGAIN;
-                head = ve_asprintf("Vault is sealed or unavailable (503) at %s", path);
+                head = ve_asprintf("Vault is sealed or unavailable (503) at %s", what);
                 if (head)
                         msg = with_text(head, text);
                 break;
         case 429:
                 r = -EAGAIN;
-                head = ve_asprintf("rate limited by Vault (429) at %s", path);
+                head = ve_asprintf("rate limited by Vault (429) at %s", what);
                 if (head)
                         msg = with_text(head, text);
                 break;
         case 412:
                 /* A Vault Agent or Proxy with require_request_header. */
                 r = -EIO;
-                head = ve_asprintf("Vault refused the request for %s (412)", path);
+                head = ve_asprintf("Vault refused the request for %s (412)", what);
                 if (head)
                         msg = with_text(head, text);
                 break;
         default:
                 r = -EIO;
-                head = ve_asprintf("unexpected HTTP status %ld for %s", resp->status, path);
+                head = ve_asprintf("unexpected HTTP status %ld for %s", resp->status, what);
                 if (head)
                         msg = with_text(head, text);
                 break;
@@ -304,21 +292,82 @@ static int kv_result(const char *path, int version, const struct ve_http_respons
         return r;
 }
 
+/* Turns an answer to a KV read into the result: the secret on 200, else the
+ * errno and message of the status. ref_version: the version asked for (0:
+ * the latest), for messages. */
+static int kv_result(const char *path, int version, unsigned long ref_version,
+                     const struct ve_http_response *resp, bool sent_token,
+                     struct ve_secret **ret_secret, char **ret_error) {
+        char *msg = NULL;
+        int r;
+
+        if (resp->status == 200 || (resp->status == 404 && version == 2)) {
+                struct ve_secret *s = NULL;
+
+                r = ve_vault_parse_kv(version, resp->body, resp->len, &s, &msg);
+                if (r == 0 && resp->status == 200) {
+                        *ret_secret = s;
+                        return 0;
+                }
+                ve_secret_free(s);
+                if (r == -ENOENT && msg && strncmp(msg, "version ", 8) == 0) {
+                        /* "secret/app/db: version 3 is deleted" */
+                        ve_set_error(ret_error, ve_asprintf("%s: %s", path, msg));
+                        free(msg);
+                        return -ENOENT;
+                }
+                if (resp->status == 200) {
+                        if (r == -ENOENT)
+                                ve_set_error(ret_error, ve_asprintf("no secret at %s", path));
+                        else if (r != -ENOMEM)
+                                ve_set_error(ret_error, ve_asprintf("unexpected answer from Vault for %s: %s",
+                                                                 path, msg ? msg : "cannot parse it"));
+                        free(msg);
+                        return r;
+                }
+                free(msg);
+                if (ref_version > 0) {
+                        /* Vault answers {"errors":[]} for a version that
+                         * never was (and for a path that never was). */
+                        msg = ve_asprintf("%s: no version %lu", path, ref_version);
+                        if (!msg)
+                                return -ENOMEM;
+                        ve_set_error(ret_error, msg);
+                        return -ENOENT;
+                }
+        }
+        return status_error(path, resp, sent_token, ret_error);
+}
+
+/* A version asked of a mount that is not KV v2: an error naming the
+ * reference. */
+static int not_versioned(const char *path, unsigned long ref_version, size_t mount_len, char **ret_error) {
+        char *msg = ve_asprintf("%s@%lu: a version needs a KV v2 mount, and %.*s is not one",
+                                path, ref_version, (int) mount_len, path);
+
+        if (!msg)
+                return -ENOMEM;
+        ve_set_error(ret_error, msg);
+        return -EINVAL;
+}
+
 static int read_version(struct ve_vault *v, const char *path, size_t mount_len, int version,
-                        struct ve_secret **ret_secret, char **ret_error) {
+                        unsigned long ref_version, struct ve_secret **ret_secret, char **ret_error) {
         struct ve_http_response resp = {};
         char *api;
         bool sent_token = false;
         int r;
 
-        api = kv_api_path(path, mount_len, version);
+        if (ref_version > 0 && version != 2)
+                return not_versioned(path, ref_version, mount_len ? mount_len : first_segment_len(path), ret_error);
+        api = kv_api_path(path, mount_len, version, ref_version);
         if (!api)
                 return -ENOMEM;
-        r = request(v, "GET", api, path, &resp, &sent_token, ret_error);
+        r = request(v, "GET", api, NULL, path, &resp, &sent_token, ret_error);
         free(api);
         if (r < 0)
                 return r;
-        r = kv_result(path, version, &resp, sent_token, ret_secret, ret_error);
+        r = kv_result(path, version, ref_version, &resp, sent_token, ret_secret, ret_error);
         ve_http_response_done(&resp);
         return r;
 }
@@ -368,7 +417,7 @@ out:
  *   anything else                  → the v2 answer is the result, nothing
  *                                    is cached.
  * Network errors are returned and nothing is cached. */
-static int read_fallback(struct ve_vault *v, const char *path, const char *reason,
+static int read_fallback(struct ve_vault *v, const char *path, unsigned long ref_version, const char *reason,
                          struct ve_secret **ret_secret, char **ret_error) {
         struct ve_http_response r2 = {}, r1 = {};
         size_t ml = first_segment_len(path);
@@ -380,30 +429,34 @@ static int read_fallback(struct ve_vault *v, const char *path, const char *reaso
         ve_info("%s: cannot detect the KV version of its mount (%s); trying a KV v2 read, then KV v1",
                 path, reason);
 
-        api = kv_api_path(path, ml, 2);
+        api = kv_api_path(path, ml, 2, ref_version);
         if (!api)
                 return -ENOMEM;
-        r = request(v, "GET", api, path, &r2, &sent2, ret_error);
+        r = request(v, "GET", api, NULL, path, &r2, &sent2, ret_error);
         free(api);
         if (r < 0)
                 return r;
         if (r2.status == 200 || (r2.status == 404 && shape_of(&r2).v2_metadata)) {
                 mount_remember(v, path, ml, 2);
-                r = kv_result(path, 2, &r2, sent2, ret_secret, ret_error);
+                r = kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
                 goto out;
         }
         if (r2.status != 404 && r2.status != 403) {
-                r = kv_result(path, 2, &r2, sent2, ret_secret, ret_error);
+                r = kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
                 goto out;
         }
 
-        r = request(v, "GET", path, path, &r1, &sent1, ret_error);
+        r = request(v, "GET", path, NULL, path, &r1, &sent1, ret_error);
         if (r < 0)
                 goto out;
         if (r1.status == 200) {
                 mount_remember(v, path, ml, 1);
                 ve_info("%s: mount %.*s is KV v1", path, (int) ml, path);
-                r = kv_result(path, 1, &r1, sent1, ret_secret, ret_error);
+                if (ref_version > 0) {
+                        r = not_versioned(path, ref_version, ml, ret_error);
+                        goto out;
+                }
+                r = kv_result(path, 1, 0, &r1, sent1, ret_secret, ret_error);
                 goto out;
         }
         shape = r1.status == 404 ? shape_of(&r1) : (struct body_shape) {};
@@ -413,10 +466,14 @@ static int read_fallback(struct ve_vault *v, const char *path, const char *reaso
         } else if (shape.plain) {
                 mount_remember(v, path, ml, 1);
                 ve_info("%s: mount %.*s is KV v1", path, (int) ml, path);
-                r = kv_result(path, 1, &r1, sent1, ret_secret, ret_error);
+                if (ref_version > 0) {
+                        r = not_versioned(path, ref_version, ml, ret_error);
+                        goto out;
+                }
+                r = kv_result(path, 1, 0, &r1, sent1, ret_secret, ret_error);
                 goto out;
         }
-        r = kv_result(path, 2, &r2, sent2, ret_secret, ret_error);
+        r = kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
 out:
         ve_http_response_done(&r2);
         ve_http_response_done(&r1);
@@ -425,19 +482,20 @@ out:
 
 /* GET sys/internal/ui/mounts/PATH, as the vault CLI does (1.8; newer CLIs
  * ask sys/mounts-all/PATH, which Vault 1.8 does not have). */
-static int read_auto(struct ve_vault *v, const char *path, struct ve_secret **ret_secret, char **ret_error) {
+static int read_auto(struct ve_vault *v, const char *path, unsigned long ref_version,
+                     struct ve_secret **ret_secret, char **ret_error) {
         struct ve_http_response resp = {};
         char *api, *mount = NULL, *reason = NULL;
         size_t ml;
         int version, r;
 
         if (mount_lookup(v, path, &ml, &version))
-                return read_version(v, path, ml, version, ret_secret, ret_error);
+                return read_version(v, path, ml, version, ref_version, ret_secret, ret_error);
 
         api = ve_asprintf("sys/internal/ui/mounts/%s", path);
         if (!api)
                 return -ENOMEM;
-        r = request(v, "GET", api, path, &resp, NULL, ret_error);
+        r = request(v, "GET", api, NULL, path, &resp, NULL, ret_error);
         free(api);
         if (r < 0)
                 return r;       /* not cached: the next read asks again */
@@ -472,10 +530,10 @@ static int read_auto(struct ve_vault *v, const char *path, struct ve_secret **re
         }
         ve_http_response_done(&resp);
         if (reason || r < 0) {
-                r = read_fallback(v, path, reason ? reason : "out of memory", ret_secret, ret_error);
+                r = read_fallback(v, path, ref_version, reason ? reason : "out of memory", ret_secret, ret_error);
                 goto out;
         }
-        r = read_version(v, path, ml, version, ret_secret, ret_error);
+        r = read_version(v, path, ml, version, ref_version, ret_secret, ret_error);
 out:
         ve_http_response_done(&resp);
         free(mount);
@@ -485,17 +543,131 @@ out:
 
 int ve_vault_read(struct ve_vault *v, const struct ve_ref *ref,
                   struct ve_secret **ret_secret, char **ret_error) {
+        struct ve_secret *s = NULL;
+        int r;
+
         if (!v || !ref || !ref->path || !*ref->path)
                 return -EINVAL;
 
         switch (ref->kv) {
         case VE_KV_1:
-                return read_version(v, ref->path, 0, 1, ret_secret, ret_error);
+                r = read_version(v, ref->path, 0, 1, ref->version, &s, ret_error);
+                break;
         case VE_KV_2:
-                return read_version(v, ref->path, first_segment_len(ref->path), 2, ret_secret, ret_error);
+                r = read_version(v, ref->path, first_segment_len(ref->path), 2, ref->version, &s, ret_error);
+                break;
         case VE_KV_AUTO:
         default:
-                return read_auto(v, ref->path, ret_secret, ret_error);
+                r = read_auto(v, ref->path, ref->version, &s, ret_error);
+                break;
         }
+        if (r < 0)
+                return r;
+        if (ve_secret_leased(s)) {
+                ve_debug("%s: leased for %llus%s", ref->path, (unsigned long long) s->lease.duration_s,
+                         s->lease.renewable ? ", renewable" : "");
+                if (ve_leases_note(v->leases, s->lease.lease_id, s->lease.duration_s, ve_now_ms()) < 0)
+                        ve_warn("%s: out of memory; its lease will not be revoked at exit", ref->path);
+        }
+        *ret_secret = s;
+        return 0;
 }
 
+int ve_vault_renew(struct ve_vault *v, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                   struct ve_lease *ret_lease, char **ret_error) {
+        struct ve_http_response resp = {};
+        struct ve_lease l = {};
+        char *body, *what, *msg = NULL;
+        bool sent_token = false;
+        int r;
+
+        if (!v || !ref || !ref->path || !lease_id || !*lease_id)
+                return -EINVAL;
+        what = ve_asprintf("the lease of %s", ref->path);
+        body = ve_lease_renew_body(lease_id, increment_s);
+        if (!what || !body) {
+                r = -ENOMEM;
+                goto out;
+        }
+        /* PUT, as the vault CLI's Sys().Renew(). */
+        r = request(v, "PUT", "sys/leases/renew", body, what, &resp, &sent_token, ret_error);
+        if (r < 0)
+                goto out;
+        if (resp.status != 200) {
+                r = status_error(what, &resp, sent_token, ret_error);
+                goto out;
+        }
+        r = ve_vault_parse_lease(resp.body, resp.len, &l, &msg);
+        if (r == 0 && strcmp(l.lease_id, lease_id) != 0) {
+                r = -EPROTO;
+                msg = strdup("Vault renewed another lease than asked");
+        }
+        if (r < 0) {
+                if (r != -ENOMEM)
+                        ve_set_error(ret_error, ve_asprintf("unexpected answer from Vault renewing %s: %s", what,
+                                                         msg ? msg : "cannot parse it"));
+                goto out;
+        }
+        (void) ve_leases_note(v->leases, lease_id, l.duration_s, ve_now_ms());
+        *ret_lease = l;
+        l = (struct ve_lease) {};
+out:
+        ve_lease_done(&l);
+        ve_http_response_done(&resp);
+        ve_erase_free(body);
+        free(what);
+        free(msg);
+        return r;
+}
+
+int ve_vault_revoke_leases(struct ve_vault *v) {
+        char **ids = NULL;
+        size_t n = 0, revoked = 0;
+        int r, ret = 0;
+
+        if (!v)
+                return 0;
+        r = ve_leases_take_live(v->leases, ve_now_ms(), &ids, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct ve_http_response resp = {};
+                char *body = ve_lease_revoke_body(ids[i]), *err = NULL;
+
+                if (!body) {
+                        ret = -ENOMEM;
+                        continue;
+                }
+                /* Vault answers 204; revoking a lease that is gone is 204 too. */
+                r = request(v, "PUT", "sys/leases/revoke", body, "a lease", &resp, NULL, &err);
+                ve_erase_free(body);
+                if (r == 0 && resp.status != 200 && resp.status != 204)
+                        r = status_error("sys/leases/revoke", &resp, true, &err);
+                ve_http_response_done(&resp);
+                if (r < 0) {
+                        ve_warn("revoking a lease at exit failed: %s", err ? err : strerror(-r));
+                        ret = r;
+                } else
+                        revoked++;
+                free(err);
+        }
+        if (n > 0)
+                ve_info("revoked %zu of %zu lease(s) at exit", revoked, n);
+        ve_leases_ids_free(ids, n);
+        return ret;
+}
+
+int ve_vault_at_exit(struct ve_vault *v) {
+        int r, ret;
+
+        if (!v)
+                return 0;
+        ret = ve_vault_revoke_leases(v);
+        /* After the leases: revoking the token would revoke them too, but
+         * only if it is a login token of ours. ve_auth_revoke() says why
+         * when it fails. */
+        r = ve_auth_revoke(v->auth);
+        if (r < 0)
+                ret = r;
+        return ret;
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mapfile.h"
 #include "secret.h"
@@ -30,9 +31,30 @@ int ve_vault_new(const struct ve_settings *settings, struct ve_vault **ret_vault
 void ve_vault_free(struct ve_vault *v);
 
 /* Reads every key at ref->path (ref->key is not looked at) in one secret
- * request (plus a one-time mount detection for VE_KV_AUTO mounts). */
+ * request (plus a one-time mount detection for VE_KV_AUTO mounts).
+ * ref->version > 0 reads that KV v2 version (?version=N): -EINVAL naming
+ * the reference when the mount is not KV v2; -ENOENT "PATH: version N is
+ * deleted" (or destroyed), or "PATH: no version N". A mount of another
+ * engine (database, aws, ...) is read as is (GET PATH), and its answer's
+ * lease is in the secret and remembered for ve_vault_at_exit(). */
 int ve_vault_read(struct ve_vault *v, const struct ve_ref *ref,
                   struct ve_secret **ret_secret, char **ret_error);
+
+/* Renews a lease (PUT sys/leases/renew {lease_id, increment}) obtained
+ * by ve_vault_read() of ref. 0 and the lease Vault gives back (its
+ * duration may be shorter than increment_s: the lease's max TTL), or
+ * -errno and a message naming ref->path (never the lease id). */
+int ve_vault_renew(struct ve_vault *v, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                   struct ve_lease *ret_lease, char **ret_error);
+
+/* Revokes (PUT sys/leases/revoke) every lease this client obtained that
+ * has not yet run out, and forgets them. Failures are logged as warnings;
+ * returns 0 or the last -errno. */
+int ve_vault_revoke_leases(struct ve_vault *v);
+
+/* For VAULTENV_REVOKE_ON_EXIT: ve_vault_revoke_leases(), then the token
+ * this client obtained by logging in (ve_auth_revoke()). 0 or -errno. */
+int ve_vault_at_exit(struct ve_vault *v);
 
 /* In a forked child: abandon (do not clean up) the inherited handle and
  * connection, which the parent still uses, and reset the lock. */
@@ -50,7 +72,13 @@ char *ve_vault_errors_text(const char *body, size_t len);
 int ve_vault_parse_mount(const char *body, size_t len, char **ret_mount, int *ret_version);
 
 /* Parses a 200 answer of a KV read: for version 2, data.data (and
- * data.metadata.version); for version 1, data. 0, -ENOENT (data or data.data
+ * data.metadata.version); for version 1 (and any other engine read as is,
+ * e.g. database/creds/ROLE), data. The top-level lease_id, lease_duration
+ * and renewable go to the secret's lease. 0, -ENOENT (data or data.data
  * null: deleted/destroyed), or -EPROTO with a message. */
 int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
                       struct ve_secret **ret_secret, char **ret_error);
+
+/* Parses a 200 answer of PUT sys/leases/renew: lease_id, lease_duration,
+ * renewable. 0, or -EPROTO with a message (also when lease_id is missing). */
+int ve_vault_parse_lease(const char *body, size_t len, struct ve_lease *ret_lease, char **ret_error);

@@ -10,6 +10,7 @@
  * messages name keys and reasons only. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -425,6 +426,79 @@ static char *deleted_reason(const cJSON *data) {
         return NULL;
 }
 
+/* The lease fields at the top of an answer: lease_id (a string, "" when
+ * none), lease_duration (whole seconds >= 0) and renewable (a bool). Absent
+ * fields count as none/0/false, as Vault's api.Secret does; a field of the
+ * wrong type is -EPROTO. */
+static int parse_lease_fields(const cJSON *root, struct ve_lease *ret_lease, char **ret_msg) {
+        const cJSON *id, *duration, *renewable;
+        struct ve_lease l = {};
+
+        id = cJSON_GetObjectItemCaseSensitive(root, "lease_id");
+        duration = cJSON_GetObjectItemCaseSensitive(root, "lease_duration");
+        renewable = cJSON_GetObjectItemCaseSensitive(root, "renewable");
+        if ((id && !cJSON_IsNull(id) && !cJSON_IsString(id)) ||
+            (duration && !cJSON_IsNull(duration) &&
+             (!cJSON_IsRaw(duration) || duration->valuedouble < 0 || duration->valuedouble > 1e12 ||
+              duration->valuedouble != (double) (uint64_t) duration->valuedouble)) ||
+            (renewable && !cJSON_IsNull(renewable) && !cJSON_IsBool(renewable))) {
+                *ret_msg = strdup("unexpected lease fields in the answer from Vault");
+                return -EPROTO;
+        }
+        if (cJSON_IsString(id) && id->valuestring[0]) {
+                if (strchr(id->valuestring, NUL_STANDIN) || ve_has_control(id->valuestring)) {
+                        *ret_msg = strdup("unexpected lease_id in the answer from Vault");
+                        return -EPROTO;
+                }
+                l.lease_id = strdup(id->valuestring);
+                if (!l.lease_id)
+                        return -ENOMEM;
+        }
+        if (cJSON_IsRaw(duration))
+                l.duration_s = (uint64_t) duration->valuedouble;
+        l.renewable = cJSON_IsTrue(renewable);
+        *ret_lease = l;
+        return 0;
+}
+
+int ve_vault_parse_lease(const char *body, size_t len, struct ve_lease *ret_lease, char **ret_error) {
+        /* The answer of PUT sys/leases/renew:
+         * {"lease_id":"...","renewable":true,"lease_duration":1800,"data":null,...} */
+        struct parsed p = {};
+        struct ve_lease l = {};
+        char *msg = NULL;
+        int r;
+
+        r = parse_body(body, len, &p);
+        if (r == -EPROTO)
+                msg = strdup("malformed JSON from Vault");
+        if (r < 0)
+                goto out;
+        if (!cJSON_IsObject(p.root)) {
+                r = -EPROTO;
+                msg = strdup("answer from Vault is not a JSON object");
+                goto out;
+        }
+        r = parse_lease_fields(p.root, &l, &msg);
+        if (r < 0)
+                goto out;
+        if (!l.lease_id) {
+                r = -EPROTO;
+                msg = strdup("no lease_id in the answer from Vault");
+                goto out;
+        }
+        *ret_lease = l;
+        l = (struct ve_lease) {};
+out:
+        parsed_done(&p);
+        ve_lease_done(&l);
+        if (r < 0 && r != -ENOMEM && msg)
+                set_error(ret_error, msg);
+        else
+                free(msg);
+        return r;
+}
+
 int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
                       struct ve_secret **ret_secret, char **ret_error) {
         /* Values: a string as is; a number as Vault wrote it; true/false;
@@ -470,6 +544,9 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
                 r = -ENOMEM;
                 goto out;
         }
+        r = parse_lease_fields(p.root, &s->lease, &msg);
+        if (r < 0)
+                goto out;
         if (kv_version == 2) {
                 const cJSON *md, *version;
 

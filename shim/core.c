@@ -26,15 +26,26 @@ static int core_read(void *client, const struct ve_ref *ref,
         return ve_vault_read(client, ref, ret_secret, ret_error);
 }
 
+static int core_renew(void *client, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                      struct ve_lease *ret_lease, char **ret_error) {
+        return ve_vault_renew(client, ref, lease_id, increment_s, ret_lease, ret_error);
+}
+
 static void core_atfork_child(void *client) {
         ve_vault_atfork_child(client);
+}
+
+static int core_at_exit(void *client) {
+        return ve_vault_at_exit(client);
 }
 
 static const struct ve_core_api api = {
         .abi = VE_CORE_ABI,
         .open = core_open,
         .read = core_read,
+        .renew = core_renew,
         .atfork_child = core_atfork_child,
+        .at_exit = core_at_exit,
 };
 
 __attribute__((visibility("default")))

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdint.h>
+
 #include "log.h"
 #include "mapfile.h"
 #include "secret.h"
@@ -11,7 +13,7 @@
  * built from the same headers in the same build, so structs cross it as is;
  * memory crosses it through the one libc malloc. */
 
-#define VE_CORE_ABI 1
+#define VE_CORE_ABI 2
 
 struct ve_core_api {
         unsigned abi;           /* VE_CORE_ABI */
@@ -21,7 +23,14 @@ struct ve_core_api {
         /* As ve_vault_read(). Thread-safe. */
         int (*read)(void *client, const struct ve_ref *ref,
                     struct ve_secret **ret_secret, char **ret_error);
+        /* As ve_vault_renew(). Thread-safe. */
+        int (*renew)(void *client, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                     struct ve_lease *ret_lease, char **ret_error);
         void (*atfork_child)(void *client);
+        /* As ve_vault_at_exit(): revokes this process's leases and login
+         * token (VAULTENV_REVOKE_ON_EXIT). Called once, from the shim's
+         * atexit handler. */
+        int (*at_exit)(void *client);
 };
 
 typedef const struct ve_core_api *(*ve_core_entry_fn)(void);

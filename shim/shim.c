@@ -14,7 +14,9 @@
  *   - lazy one-time initialisation (pthread_once) on the first getenv(),
  *     and lazy dlopen() of the core on the first mapped lookup;
  *   - fork safety (pthread_atfork, registered once);
- *   - turning "required and missing" into a message and exit status 78.
+ *   - turning "required and missing" into a message and exit status 78;
+ *   - VAULTENV_REVOKE_ON_EXIT: an atexit handler, registered once the
+ *     first Vault request went out (a login or a lease may then exist).
  * Only getenv and secure_getenv are exported (shim.sym). */
 #include <dlfcn.h>
 #include <errno.h>
@@ -146,18 +148,61 @@ static void core_load(void) {
         core = api;
 }
 
+/* Runs at exit() (never on the _exit() paths) when VAULTENV_REVOKE_ON_EXIT
+ * is set: revokes the leases and the login token of this process. Under
+ * the thread-local guard, so that getenv() calls made meanwhile (libcurl's
+ * proxy variables) pass through. In a forked child that inherited the
+ * registration, the core knows which leases and token are the child's own
+ * (the parent's were forgotten at fork). */
+static void revoke_at_exit(void) {
+        bool was = in_shim;
+
+        if (!core)
+                return;
+        in_shim = true;
+        (void) core->at_exit(core_client);
+        in_shim = was;
+}
+
+/* Registered after the first request, not before: atexit handlers run in
+ * reverse order, so ours runs before the cleanup handlers that libcurl's
+ * TLS library registered when the core was loaded. */
+static void register_at_exit(void) {
+        if (atexit(revoke_at_exit) != 0)
+                ve_warn("cannot register the exit handler; VAULTENV_REVOKE_ON_EXIT will not revoke anything");
+}
+
+static pthread_once_t at_exit_once = PTHREAD_ONCE_INIT;
+
 static int shim_vault_read(void *userdata, const struct ve_ref *ref,
                            struct ve_secret **ret_secret, char **ret_error) {
+        int r;
+
         pthread_once(&core_once, core_load);
         if (!core) {
                 *ret_error = strdup("the Vault client could not be loaded");
                 return -ENOTCONN;
         }
-        return core->read(core_client, ref, ret_secret, ret_error);
+        r = core->read(core_client, ref, ret_secret, ret_error);
+        /* Whatever the result, a login may have happened. */
+        if (settings->revoke_on_exit)
+                pthread_once(&at_exit_once, register_at_exit);
+        return r;
+}
+
+static int shim_vault_renew(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                            struct ve_lease *ret_lease, char **ret_error) {
+        /* Only after a read, so the core is loaded. */
+        if (!core) {
+                *ret_error = strdup("the Vault client could not be loaded");
+                return -ENOTCONN;
+        }
+        return core->renew(core_client, ref, lease_id, increment_s, ret_lease, ret_error);
 }
 
 static const struct ve_source shim_source = {
         .read = shim_vault_read,
+        .renew = shim_vault_renew,
 };
 
 static void atfork_child(void) {

@@ -116,6 +116,11 @@ static int vault_read(void *userdata, const struct ve_ref *ref, struct ve_secret
         return ve_vault_read(userdata, ref, ret, ret_error);
 }
 
+static int vault_renew(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                       struct ve_lease *ret_lease, char **ret_error) {
+        return ve_vault_renew(userdata, ref, lease_id, increment_s, ret_lease, ret_error);
+}
+
 static int open_resolver(const char *map_opt, struct ve_settings **ret_s, struct ve_vault **ret_v,
                          struct ve_source *src, struct ve_resolver **ret_r) {
         struct ve_settings *s;
@@ -133,6 +138,7 @@ static int open_resolver(const char *map_opt, struct ve_settings **ret_s, struct
                 return VE_EX_CONFIG;
         }
         src->read = vault_read;
+        src->renew = vault_renew;
         src->userdata = v;
         if (ve_resolver_new(map, s, src, (ve_getenv_fn) getenv, ret_r) < 0) {
                 ve_vault_free(v);
@@ -223,6 +229,10 @@ static int cmd_get(const char *map_opt, int argc, char **argv) {
                 } else if (printf("%s\n", value) < 0 || fflush(stdout) != 0)
                         status = 1;
         }
+        /* As the shim: with VAULTENV_REVOKE_ON_EXIT, the lease of a dynamic
+         * secret printed here ends with this command. */
+        if (s->revoke_on_exit)
+                (void) ve_vault_at_exit(v);
         free(reason);
         ve_resolver_free(r);
         ve_vault_free(v);
@@ -253,15 +263,26 @@ static int cmd_check(const char *map_opt) {
                 if (k == -ENOENT) {
                         printf("%-24s MISSING   %s\n", m->name, reason);
                         status = 1;
-                } else if (from == VE_FROM_VAULT)
-                        printf("%-24s ok        vault %s#%s\n", m->name, m->ref.path, m->ref.key);
-                else if (from == VE_FROM_NONE)
+                } else if (from == VE_FROM_VAULT) {
+                        char at[32] = "";
+
+                        if (m->ref.version)
+                                snprintf(at, sizeof at, "@%lu", m->ref.version);
+                        printf("%-24s ok        vault %s#%s%s\n", m->name, m->ref.path, m->ref.key, at);
+                } else if (from == VE_FROM_NONE)
                         printf("%-24s unset     %s\n", m->name, why ? why : "no value");
                 else
                         printf("%-24s fallback  %s (vault: %s)\n", m->name, ve_from_name(from), why ? why : "no value");
                 free(why);
                 free(reason);
         }
+        /* Nothing uses what check read: give back the leases of dynamic
+         * secrets at once (and, with VAULTENV_REVOKE_ON_EXIT, the login
+         * token). */
+        if (s->revoke_on_exit)
+                (void) ve_vault_at_exit(v);
+        else
+                (void) ve_vault_revoke_leases(v);
         ve_resolver_free(r);
         ve_vault_free(v);
         ve_settings_free(s);

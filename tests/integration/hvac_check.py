@@ -16,6 +16,8 @@ Never prints a token or a secret value: assertion messages are written so
 that only names, statuses and shapes can appear in them.
 """
 
+import base64
+import http.client
 import json
 import os
 import secrets
@@ -109,6 +111,8 @@ def setUpModule():
 def tearDownModule():
     if SERVER is not None:
         SERVER.stop()
+    if KEYS is not None:
+        KEYS.cleanup()
 
 
 class VaultDevTestCase(unittest.TestCase):
@@ -454,6 +458,356 @@ class WireTest(VaultDevTestCase):
             SERVER.raw("POST", "/_dev/fault", body={"mode": "none"})
 
 
+# ---------------------------------------------------------------------------
+# Issue 3: auth methods, token TTLs, leases, wrapping, through hvac
+# ---------------------------------------------------------------------------
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+class Keys:
+    """An RSA key pair made by openssl at test time, and JWTs signed with
+    `openssl dgst -sha256 -sign` (RS256).  Nothing here is ever printed."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="hvac-keys-")
+        self.key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                        "rsa_keygen_bits:2048", "-out", self.key],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.public_pem = subprocess.run(["openssl", "pkey", "-in", self.key, "-pubout"],
+                                         check=True, capture_output=True).stdout.decode()
+        # The same key in a self-signed certificate: hvac accepts only
+        # certificates for the kubernetes pem_keys (Vault takes either).
+        self.cert_pem = subprocess.run(
+            ["openssl", "req", "-x509", "-key", self.key, "-subj", "/CN=fake-sa-signer",
+             "-days", "1"], check=True, capture_output=True).stdout.decode()
+
+    def jwt(self, claims):
+        signing_input = (b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()) + "."
+                         + b64url(json.dumps(claims).encode()))
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.key],
+                             input=signing_input.encode(), check=True,
+                             capture_output=True).stdout
+        return signing_input + "." + b64url(sig)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+KEYS = None
+
+
+def keys():
+    global KEYS
+    if KEYS is None:
+        KEYS = Keys()
+    return KEYS
+
+
+AUTH_KEYS = ["client_token", "accessor", "policies", "token_policies", "metadata",
+             "lease_duration", "renewable", "entity_id", "token_type", "orphan"]
+
+
+class AuthMethodsTest(VaultDevTestCase):
+    def policy(self, client):
+        client.sys.create_or_update_policy(
+            "app-read", 'path "secret/data/app/*" { capabilities = ["read"] }')
+
+    def check_auth(self, auth, policies, ttl, meta):
+        self.assertEqual(list(auth), AUTH_KEYS, "auth envelope field order")
+        self.assertEqual(auth["policies"], policies)
+        self.assertEqual(auth["token_policies"], policies)
+        self.assertEqual(auth["lease_duration"], ttl)
+        self.assertEqual(auth["metadata"], meta)
+        self.assertTrue(auth["renewable"])
+        self.assertTrue(auth["orphan"])
+        self.assertEqual(auth["token_type"], "service")
+        self.assertTrue(auth["client_token"].startswith("s."), "token shape")
+        self.assertEqual(len(auth["entity_id"]), 36, "entity_id is a UUID")
+
+    def test_approle(self):
+        client = self.client()
+        client.sys.enable_auth_method("approle", path="hvac-approle")
+        self.policy(client)
+        ar = client.auth.approle
+        ar.create_or_update_approle("web", token_policies=["app-read"], token_ttl="1h",
+                                    token_max_ttl="4h", mount_point="hvac-approle")
+        role = ar.read_role("web", mount_point="hvac-approle")["data"]
+        self.assertEqual((role["token_ttl"], role["token_max_ttl"], role["token_policies"]),
+                         (3600, 14400, ["app-read"]))
+        role_id = ar.read_role_id("web", mount_point="hvac-approle")["data"]["role_id"]
+        gen = ar.generate_secret_id("web", mount_point="hvac-approle")["data"]
+        self.assertEqual(sorted(gen), ["secret_id", "secret_id_accessor", "secret_id_ttl"])
+        login = self.client(token="unused").auth.approle.login(
+            role_id, gen["secret_id"], use_token=False, mount_point="hvac-approle")
+        self.check_auth(login["auth"], ["app-read", "default"], 3600, {"role_name": "web"})
+        me = self.client(token=login["auth"]["client_token"]).auth.token.lookup_self()["data"]
+        self.assertEqual((me["path"], me["display_name"], me["creation_ttl"]),
+                         ("auth/hvac-approle/login", "approle", 3600))
+        # Errors as recorded from Vault 1.8.
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            ar.login(role_id, "fake-wrong-secret-id", use_token=False,
+                     mount_point="hvac-approle")
+        self.assertEqual(cm.exception.errors, ["invalid secret id"])
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            ar.login("", "x", use_token=False, mount_point="hvac-approle")
+        self.assertEqual(cm.exception.errors, ["missing role_id"])
+
+    def test_approle_single_use_secret_id(self):
+        client = self.client()
+        client.sys.enable_auth_method("approle", path="hvac-once")
+        ar = client.auth.approle
+        ar.create_or_update_approle("job", secret_id_num_uses=1, mount_point="hvac-once")
+        role_id = ar.read_role_id("job", mount_point="hvac-once")["data"]["role_id"]
+        sid = ar.generate_secret_id("job", mount_point="hvac-once")["data"]["secret_id"]
+        first = ar.login(role_id, sid, use_token=False, mount_point="hvac-once")
+        self.assertEqual(first["auth"]["policies"], ["default"])
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            ar.login(role_id, sid, use_token=False, mount_point="hvac-once")
+        self.assertEqual(cm.exception.errors, ["invalid secret id"])
+
+    def test_wrapped_secret_id(self):
+        client = self.client()
+        client.sys.enable_auth_method("approle", path="hvac-wrap")
+        ar = client.auth.approle
+        ar.create_or_update_approle("w", mount_point="hvac-wrap")
+        role_id = ar.read_role_id("w", mount_point="hvac-wrap")["data"]["role_id"]
+        status, _h, body = SERVER.raw("POST", "/v1/auth/hvac-wrap/role/w/secret-id",
+                                      SERVER.root_token, headers={"X-Vault-Wrap-TTL": "60s"})
+        self.assertEqual(status, 200)
+        info = json.loads(body)["wrap_info"]
+        self.assertEqual((info["ttl"], info["creation_path"]),
+                         (60, "auth/hvac-wrap/role/w/secret-id"))
+        # Unwrapping with the wrapping token itself (no body), as hvac does
+        # when handed the wrapping token as its client token.
+        unwrapped = self.client(token=info["token"]).sys.unwrap()
+        sid = unwrapped["data"]["secret_id"]
+        self.assertEqual(ar.login(role_id, sid, use_token=False,
+                                  mount_point="hvac-wrap")["auth"]["metadata"],
+                         {"role_name": "w"})
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            self.client(token=info["token"]).sys.unwrap()
+        self.assertEqual(cm.exception.errors, ["wrapping token is not valid or does not exist"])
+
+    def test_token_ttl_renew_revoke(self):
+        client = self.client()
+        created = client.auth.token.create(policies=["default"], ttl="1h",
+                                           explicit_max_ttl="2h")["auth"]
+        self.assertEqual(created["lease_duration"], 3600)
+        child = self.client(token=created["client_token"])
+        me = child.auth.token.lookup_self()["data"]
+        self.assertEqual((me["creation_ttl"], me["explicit_max_ttl"]), (3600, 7200))
+        self.assertTrue(3590 <= me["ttl"] <= 3600, "ttl counts down from 3600")
+        self.assertRegex(me["expire_time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        renewed = child.auth.token.renew_self(increment="30m")
+        self.assertEqual(renewed["auth"]["lease_duration"], 1800)
+        capped = child.auth.token.renew_self(increment="5h")
+        self.assertTrue(7000 < capped["auth"]["lease_duration"] <= 7200, "capped at max")
+        self.assertEqual(len(capped["warnings"]), 1)
+        self.assertIn("exceeded the effective max_ttl", capped["warnings"][0])
+        self.assertTrue(child.auth.token.lookup_self()["data"]["last_renewal_time"] > 0)
+        child.auth.token.revoke_self()
+        with self.assertRaises(hvac.exceptions.Forbidden):
+            child.auth.token.lookup_self()
+
+    def test_expired_token_is_denied(self):
+        created = self.client().auth.token.create(policies=["default"], ttl="1s")["auth"]
+        time.sleep(1.5)
+        status, _h, body = SERVER.raw("GET", "/v1/auth/token/lookup-self",
+                                      created["client_token"])
+        self.assertEqual((status, body), (403, b'{"errors":["permission denied"]}\n'))
+
+    def test_jwt_login(self):
+        client = self.client()
+        self.policy(client)
+        client.sys.enable_auth_method("jwt", path="hvac-jwt")
+        client.auth.jwt.configure(jwt_validation_pubkeys=[keys().public_pem],
+                                  bound_issuer="https://issuer.example", path="hvac-jwt")
+        client.auth.jwt.create_role("svc", user_claim="sub", allowed_redirect_uris=[],
+                                    role_type="jwt", bound_audiences=["vault"],
+                                    token_policies=["app-read"], token_ttl="30m",
+                                    path="hvac-jwt")
+        now = int(time.time())
+        good = {"iss": "https://issuer.example", "aud": "vault", "sub": "svc-1",
+                "iat": now, "exp": now + 600}
+        login = client.auth.jwt.jwt_login("svc", keys().jwt(good), use_token=False,
+                                          path="hvac-jwt")
+        self.check_auth(login["auth"], ["app-read", "default"], 1800, {"role": "svc"})
+        cases = [
+            (dict(good, iss="https://other.example"),
+             "error validating token: invalid issuer (iss) claim"),
+            (dict(good, aud="other"),
+             "error validating token: invalid audience (aud) claim: audience claim does "
+             "not match any expected audience"),
+            (dict(good, exp=now - 3600),
+             "error validating token: invalid expiration time (exp) claim: token is expired"),
+        ]
+        for claims, error in cases:
+            with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+                client.auth.jwt.jwt_login("svc", keys().jwt(claims), use_token=False,
+                                          path="hvac-jwt")
+            self.assertEqual(cm.exception.errors, [error])
+        # A signature by another key (a JWT whose payload was altered).
+        forged = keys().jwt(good).split(".")
+        forged[1] = b64url(json.dumps(dict(good, sub="admin")).encode())
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            client.auth.jwt.jwt_login("svc", ".".join(forged), use_token=False,
+                                      path="hvac-jwt")
+        self.assertEqual(cm.exception.errors, [
+            "error validating token: error verifying token signature: no known key "
+            "successfully validated the token signature"])
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            client.auth.jwt.jwt_login("nope", keys().jwt(good), use_token=False,
+                                      path="hvac-jwt")
+        self.assertEqual(cm.exception.errors, ['role "nope" could not be found'])
+
+    def test_kubernetes_login(self):
+        client = self.client()
+        self.policy(client)
+        client.sys.enable_auth_method("kubernetes", path="hvac-k8s")
+        client.auth.kubernetes.configure("https://127.0.0.1:6443",
+                                         pem_keys=[keys().cert_pem], mount_point="hvac-k8s")
+        client.auth.kubernetes.create_role("app", ["app"], ["default"], ttl="20m",
+                                           policies=["app-read"], mount_point="hvac-k8s")
+        legacy = {"iss": "kubernetes/serviceaccount",
+                  "kubernetes.io/serviceaccount/namespace": "default",
+                  "kubernetes.io/serviceaccount/secret.name": "app-token-abcde",
+                  "kubernetes.io/serviceaccount/service-account.name": "app",
+                  "kubernetes.io/serviceaccount/service-account.uid": "fake-uid-1",
+                  "sub": "system:serviceaccount:default:app"}
+        login = client.auth.kubernetes.login("app", keys().jwt(legacy), use_token=False,
+                                             mount_point="hvac-k8s")
+        self.check_auth(login["auth"], ["app-read", "default"], 1200, {
+            "role": "app", "service_account_name": "app",
+            "service_account_namespace": "default",
+            "service_account_secret_name": "app-token-abcde",
+            "service_account_uid": "fake-uid-1"})
+        now = int(time.time())
+        projected = {"aud": ["https://kubernetes.default.svc"], "iat": now, "nbf": now,
+                     "exp": now + 600, "iss": "https://kubernetes.default.svc",
+                     "kubernetes.io": {"namespace": "default",
+                                       "pod": {"name": "app-1", "uid": "fake-pod"},
+                                       "serviceaccount": {"name": "app", "uid": "fake-uid-2"}},
+                     "sub": "system:serviceaccount:default:app"}
+        login = client.auth.kubernetes.login("app", keys().jwt(projected), use_token=False,
+                                             mount_point="hvac-k8s")
+        self.assertEqual(login["auth"]["metadata"]["service_account_uid"], "fake-uid-2")
+        wrong_ns = dict(projected, sub="system:serviceaccount:other:app")
+        wrong_ns["kubernetes.io"] = {"namespace": "other", "serviceaccount": {"name": "app"}}
+        with self.assertRaises(hvac.exceptions.Forbidden) as cm:
+            client.auth.kubernetes.login("app", keys().jwt(wrong_ns), use_token=False,
+                                         mount_point="hvac-k8s")
+        self.assertEqual(cm.exception.errors, ["namespace not authorized"])
+        mismatched_sub = dict(projected, sub="system:serviceaccount:default:admin")
+        with self.assertRaises(hvac.exceptions.Forbidden):
+            client.auth.kubernetes.login("app", keys().jwt(mismatched_sub), use_token=False,
+                                         mount_point="hvac-k8s")
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            client.auth.kubernetes.login("nope", keys().jwt(legacy), use_token=False,
+                                         mount_point="hvac-k8s")
+        self.assertEqual(cm.exception.errors, ['invalid role name "nope"'])
+
+
+class LeaseTest(VaultDevTestCase):
+    def test_dynamic_secret_leases(self):
+        client = self.client()
+        client.sys.enable_secrets_engine("database", path="hvac-db")
+        SERVER.raw("POST", "/v1/hvac-db/roles/ro", SERVER.root_token,
+                   {"db_name": "pg", "creation_statements": "CREATE ROLE",
+                    "default_ttl": "1h", "max_ttl": "2h"})
+        creds = client.read("hvac-db/creds/ro")
+        lease_id = creds["lease_id"]
+        self.assertTrue(lease_id.startswith("hvac-db/creds/ro/"), "lease id shape")
+        self.assertEqual((creds["renewable"], creds["lease_duration"], sorted(creds["data"])),
+                         (True, 3600, ["password", "username"]))
+        looked = client.sys.read_lease(lease_id)["data"]
+        self.assertEqual(sorted(looked), ["expire_time", "id", "issue_time", "last_renewal",
+                                          "renewable", "ttl"])
+        self.assertIsNone(looked["last_renewal"])
+        renewed = client.sys.renew_lease(lease_id, increment=1800)
+        self.assertEqual((renewed["lease_id"], renewed["lease_duration"]), (lease_id, 1800))
+        capped = client.sys.renew_lease(lease_id, increment=3 * 3600)
+        self.assertTrue(capped["lease_duration"] <= 7200, "capped at max_ttl")
+        self.assertIn("exceeded the effective max_ttl", capped["warnings"][0])
+        leases = json.loads(SERVER.raw("GET", "/_dev/leases")[2])["leases"]
+        self.assertIn(lease_id, [l["id"] for l in leases])
+        client.sys.revoke_lease(lease_id)
+        leases = json.loads(SERVER.raw("GET", "/_dev/leases")[2])["leases"]
+        self.assertNotIn(lease_id, [l["id"] for l in leases])
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            client.sys.renew_lease(lease_id)
+        self.assertEqual(cm.exception.errors, ["lease not found"])
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            client.sys.read_lease(lease_id)
+        self.assertEqual(cm.exception.errors, ["invalid lease"])
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            client.read("hvac-db/creds/nope")
+        self.assertEqual(cm.exception.errors, ["unknown role: nope"])
+
+    def test_lease_revoked_with_its_token(self):
+        client = self.client()
+        client.sys.enable_secrets_engine("database", path="hvac-db2")
+        client.sys.create_or_update_policy("db2", 'path "hvac-db2/creds/*" { capabilities = ["read"] }')
+        SERVER.raw("POST", "/v1/hvac-db2/roles/ro", SERVER.root_token,
+                   {"db_name": "pg", "default_ttl": "1h"})
+        tok = client.auth.token.create(policies=["db2"])["auth"]["client_token"]
+        user = self.client(token=tok)
+        lease_id = user.read("hvac-db2/creds/ro")["lease_id"]
+        ids = [l["id"] for l in json.loads(SERVER.raw("GET", "/_dev/leases")[2])["leases"]]
+        self.assertIn(lease_id, ids)
+        user.auth.token.revoke_self()
+        ids = [l["id"] for l in json.loads(SERVER.raw("GET", "/_dev/leases")[2])["leases"]]
+        self.assertNotIn(lease_id, ids)
+
+
+class ControlApiTest(VaultDevTestCase):
+    def tearDown(self):
+        SERVER.raw("POST", "/_dev/fault", body={"mode": "none"})
+        super().tearDown()
+
+    def test_with_token_and_count(self):
+        SERVER.raw("POST", "/_dev/reset")
+        SERVER.raw("POST", "/_dev/fault", body={"mode": "status", "status": 429, "count": 2,
+                                                "headers": {"Retry-After": "1"},
+                                                "body": "rate limit quota exceeded"})
+        first = SERVER.raw("GET", "/v1/sys/mounts", SERVER.root_token)
+        self.assertEqual((first[0], first[1]["Retry-After"]), (429, "1"))
+        self.assertEqual(SERVER.raw("GET", "/v1/sys/mounts", SERVER.root_token)[0], 429)
+        self.assertEqual(SERVER.raw("GET", "/v1/sys/mounts", SERVER.root_token)[0], 200)
+        SERVER.raw("GET", "/v1/sys/health")
+        stats = json.loads(SERVER.raw("GET", "/_dev/requests")[2])
+        self.assertEqual((stats["total"], stats["with_token"]), (4, 3))
+
+    def test_redirect_oversize_malformed(self):
+        SERVER.raw("POST", "/_dev/fault", body={"mode": "redirect", "count": 1,
+                                                "location": "http://127.0.0.2:8200"})
+        conn = http.client.HTTPConnection("127.0.0.1", SERVER.port, timeout=10)
+        conn.request("GET", "/v1/secret/data/x?version=2")
+        resp = conn.getresponse()
+        resp.read()
+        self.assertEqual((resp.status, resp.getheader("Location")),
+                         (307, "http://127.0.0.2:8200/v1/secret/data/x?version=2"))
+        for chunked in (False, True):
+            SERVER.raw("POST", "/_dev/fault", body={"mode": "oversize", "size": 300000,
+                                                    "chunked": chunked, "count": 1})
+            conn.request("GET", "/v1/secret/config")
+            resp = conn.getresponse()
+            body = resp.read()
+            self.assertEqual((resp.status, len(body)), (200, 300000))
+            self.assertEqual(resp.getheader("Transfer-Encoding") == "chunked", chunked)
+            self.assertEqual(sorted(json.loads(body)["data"]), ["pad"])
+        SERVER.raw("POST", "/_dev/fault", body={"mode": "malformed", "count": 1})
+        conn.request("GET", "/v1/secret/config")
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        with self.assertRaises(ValueError):
+            json.loads(resp.read())
+        conn.close()
+
+
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result
+    bad = len(result.failures) + len(result.errors)
+    print("hvac_check: %d passed, %d failed" % (result.testsRun - bad, bad))
     sys.exit(0 if result.wasSuccessful() else 1)

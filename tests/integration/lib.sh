@@ -114,3 +114,61 @@ ve_expect() {
 # stderr of the last ve_read contains / lacks a fixed string
 stderr_has() { grep -qF -- "$1" "$VE_TMP/stderr"; }
 stderr_lacks() { ! grep -qF -- "$1" "$VE_TMP/stderr"; }
+
+# ---- authentication (auth-*.sh) ----
+# ve_auth_get METHOD PATH JSON FIELD [HEADER...]: one root-token request;
+# the answer's FIELD (dotted: data.role_id) on stdout, to be captured into
+# a file or variable, never shown.
+ve_auth_get() {
+        local method=$1 path=$2 body=$3 field=$4 h
+        shift 4
+        local args=(-sS --fail -X "$method" -H "X-Vault-Token: $VE_ROOT_TOKEN")
+        # shellcheck disable=SC2206
+        [ -n "${VE_CURL_OPTS:-}" ] && args+=($VE_CURL_OPTS)
+        [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data "$body")
+        for h in "$@"; do args+=(-H "$h"); done
+        curl "${args[@]}" "$VAULT_ADDR/v1/$path" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    d = d[k]
+sys.stdout.write(str(d))' "$field"
+}
+
+# ve_auth_policy NAME PATH-GLOB: a policy that may read only PATH-GLOB.
+ve_auth_policy() {
+        ve_api PUT "sys/policy/$1" "{\"policy\":\"path \\\"$2\\\" { capabilities = [\\\"read\\\"] }\"}"
+}
+
+# ve_auth_keypair KEY PUB: a fresh RSA key and its public key (PEM).
+ve_auth_keypair() {
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null
+        chmod 600 "$1"
+        openssl pkey -in "$1" -pubout -out "$2"
+}
+
+# ve_auth_jwt KEY CLAIMS-JSON OUT: an RS256 JWT of CLAIMS signed with KEY,
+# written to OUT (0600).
+ve_auth_jwt() {
+        local h p s
+        h=$(printf '{"alg":"RS256","typ":"JWT"}' | basenc --base64url -w0 | tr -d '=')
+        p=$(printf '%s' "$2" | basenc --base64url -w0 | tr -d '=')
+        s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -sign "$1" -binary | basenc --base64url -w0 | tr -d '=')
+        (umask 077 && printf '%s.%s.%s' "$h" "$p" "$s" >"$3")
+}
+
+# ve_auth_json_file FILE: the file's text as a JSON string.
+ve_auth_json_file() { python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
+
+# ve_transport_fault JSON [BASE-URL]: sets the dev server's fault (default
+# server: $VAULT_ADDR); '{"mode":"none"}' clears it.
+ve_transport_fault() {
+        curl -sS --fail -o /dev/null -X POST --data "$1" "${2:-$VAULT_ADDR}/_dev/fault" ${VE_CURL_OPTS:-}
+}
+
+# ve_transport_stat FIELD [BASE-URL]: total, connections or with_token of
+# the dev server's /_dev/requests.
+ve_transport_stat() {
+        curl -sS "${2:-$VAULT_ADDR}/_dev/requests" ${VE_CURL_OPTS:-} |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}

@@ -1,5 +1,1097 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: the transport's unit tests are being written */
+/* Tests of lib/http.c: the pure decisions (backoff bounds, Retry-After,
+ * same-origin redirects) without sleeping, and the transport against
+ * scripted in-test HTTP servers on 127.0.0.1 and on a unix socket: which
+ * answers are retried and how often, redirects followed or refused, bodies
+ * over the cap, Vault Agent addresses.
+ *
+ * Every token here is fake. Nothing prints a token or a body: assertions
+ * compare, and CUnit reports only the assertion's text. */
+#include "unit.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+#include "log.h"
+#include "settings.h"
+#include "util.h"
+
+#define FAKE_TOKEN "fake-token-http-0000"
+#define FAKE_BODY "{\"secret_id\":\"fake-secret-id-0000\"}"
+
+/* ---- pure functions ---- */
+
+static void test_backoff(void) {
+        /* go-retryablehttp's LinearJitterBackoff with Vault's 1000/1500 ms */
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1000, 1500, 0.0), 1000);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(1, 1000, 1500, 0.0), 2000);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(2, 1000, 1500, 0.0), 3000);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1000, 1500, 0.5), 1250);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(1, 1000, 1500, 0.5), 2500);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1000, 1500, 0.999999), 1499);
+        /* out-of-range randoms are clamped into [min, max) */
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1000, 1500, 1.0), 1499);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1000, 1500, 7.0), 1499);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1000, 1500, -1.0), 1000);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1000, 1500, NAN), 1000);
+        /* max <= min: min * attempt number */
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(1, 1000, 1000, 0.7), 2000);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(0, 1500, 1000, 0.5), 1500);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(3, 0, 0, 0.5), 0);
+        /* bounds for every attempt and random */
+        for (unsigned a = 0; a < 10; a++)
+                for (double r = 0.0; r < 1.0; r += 0.0625) {
+                        uint64_t w = ve_http_backoff_ms(a, 1000, 1500, r);
+
+                        CU_ASSERT(w >= 1000 * (uint64_t) (a + 1));
+                        CU_ASSERT(w < 1500 * (uint64_t) (a + 1));
+                }
+        /* saturates instead of wrapping */
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(UINT32_MAX, UINT64_MAX / 2, UINT64_MAX, 0.5), UINT64_MAX);
+        CU_ASSERT_EQUAL(ve_http_backoff_ms(1, UINT64_MAX - 1, UINT64_MAX, 0.0), UINT64_MAX);
+}
+
+static void test_retry_after(void) {
+        time_t now = curl_getdate("Fri, 31 Dec 1999 23:59:00 GMT", NULL);
+        uint64_t ms = 12345;
+
+        CU_ASSERT_NOT_EQUAL_FATAL(now, (time_t) -1);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("3", now, &ms), 0);
+        CU_ASSERT_EQUAL(ms, 3000);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms(" 0 \r\n", now, &ms), 0);
+        CU_ASSERT_EQUAL(ms, 0);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("120", now, &ms), 0);
+        CU_ASSERT_EQUAL(ms, 120000);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("Fri, 31 Dec 1999 23:59:59 GMT", now, &ms), 0);
+        CU_ASSERT_EQUAL(ms, 59000);
+        /* a date in the past: no wait */
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("Fri, 31 Dec 1999 23:00:00 GMT", now, &ms), 0);
+        CU_ASSERT_EQUAL(ms, 0);
+
+        ms = 777;
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("", now, &ms), -EINVAL);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("  ", now, &ms), -EINVAL);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("-1", now, &ms), -EINVAL);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("1.5", now, &ms), -EINVAL);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("soon", now, &ms), -EINVAL);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms("99999999999999999999999", now, &ms), -EINVAL);
+        CU_ASSERT_EQUAL(ve_http_retry_after_ms(NULL, now, &ms), -EINVAL);
+        CU_ASSERT_EQUAL(ms, 777);       /* untouched on failure */
+}
+
+static void test_redirect_target(void) {
+        static const struct {
+                const char *request, *location;
+                int r;
+                const char *expect;     /* the URL (0) or the foreign origin (-EPERM); NULL: not compared */
+        } cases[] = {
+                { "http://127.0.0.1:8200/v1/secret/data/x", "/v1/secret/data/y", 0, "http://127.0.0.1:8200/v1/secret/data/y" },
+                { "http://127.0.0.1:8200/v1/secret/data/x", "y", 0, "http://127.0.0.1:8200/v1/secret/data/y" },
+                { "http://127.0.0.1:8200/v1/a", "http://127.0.0.1:8200/v1/b?x=1", 0, "http://127.0.0.1:8200/v1/b?x=1" },
+                { "http://127.0.0.1:8200/v1/a", "HTTP://127.0.0.1:8200/v1/b", 0, "http://127.0.0.1:8200/v1/b" },
+                { "http://vault.example/v1/a", "http://vault.example:80/v1/b", 0, NULL },
+                { "https://vault.example/v1/a", "https://vault.example:443/v1/b", 0, NULL },
+                { "https://vault.example:8200/v1/a", "https://VAULT.example:8200/v1/b", 0, NULL },
+                { "http://localhost/v1/a", "/v1/b", 0, "http://localhost/v1/b" },
+                { "http://[::1]:8200/v1/a", "http://[::1]:8200/v1/b", 0, "http://[::1]:8200/v1/b" },
+                /* another port, scheme (both ways) or host */
+                { "http://127.0.0.1:8200/v1/a", "http://127.0.0.1:8201/v1/a", -EPERM, "http://127.0.0.1:8201" },
+                { "http://127.0.0.1:8200/v1/a", "https://127.0.0.1:8200/v1/a", -EPERM, "https://127.0.0.1:8200" },
+                { "https://127.0.0.1:8200/v1/a", "http://127.0.0.1:8200/v1/a", -EPERM, "http://127.0.0.1:8200" },
+                { "http://vault.example/v1/a", "http://vault.example:8080/v1/a", -EPERM, "http://vault.example:8080" },
+                { "http://127.0.0.1:8200/v1/a", "http://evil.example/v1/a?x=y", -EPERM, "http://evil.example:80" },
+                { "http://127.0.0.1:8200/v1/a", "//evil.example/v1/a", -EPERM, "http://evil.example:80" },
+                { "http://127.0.0.1:8200/v1/a", "http://127.0.0.1.evil.example:8200/v1/a", -EPERM, "http://127.0.0.1.evil.example:8200" },
+                { "http://localhost/v1/a", "http://127.0.0.1/v1/a", -EPERM, "http://127.0.0.1:80" },
+                /* user info is never followed, not even to the same host */
+                { "http://127.0.0.1:8200/v1/a", "http://user:pw@127.0.0.1:8200/v1/a", -EPERM, "http://127.0.0.1:8200" },
+                { "http://127.0.0.1:8200/v1/a", "http://user@127.0.0.1:8200/v1/a", -EPERM, "http://127.0.0.1:8200" },
+                /* not usable */
+                { "http://127.0.0.1:8200/v1/a", "ftp://127.0.0.1:8200/x", -EINVAL, NULL },
+                { "http://127.0.0.1:8200/v1/a", "file:///etc/passwd", -EINVAL, NULL },
+                { "http://127.0.0.1:8200/v1/a", "", -EINVAL, NULL },
+                { "http://127.0.0.1:8200/v1/a", "/v1/a\r\nX-Evil: 1", -EINVAL, NULL },
+                { "not a url", "/v1/b", -EINVAL, NULL },
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char *url = NULL, *foreign = NULL;
+                int r = ve_http_redirect_target(cases[i].request, cases[i].location, &url, &foreign);
+
+                CU_ASSERT_EQUAL(r, cases[i].r);
+                if (r != cases[i].r)
+                        fprintf(stderr, "case %zu: %d\n", i, r);
+                if (r == 0) {
+                        CU_ASSERT_PTR_NOT_NULL(url);
+                        CU_ASSERT_PTR_NULL(foreign);
+                        if (url && cases[i].expect)
+                                CU_ASSERT_STRING_EQUAL(url, cases[i].expect);
+                } else {
+                        CU_ASSERT_PTR_NULL(url);
+                        if (r == -EPERM) {
+                                CU_ASSERT_PTR_NOT_NULL(foreign);
+                                if (foreign && cases[i].expect)
+                                        CU_ASSERT_STRING_EQUAL(foreign, cases[i].expect);
+                        } else
+                                CU_ASSERT_PTR_NULL(foreign);
+                }
+                free(url);
+                free(foreign);
+        }
+}
+
+/* ---- scripted HTTP servers ---- */
+
+#define MAX_STEPS 16
+#define MAX_SEEN 64
+#define MAX_CONNS 128
+
+enum step_kind {
+        STEP_RAW,               /* send raw (a whole response) */
+        STEP_DROP,              /* close without an answer */
+        STEP_BIG,               /* 200 with size bytes, Content-Length */
+        STEP_BIG_CHUNKED,       /* 200 with size bytes, chunked */
+};
+
+struct step {
+        enum step_kind kind;
+        char raw[1024];
+        size_t size;
+        int delay_ms;
+};
+
+struct seen {
+        char method[16];
+        char target[256];
+        bool token_header;
+        bool token_fake;
+        bool request_header;
+        bool body_fake;         /* the body was FAKE_BODY */
+        char host[128];
+};
+
+struct server {
+        int lfd, port;
+        char sock_path[108];    /* a unix socket server, else "" */
+        pthread_t acceptor;
+        pthread_t conns[MAX_CONNS];
+        size_t n_conns;
+        volatile bool stop;
+        pthread_mutex_t lock;
+        struct step steps[MAX_STEPS];
+        size_t n_steps, next_step;
+        struct seen seen[MAX_SEEN];
+        size_t n_seen;
+        unsigned n_tls_hellos;
+};
+
+static struct server srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct server trap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct server usrv = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void reset(struct server *s) {
+        pthread_mutex_lock(&s->lock);
+        s->n_steps = s->next_step = 0;
+        s->n_seen = 0;
+        s->n_tls_hellos = 0;
+        pthread_mutex_unlock(&s->lock);
+}
+
+static size_t n_seen(struct server *s) {
+        size_t n;
+
+        pthread_mutex_lock(&s->lock);
+        n = s->n_seen;
+        pthread_mutex_unlock(&s->lock);
+        return n;
+}
+
+static size_t n_conns(struct server *s) {
+        size_t n;
+
+        pthread_mutex_lock(&s->lock);
+        n = s->n_conns;
+        pthread_mutex_unlock(&s->lock);
+        return n;
+}
+
+static struct step *step_add(struct server *s, enum step_kind kind) {
+        struct step *st;
+
+        pthread_mutex_lock(&s->lock);
+        CU_ASSERT_FATAL(s->n_steps < MAX_STEPS);
+        st = &s->steps[s->n_steps++];
+        *st = (struct step) { .kind = kind };
+        pthread_mutex_unlock(&s->lock);
+        return st;
+}
+
+/* A JSON answer with status and extra header lines ("Name: value\r\n"...). */
+static void step_status(struct server *s, int status, const char *headers, const char *body) {
+        struct step *st = step_add(s, STEP_RAW);
+
+        snprintf(st->raw, sizeof st->raw,
+                 "HTTP/1.1 %d X\r\nCache-Control: no-store\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n%s\r\n%s", status, strlen(body), headers ? headers : "", body);
+}
+
+static void step_redirect(struct server *s, int status, const char *location) {
+        char h[512];
+
+        snprintf(h, sizeof h, "Location: %s\r\n", location);
+        step_status(s, status, h, "");
+}
+
+static bool send_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+                if (k <= 0)
+                        return false;
+                p += k;
+                n -= (size_t) k;
+        }
+        return true;
+}
+
+static void header_value(const char *req, const char *name, char *out, size_t outsz) {
+        const char *p = req;
+        size_t nl = strlen(name);
+
+        out[0] = 0;
+        while ((p = strstr(p, "\r\n"))) {
+                p += 2;
+                if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+                        const char *v = p + nl + 1, *e;
+                        while (*v == ' ')
+                                v++;
+                        e = strstr(v, "\r\n");
+                        if (!e)
+                                e = v + strlen(v);
+                        snprintf(out, outsz, "%.*s", (int) (e - v), v);
+                        return;
+                }
+        }
+}
+
+static void send_big(int fd, size_t size, bool chunked) {
+        static char block[65536];
+        char head[256];
+
+        memset(block, ' ', sizeof block);
+        block[0] = '{';
+        if (chunked)
+                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n");
+        else
+                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\n\r\n", size);
+        if (!send_all(fd, head, strlen(head)))
+                return;
+        for (size_t sent = 0; sent < size;) {
+                size_t n = size - sent < sizeof block ? size - sent : sizeof block;
+                char ch[32];
+
+                if (chunked) {
+                        snprintf(ch, sizeof ch, "%zx\r\n", n);
+                        if (!send_all(fd, ch, strlen(ch)))
+                                return;
+                }
+                if (!send_all(fd, block, n))
+                        return;
+                if (chunked && !send_all(fd, "\r\n", 2))
+                        return;
+                sent += n;
+        }
+        if (chunked)
+                send_all(fd, "0\r\n\r\n", 5);
+}
+
+struct conn_arg {
+        struct server *s;
+        int fd;
+};
+
+static void *conn_thread(void *arg) {
+        struct conn_arg ca = *(struct conn_arg *) arg;
+        struct server *s = ca.s;
+        int fd = ca.fd;
+        static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"data\":{}}";
+        char buf[16384];
+        size_t have = 0;
+
+        free(arg);
+        for (;;) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                char *end, tok[128], hdr[128], cl[32];
+                struct step step = { .kind = STEP_RAW };
+                struct seen sn = {};
+                size_t used, body_len;
+                ssize_t k;
+
+                if (s->stop)
+                        break;
+                buf[have] = 0;
+                end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
+                if (end) {
+                        /* the headers of this request only */
+                        *end = 0;
+                        header_value(buf, "Content-Length", cl, sizeof cl);
+                        *end = '\r';
+                        body_len = (size_t) strtoul(cl, NULL, 10);
+                        used = (size_t) (end + 4 - buf);
+                        if (used + body_len > have)
+                                end = NULL;     /* the body is not all here yet */
+                }
+                if (!end) {
+                        if (poll(&pfd, 1, 50) <= 0)
+                                continue;
+                        k = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+                        if (k <= 0)
+                                break;
+                        if (have == 0 && buf[0] == 0x16) {
+                                pthread_mutex_lock(&s->lock);
+                                s->n_tls_hellos++;
+                                pthread_mutex_unlock(&s->lock);
+                                send_all(fd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
+                                break;
+                        }
+                        have += (size_t) k;
+                        if (have >= sizeof buf - 1)
+                                break;
+                        continue;
+                }
+                *end = 0;
+                sscanf(buf, "%15s %255s HTTP/1.1", sn.method, sn.target);
+                header_value(buf, "X-Vault-Token", tok, sizeof tok);
+                sn.token_header = strstr(buf, "\r\nX-Vault-Token:") != NULL;
+                sn.token_fake = strcmp(tok, FAKE_TOKEN) == 0;
+                explicit_bzero(tok, sizeof tok);
+                header_value(buf, "X-Vault-Request", hdr, sizeof hdr);
+                sn.request_header = strcmp(hdr, "true") == 0;
+                header_value(buf, "Host", sn.host, sizeof sn.host);
+                sn.body_fake = body_len == strlen(FAKE_BODY) && memcmp(end + 4, FAKE_BODY, body_len) == 0;
+                explicit_bzero(end + 4, body_len);
+                memmove(buf, buf + used + body_len, have - used - body_len);
+                have -= used + body_len;
+
+                pthread_mutex_lock(&s->lock);
+                if (s->n_seen < MAX_SEEN)
+                        s->seen[s->n_seen++] = sn;
+                if (s->next_step < s->n_steps)
+                        step = s->steps[s->next_step++];
+                else
+                        snprintf(step.raw, sizeof step.raw, "%s", ok);
+                pthread_mutex_unlock(&s->lock);
+
+                if (step.delay_ms)
+                        usleep((useconds_t) step.delay_ms * 1000);
+                if (step.kind == STEP_DROP)
+                        break;
+                if (step.kind == STEP_BIG || step.kind == STEP_BIG_CHUNKED) {
+                        send_big(fd, step.size, step.kind == STEP_BIG_CHUNKED);
+                        continue;
+                }
+                if (!send_all(fd, step.raw, strlen(step.raw)))
+                        break;
+        }
+        close(fd);
+        return NULL;
+}
+
+static void *acceptor_thread(void *arg) {
+        struct server *s = arg;
+
+        while (!s->stop) {
+                struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
+                struct conn_arg *ca;
+                int fd;
+
+                if (poll(&pfd, 1, 50) <= 0)
+                        continue;
+                fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                ca = malloc(sizeof *ca);
+                if (!ca) {
+                        close(fd);
+                        continue;
+                }
+                *ca = (struct conn_arg) { .s = s, .fd = fd };
+                pthread_mutex_lock(&s->lock);
+                if (s->n_conns < MAX_CONNS && pthread_create(&s->conns[s->n_conns], NULL, conn_thread, ca) == 0)
+                        s->n_conns++;
+                else {
+                        free(ca);
+                        close(fd);
+                }
+                pthread_mutex_unlock(&s->lock);
+        }
+        return NULL;
+}
+
+static int server_start(struct server *s) {
+        if (s->sock_path[0]) {
+                struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+                snprintf(a.sun_path, sizeof a.sun_path, "%s", s->sock_path);
+                s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen(s->lfd, 16) < 0)
+                        return -1;
+        } else {
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                socklen_t al = sizeof a;
+
+                s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen(s->lfd, 16) < 0 ||
+                    getsockname(s->lfd, (struct sockaddr *) &a, &al) < 0)
+                        return -1;
+                s->port = ntohs(a.sin_port);
+        }
+        return pthread_create(&s->acceptor, NULL, acceptor_thread, s) == 0 ? 0 : -1;
+}
+
+static void server_stop(struct server *s) {
+        s->stop = true;
+        pthread_join(s->acceptor, NULL);
+        for (size_t i = 0; i < s->n_conns; i++)
+                pthread_join(s->conns[i], NULL);
+        close(s->lfd);
+        if (s->sock_path[0])
+                unlink(s->sock_path);
+}
+
+/* ---- the client ---- */
+
+static char log_lines[8192];
+
+static void capture_log(void *userdata, enum ve_log_level level, const char *msg) {
+        (void) userdata;
+        (void) level;
+        /* neither a token nor a body may reach the log */
+        CU_ASSERT_PTR_NULL(strstr(msg, "fake-"));
+        CU_ASSERT_PTR_NULL(strchr(msg, '\n'));
+        if (strlen(log_lines) + strlen(msg) + 2 < sizeof log_lines) {
+                strcat(log_lines, msg);
+                strcat(log_lines, "\n");
+        }
+}
+
+static bool logged(const char *s) {
+        return strstr(log_lines, s) != NULL;
+}
+
+/* A transport to srv with short retry waits (10-20 ms). */
+static struct ve_http *client_opts(const char *addr, const char *agent_addr, unsigned max_retries, uint64_t timeout_ms) {
+        struct ve_settings st = { .timeout_ms = timeout_ms, .max_retries = max_retries };
+        struct ve_http *h = NULL;
+        char *err = NULL;
+
+        st.addr = (char *) addr;
+        st.agent_addr = (char *) agent_addr;
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        free(err);
+        if (h)
+                ve_http_set_retry_wait(h, 10, 20);
+        log_lines[0] = 0;
+        return h;
+}
+
+static char *srv_addr(struct server *s) {
+        return ve_asprintf("http://127.0.0.1:%d", s->port);
+}
+
+static struct ve_http *client(unsigned max_retries) {
+        char *addr = srv_addr(&srv);
+        struct ve_http *h = client_opts(addr, NULL, max_retries, 10000);
+
+        free(addr);
+        return h;
+}
+
+/* A GET of secret/x with the fake token: the status, or -errno. */
+static long get(struct ve_http *h, const char *path, char **ret_error) {
+        struct ve_http_response resp = {};
+        char *err = NULL;
+        long status;
+        int r;
+
+        r = ve_http_request(h, "GET", path, NULL, FAKE_TOKEN, path, &resp, &err);
+        if (r < 0) {
+                CU_ASSERT_PTR_NOT_NULL(err);
+                if (err)
+                        CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+                if (ret_error)
+                        *ret_error = err;
+                else
+                        free(err);
+                return r;
+        }
+        CU_ASSERT_PTR_NULL(err);
+        status = resp.status;
+        ve_http_response_done(&resp);
+        return status;
+}
+
+static void test_retry_statuses(void) {
+        static const int retried[] = { 500, 502, 503, 504, 505, 412, 429 };
+        static const int final[] = { 400, 403, 404, 405, 409, 501 };
+        struct ve_http *h;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+        h = client(2);
+        for (size_t i = 0; i < sizeof retried / sizeof retried[0]; i++) {
+                reset(&srv);
+                step_status(&srv, retried[i], NULL, "{\"errors\":[\"x\"]}");
+                step_status(&srv, retried[i], NULL, "{\"errors\":[\"x\"]}");
+                CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+                CU_ASSERT_EQUAL(n_seen(&srv), 3);
+        }
+        CU_ASSERT(logged("secret/x: HTTP status 429 from Vault at http://127.0.0.1:"));
+        CU_ASSERT(logged("; retry 2 of 2 in "));
+        for (size_t i = 0; i < sizeof final / sizeof final[0]; i++) {
+                reset(&srv);
+                step_status(&srv, final[i], NULL, "{\"errors\":[\"x\"]}");
+                CU_ASSERT_EQUAL(get(h, "secret/x", NULL), final[i]);
+                CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        }
+
+        /* retries run out: the last answer is the result */
+        reset(&srv);
+        for (int i = 0; i < 3; i++)
+                step_status(&srv, 503, NULL, "{\"errors\":[\"Vault is sealed\"]}");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 503);
+        CU_ASSERT_EQUAL(n_seen(&srv), 3);
+        /* the next request starts afresh */
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 4);
+        /* every attempt carries the token and the request header, keep-alive */
+        pthread_mutex_lock(&srv.lock);
+        for (size_t i = 0; i < srv.n_seen; i++) {
+                CU_ASSERT_TRUE(srv.seen[i].token_fake);
+                CU_ASSERT_TRUE(srv.seen[i].request_header);
+                CU_ASSERT_STRING_EQUAL(srv.seen[i].target, "/v1/secret/x");
+        }
+        pthread_mutex_unlock(&srv.lock);
+        ve_http_free(h);
+
+        /* VAULT_MAX_RETRIES=0: one attempt */
+        h = client(0);
+        reset(&srv);
+        step_status(&srv, 503, NULL, "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 503);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_FALSE(logged("retry"));
+        ve_http_free(h);
+
+        /* more retries allowed */
+        h = client(5);
+        reset(&srv);
+        for (int i = 0; i < 5; i++)
+                step_status(&srv, 502, NULL, "<html>bad gateway</html>");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 6);
+        ve_http_free(h);
+
+        /* a POST body goes out again on every attempt */
+        h = client(2);
+        reset(&srv);
+        step_status(&srv, 500, NULL, "{\"errors\":[]}");
+        {
+                struct ve_http_response resp = {};
+                char *err = NULL;
+
+                CU_ASSERT_EQUAL(ve_http_request(h, "POST", "auth/approle/login", FAKE_BODY, NULL,
+                                                "auth/approle/login", &resp, &err), 0);
+                CU_ASSERT_EQUAL(resp.status, 200);
+                ve_http_response_done(&resp);
+                free(err);
+        }
+        pthread_mutex_lock(&srv.lock);
+        CU_ASSERT_EQUAL(srv.n_seen, 2);
+        for (size_t i = 0; i < srv.n_seen; i++) {
+                CU_ASSERT_STRING_EQUAL(srv.seen[i].method, "POST");
+                CU_ASSERT_TRUE(srv.seen[i].body_fake);
+                CU_ASSERT_FALSE(srv.seen[i].token_header);
+        }
+        pthread_mutex_unlock(&srv.lock);
+        ve_http_free(h);
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
+static void test_retry_after_header(void) {
+        struct ve_http *h;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+        h = client(2);
+        /* Retry-After: 0 on a 429: retried at once */
+        reset(&srv);
+        step_status(&srv, 429, "Retry-After: 0\r\n", "{\"errors\":[\"rate limit quota exceeded\"]}");
+        CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT(logged("(Retry-After)"));
+
+        /* a Retry-After beyond VAULT_CLIENT_TIMEOUT (10 s): the 429 is the
+         * answer, not retried (the 10-20 ms backoff would have retried) */
+        reset(&srv);
+        log_lines[0] = 0;
+        step_status(&srv, 429, "Retry-After: 100\r\n", "{\"errors\":[\"rate limit quota exceeded\"]}");
+        CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 429);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT(logged("not retrying: waiting 100s (Retry-After) would pass VAULT_CLIENT_TIMEOUT"));
+        /* the same for a 503 */
+        reset(&srv);
+        step_status(&srv, 503, "Retry-After: 100\r\n", "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 503);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        /* an HTTP-date far in the future */
+        reset(&srv);
+        step_status(&srv, 429, "Retry-After: Fri, 31 Dec 2100 23:59:59 GMT\r\n", "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 429);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        /* other statuses ignore it (go-retryablehttp: 429 and 503 only) */
+        reset(&srv);
+        step_status(&srv, 500, "Retry-After: 100\r\n", "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        /* an unparsable one: the backoff */
+        reset(&srv);
+        step_status(&srv, 429, "Retry-After: soon\r\n", "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        ve_http_free(h);
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
+static void test_retry_connection(void) {
+        struct ve_http *h;
+        char *err = NULL, *addr;
+        long r;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+        /* A dropped connection, then an answer. (A fresh transport: on a
+         * reused keep-alive connection that closes before answering,
+         * libcurl itself re-sends the request once on a new connection, so
+         * the server would count one more.) */
+        h = client(2);
+        reset(&srv);
+        step_add(&srv, STEP_DROP);
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT(logged("retry 1 of 2"));
+        ve_http_free(h);
+
+        /* dropped every time: an error naming the number of attempts */
+        h = client(2);
+        reset(&srv);
+        for (int i = 0; i < 3; i++)
+                step_add(&srv, STEP_DROP);
+        r = get(h, "secret/x", &err);
+        CU_ASSERT_EQUAL(r, -EIO);
+        CU_ASSERT_EQUAL(n_seen(&srv), 3);
+        if (err) {
+                addr = ve_asprintf("request to Vault at http://127.0.0.1:%d failed: ", srv.port);
+                CU_ASSERT_EQUAL(strncmp(err, addr, strlen(addr)), 0);
+                CU_ASSERT_PTR_NOT_NULL(strstr(err, " (3 attempts)"));
+                free(addr);
+        }
+        free(err);
+        err = NULL;
+        ve_http_free(h);
+
+        /* nothing listens: retried, then "cannot reach" */
+        h = client_opts("http://127.0.0.1:1", NULL, 2, 10000);
+        log_lines[0] = 0;
+        r = get(h, "secret/x", &err);
+        CU_ASSERT_EQUAL(r, -ECONNREFUSED);
+        if (err) {
+                CU_ASSERT_EQUAL(strncmp(err, "cannot reach Vault at http://127.0.0.1:1: ", 42), 0);
+                CU_ASSERT_PTR_NOT_NULL(strstr(err, " (3 attempts)"));
+        }
+        CU_ASSERT(logged("retry 2 of 2"));
+        free(err);
+        err = NULL;
+        ve_http_free(h);
+
+        /* a TLS failure is never retried: one ClientHello */
+        reset(&srv);
+        addr = ve_asprintf("https://127.0.0.1:%d", srv.port);
+        h = client_opts(addr, NULL, 2, 10000);
+        r = get(h, "secret/x", &err);
+        CU_ASSERT_EQUAL(r, -EPROTO);
+        if (err)
+                CU_ASSERT_PTR_NULL(strstr(err, "attempts"));
+        pthread_mutex_lock(&srv.lock);
+        CU_ASSERT_EQUAL(srv.n_tls_hellos, 1);
+        pthread_mutex_unlock(&srv.lock);
+        CU_ASSERT_FALSE(logged("retry"));
+        free(err);
+        err = NULL;
+        free(addr);
+        ve_http_free(h);
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
+static void test_deadline(void) {
+        struct ve_http *h;
+        char *addr = srv_addr(&srv), *err = NULL;
+        long r;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+        /* the default waits (1-1.5 s) do not fit in 300 ms: one attempt */
+        h = client_opts(addr, NULL, 2, 300);
+        ve_http_set_retry_wait(h, VE_HTTP_RETRY_MIN_MS, VE_HTTP_RETRY_MAX_MS);
+        reset(&srv);
+        step_status(&srv, 503, NULL, "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 503);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT(logged("would pass VAULT_CLIENT_TIMEOUT"));
+        ve_http_free(h);
+
+        /* an attempt that uses up the whole timeout is not retried */
+        h = client_opts(addr, NULL, 2, 400);
+        reset(&srv);
+        step_status(&srv, 200, NULL, "{}");
+        pthread_mutex_lock(&srv.lock);
+        srv.steps[0].delay_ms = 1500;
+        pthread_mutex_unlock(&srv.lock);
+        r = get(h, "secret/x", &err);
+        CU_ASSERT_EQUAL(r, -ETIMEDOUT);
+        if (err)
+                CU_ASSERT_PTR_NOT_NULL(strstr(err, "within 400ms (VAULT_CLIENT_TIMEOUT)"));
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        free(err);
+        ve_http_free(h);
+        free(addr);
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
+static void test_redirects(void) {
+        struct ve_http_response resp = {};
+        struct ve_http *h;
+        char *err = NULL, *loc, *expect;
+        long r;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+        h = client(2);
+
+        /* 307 to a path on the same server, relative */
+        reset(&srv);
+        step_redirect(&srv, 307, "/v1/secret/moved");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        pthread_mutex_lock(&srv.lock);
+        CU_ASSERT_EQUAL(srv.n_seen, 2);
+        CU_ASSERT_STRING_EQUAL(srv.seen[0].target, "/v1/secret/x");
+        CU_ASSERT_STRING_EQUAL(srv.seen[1].target, "/v1/secret/moved");
+        CU_ASSERT_TRUE(srv.seen[1].token_fake);
+        pthread_mutex_unlock(&srv.lock);
+        CU_ASSERT(logged("redirected the request (307) to the same host; following it"));
+
+        /* 301, 302, 308 absolute to the same origin; a POST stays a POST with its body */
+        for (int status = 301; status <= 308; status++) {
+                if (status != 301 && status != 302 && status != 308)
+                        continue;
+                reset(&srv);
+                loc = ve_asprintf("http://127.0.0.1:%d/v1/auth/approle/login", srv.port);
+                step_redirect(&srv, status, loc);
+                free(loc);
+                CU_ASSERT_EQUAL(ve_http_request(h, "POST", "auth/x/login", FAKE_BODY, NULL, "auth/x/login",
+                                                &resp, &err), 0);
+                CU_ASSERT_EQUAL(resp.status, 200);
+                ve_http_response_done(&resp);
+                pthread_mutex_lock(&srv.lock);
+                CU_ASSERT_EQUAL(srv.n_seen, 2);
+                CU_ASSERT_STRING_EQUAL(srv.seen[1].method, "POST");
+                CU_ASSERT_STRING_EQUAL(srv.seen[1].target, "/v1/auth/approle/login");
+                CU_ASSERT_TRUE(srv.seen[1].body_fake);
+                pthread_mutex_unlock(&srv.lock);
+        }
+
+        /* 303 (not followed by the Go client either) and a 307 without
+         * Location are answers */
+        reset(&srv);
+        step_redirect(&srv, 303, "/v1/secret/moved");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 303);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        reset(&srv);
+        step_status(&srv, 307, NULL, "");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 307);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+
+        /* the trap: another port on the same address. Nothing goes there. */
+        reset(&srv);
+        reset(&trap);
+        loc = ve_asprintf("http://127.0.0.1:%d/v1/secret/x", trap.port);
+        step_redirect(&srv, 307, loc);
+        free(loc);
+        r = get(h, "secret/x", &err);
+        CU_ASSERT_EQUAL(r, -EPROTO);
+        expect = ve_asprintf("Vault at http://127.0.0.1:%d redirected the request for secret/x to another host "
+                             "(http://127.0.0.1:%d); not following it", srv.port, trap.port);
+        if (err)
+                CU_ASSERT_STRING_EQUAL(err, expect);
+        free(expect);
+        free(err);
+        err = NULL;
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(n_seen(&trap), 0);
+        CU_ASSERT_EQUAL(n_conns(&trap), 0);
+
+        /* a foreign host name; a scheme change */
+        reset(&srv);
+        step_redirect(&srv, 307, "http://vault-active.example:8200/v1/secret/x");
+        CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
+        if (err)
+                CU_ASSERT_PTR_NOT_NULL(strstr(err, "another host (http://vault-active.example:8200)"));
+        free(err);
+        err = NULL;
+        reset(&srv);
+        loc = ve_asprintf("https://127.0.0.1:%d/v1/secret/x", srv.port);
+        step_redirect(&srv, 307, loc);
+        free(loc);
+        CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        free(err);
+        err = NULL;
+
+        /* a loop: at most VE_HTTP_MAX_REDIRECTS hops */
+        reset(&srv);
+        for (int i = 0; i <= VE_HTTP_MAX_REDIRECTS + 1; i++)
+                step_redirect(&srv, 307, "/v1/secret/x");
+        CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
+        if (err)
+                CU_ASSERT_PTR_NOT_NULL(strstr(err, "too many redirects (more than 3)"));
+        CU_ASSERT_EQUAL(n_seen(&srv), VE_HTTP_MAX_REDIRECTS + 1);
+        free(err);
+        err = NULL;
+
+        /* an unusable Location */
+        reset(&srv);
+        step_redirect(&srv, 307, "ftp://127.0.0.1/x");
+        CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
+        if (err)
+                CU_ASSERT_PTR_NOT_NULL(strstr(err, "to an unusable location"));
+        free(err);
+        err = NULL;
+
+        /* a redirect, then a retried 503, then the answer */
+        reset(&srv);
+        step_redirect(&srv, 307, "/v1/secret/y");
+        step_status(&srv, 503, NULL, "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        pthread_mutex_lock(&srv.lock);
+        CU_ASSERT_EQUAL(srv.n_seen, 3);
+        CU_ASSERT_STRING_EQUAL(srv.seen[2].target, "/v1/secret/y");
+        pthread_mutex_unlock(&srv.lock);
+        ve_http_free(h);
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
+static void test_oversize(void) {
+        struct ve_http_response resp = {};
+        struct ve_http *h = client(2);
+        char *err = NULL;
+        struct step *st;
+
+        for (int chunked = 0; chunked <= 1; chunked++) {
+                enum step_kind kind = chunked ? STEP_BIG_CHUNKED : STEP_BIG;
+
+                /* over the cap: an error, not retried */
+                reset(&srv);
+                st = step_add(&srv, kind);
+                st->size = 2 * 1024 * 1024;
+                CU_ASSERT_EQUAL(get(h, "secret/big", &err), -EPROTO);
+                if (err)
+                        CU_ASSERT_STRING_EQUAL(err, "answer from Vault for secret/big is larger than 1 MiB");
+                free(err);
+                err = NULL;
+                CU_ASSERT_EQUAL(n_seen(&srv), 1);
+                /* one byte over */
+                reset(&srv);
+                st = step_add(&srv, kind);
+                st->size = VE_HTTP_BODY_MAX + 1;
+                CU_ASSERT_EQUAL(get(h, "secret/big", &err), -EPROTO);
+                free(err);
+                err = NULL;
+                /* exactly the cap */
+                reset(&srv);
+                st = step_add(&srv, kind);
+                st->size = VE_HTTP_BODY_MAX;
+                CU_ASSERT_EQUAL(ve_http_request(h, "GET", "secret/big", NULL, NULL, "secret/big", &resp, &err), 0);
+                CU_ASSERT_EQUAL(resp.status, 200);
+                CU_ASSERT_EQUAL(resp.len, VE_HTTP_BODY_MAX);
+                ve_http_response_done(&resp);
+                free(err);
+                err = NULL;
+        }
+        /* the transport still works afterwards */
+        reset(&srv);
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        ve_http_free(h);
+}
+
+static void test_url(void) {
+        struct ve_http *h = client(0);
+
+        /* percent-encoding of the path, '/' kept; the first '?' starts the query */
+        reset(&srv);
+        CU_ASSERT_EQUAL(get(h, "secret/data/a b/\xc3\xbc+~x", NULL), 200);
+        CU_ASSERT_EQUAL(get(h, "secret/data/app/db?version=2", NULL), 200);
+        CU_ASSERT_EQUAL(get(h, "secret/data/x?a=1&b=2 3?#", NULL), 200);
+        pthread_mutex_lock(&srv.lock);
+        CU_ASSERT_EQUAL(srv.n_seen, 3);
+        CU_ASSERT_STRING_EQUAL(srv.seen[0].target, "/v1/secret/data/a%20b/%C3%BC%2B~x");
+        CU_ASSERT_STRING_EQUAL(srv.seen[1].target, "/v1/secret/data/app/db?version=2");
+        CU_ASSERT_STRING_EQUAL(srv.seen[2].target, "/v1/secret/data/x?a=1&b=2%203%3F%23");
+        pthread_mutex_unlock(&srv.lock);
+        ve_http_free(h);
+}
+
+static void test_agent(void) {
+        struct ve_settings st = { .timeout_ms = 5000 };
+        struct ve_http_response resp = {};
+        struct ve_http *h;
+        char *agent, *err = NULL, *addr;
+        long r;
+
+        /* unix socket: VAULT_AGENT_ADDR wins over VAULT_ADDR (nothing on port 1) */
+        agent = ve_asprintf("unix://%s", usrv.sock_path);
+        h = client_opts("http://127.0.0.1:1", agent, 2, 5000);
+        CU_ASSERT_STRING_EQUAL(ve_http_addr(h), agent);
+        reset(&usrv);
+        step_status(&usrv, 503, NULL, "{\"errors\":[]}");
+        CU_ASSERT_EQUAL(ve_http_request(h, "GET", "kv1/app/db", NULL, NULL, "kv1/app/db", &resp, &err), 0);
+        CU_ASSERT_EQUAL(resp.status, 200);
+        ve_http_response_done(&resp);
+        /* a relative redirect stays on the socket */
+        step_redirect(&usrv, 307, "/v1/kv1/app/moved");
+        CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 200);
+        pthread_mutex_lock(&usrv.lock);
+        CU_ASSERT_EQUAL(usrv.n_seen, 4);
+        CU_ASSERT_STRING_EQUAL(usrv.seen[0].target, "/v1/kv1/app/db");
+        CU_ASSERT_STRING_EQUAL(usrv.seen[0].host, "localhost");
+        CU_ASSERT_TRUE(usrv.seen[0].request_header);
+        CU_ASSERT_FALSE(usrv.seen[0].token_header);     /* auto-auth: none was given */
+        CU_ASSERT_TRUE(usrv.seen[2].token_fake);
+        CU_ASSERT_STRING_EQUAL(usrv.seen[3].target, "/v1/kv1/app/moved");
+        pthread_mutex_unlock(&usrv.lock);
+        ve_http_free(h);
+        free(agent);
+
+        /* a TCP agent address wins too */
+        reset(&srv);
+        addr = srv_addr(&srv);
+        h = client_opts("http://127.0.0.1:1", addr, 0, 5000);
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        ve_http_free(h);
+        free(addr);
+
+        /* a socket nobody listens on: named in the message */
+        h = client_opts(NULL, "unix:///nonexistent/agent.sock", 0, 5000);
+        r = get(h, "secret/x", &err);
+        CU_ASSERT_EQUAL(r, -ECONNREFUSED);
+        if (err)
+                CU_ASSERT_EQUAL(strncmp(err, "cannot reach Vault at unix:///nonexistent/agent.sock: ", 54), 0);
+        free(err);
+        err = NULL;
+        ve_http_free(h);
+
+        /* bad agent addresses, named */
+        st.addr = "http://127.0.0.1:8200";
+        st.agent_addr = "unix://";
+        h = NULL;
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), -EINVAL);
+        CU_ASSERT_PTR_NULL(h);
+        if (err)
+                CU_ASSERT_STRING_EQUAL(err, "VAULT_AGENT_ADDR: no socket path in unix://");
+        free(err);
+        err = NULL;
+        st.agent_addr = "ftp://127.0.0.1:8200";
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), -EINVAL);
+        if (err)
+                CU_ASSERT_STRING_EQUAL(err, "VAULT_AGENT_ADDR: not an http://, https:// or unix:// URL: ftp://127.0.0.1:8200");
+        free(err);
+        err = NULL;
+        st.agent_addr = "unix:///tmp/0123456789012345678901234567890123456789012345678901234567890123456789"
+                        "0123456789012345678901234567890123456789/agent.sock";
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), -EINVAL);
+        if (err)
+                CU_ASSERT_EQUAL(strncmp(err, "VAULT_AGENT_ADDR: socket path longer than 107 bytes: ", 53), 0);
+        free(err);
+        err = NULL;
+        /* VAULT_ADDR itself stays http(s) only */
+        st.agent_addr = NULL;
+        st.addr = "unix:///run/vault.sock";
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), -EINVAL);
+        if (err)
+                CU_ASSERT_STRING_EQUAL(err, "VAULT_ADDR: not an http:// or https:// URL: unix:///run/vault.sock");
+        free(err);
+        err = NULL;
+        /* an agent address needs no VAULT_ADDR */
+        st.addr = NULL;
+        st.agent_addr = "http://127.0.0.1:8100/";
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), 0);
+        if (h)
+                CU_ASSERT_STRING_EQUAL(ve_http_addr(h), "http://127.0.0.1:8100");
+        ve_http_free(h);
+        ve_http_free(NULL);
+}
+
 int main(void) {
-        return 77;
+        static const struct unit_test pure_tests[] = {
+                { "backoff", test_backoff },
+                { "retry_after", test_retry_after },
+                { "redirect_target", test_redirect_target },
+                { NULL, NULL },
+        };
+        static const struct unit_test transport_tests[] = {
+                { "retry_statuses", test_retry_statuses },
+                { "retry_after_header", test_retry_after_header },
+                { "retry_connection", test_retry_connection },
+                { "deadline", test_deadline },
+                { "redirects", test_redirects },
+                { "oversize", test_oversize },
+                { "url", test_url },
+                { "agent", test_agent },
+                { NULL, NULL },
+        };
+        static const struct unit_suite suites[] = {
+                { "http-decisions", pure_tests },
+                { "http-transport", transport_tests },
+        };
+        char dir[] = "/tmp/test-http-XXXXXX";
+        int status;
+
+        if (!mkdtemp(dir)) {
+                fprintf(stderr, "cannot make a temporary directory\n");
+                return 1;
+        }
+        snprintf(usrv.sock_path, sizeof usrv.sock_path, "%s/agent.sock", dir);
+        if (server_start(&srv) < 0 || server_start(&trap) < 0 || server_start(&usrv) < 0) {
+                fprintf(stderr, "cannot listen on 127.0.0.1 or a unix socket: the transport tests cannot run\n");
+                return 1;
+        }
+        status = unit_run(suites, 2);
+        server_stop(&srv);
+        server_stop(&trap);
+        server_stop(&usrv);
+        rmdir(dir);
+        curl_global_cleanup();
+        return status;
 }

@@ -607,6 +607,74 @@ static void test_ref_parse(void) {
         CU_ASSERT_EQUAL(ve_ref_parse(NULL, &ref, NULL), -EINVAL);
 }
 
+static void test_ref_version(void) {
+        struct ve_ref ref = {};
+        char *error = NULL;
+
+        /* "@N" after the key, or after the path when there is no key */
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("secret/app/db#password@3", &ref, &error), 0);
+        CU_ASSERT_STRING_EQUAL(ref.path, "secret/app/db");
+        CU_ASSERT_STRING_EQUAL(ref.key, "password");
+        CU_ASSERT_EQUAL(ref.version, 3);
+        ve_ref_done(&ref);
+        CU_ASSERT_EQUAL(ref.version, 0);
+
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("secret/app/db@12", &ref, &error), 0);
+        CU_ASSERT_STRING_EQUAL(ref.path, "secret/app/db");
+        CU_ASSERT_STRING_EQUAL(ref.key, "value");
+        CU_ASSERT_EQUAL(ref.version, 12);
+        ve_ref_done(&ref);
+
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("kv2:secret/app/db#k@2147483647", &ref, &error), 0);
+        CU_ASSERT_EQUAL(ref.kv, VE_KV_2);
+        CU_ASSERT_EQUAL(ref.version, 2147483647UL);
+        ve_ref_done(&ref);
+
+        /* no version: the latest */
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("secret/app/db#password", &ref, &error), 0);
+        CU_ASSERT_EQUAL(ref.version, 0);
+        ve_ref_done(&ref);
+
+        /* An '@' not followed by digits only is part of the key or path. */
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("secret/users/bob@example.com#mail@host", &ref, &error), 0);
+        CU_ASSERT_STRING_EQUAL(ref.path, "secret/users/bob@example.com");
+        CU_ASSERT_STRING_EQUAL(ref.key, "mail@host");
+        CU_ASSERT_EQUAL(ref.version, 0);
+        ve_ref_done(&ref);
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("secret/a#k@3x", &ref, &error), 0);
+        CU_ASSERT_STRING_EQUAL(ref.key, "k@3x");
+        CU_ASSERT_EQUAL(ref.version, 0);
+        ve_ref_done(&ref);
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("secret/a#k@1.5", &ref, &error), 0);
+        CU_ASSERT_STRING_EQUAL(ref.key, "k@1.5");
+        ve_ref_done(&ref);
+        /* the last '@' decides; a key may hold an earlier "@digits" */
+        CU_ASSERT_EQUAL_FATAL(ve_ref_parse("secret/a#k@1@2", &ref, &error), 0);
+        CU_ASSERT_STRING_EQUAL(ref.key, "k@1");
+        CU_ASSERT_EQUAL(ref.version, 2);
+        ve_ref_done(&ref);
+        CU_ASSERT_PTR_NULL(error);
+
+        CHECK_REF_ERROR("secret/a#k@", "empty version after '@' in reference: \"secret/a#k@\"");
+        CHECK_REF_ERROR("secret/a@", "empty version after '@' in reference: \"secret/a@\"");
+        CHECK_REF_ERROR("secret/a#k@0", "version must be a positive integer in reference: \"secret/a#k@0\"");
+        CHECK_REF_ERROR("secret/a#k@007", "version must be a positive integer in reference: \"secret/a#k@007\"");
+        CHECK_REF_ERROR("secret/a#k@-1", "version must be a positive integer in reference: \"secret/a#k@-1\"");
+        CHECK_REF_ERROR("secret/a#k@+1", "version must be a positive integer in reference: \"secret/a#k@+1\"");
+        CHECK_REF_ERROR("secret/a#k@2147483648", "version is too large in reference: \"secret/a#k@2147483648\"");
+        CHECK_REF_ERROR("secret/a#k@99999999999999999999999",
+                        "version is too large in reference: \"secret/a#k@99999999999999999999999\"");
+        CHECK_REF_ERROR("secret/app/db@3#password",
+                        "'@VERSION' goes at the end of the reference, after '#KEY': \"secret/app/db@3#password\"");
+        CHECK_REF_ERROR("kv1:secret/a#k@3", "a version needs KV v2; kv1: reference cannot have one: \"kv1:secret/a#k@3\"");
+        CHECK_REF_ERROR("secret/a#@3", "empty key after '#' in reference: \"secret/a#@3\"");
+        CHECK_REF_ERROR("secret@3", "reference needs MOUNT/PATH: \"secret@3\"");
+        CHECK_REF_ERROR("secret/a/@3", "reference must not end with '/': \"secret/a/@3\"");
+
+        /* in a mapping file: the position of the reference */
+        CHECK_ERROR("A = secret/a#k@0\n", SOURCE ":1:5: version must be a positive integer in reference: \"secret/a#k@0\"");
+}
+
 static char *write_temp(const char *content, size_t len) {
         char *path = strdup("/tmp/test-mapfile-XXXXXX");
         int fd;
@@ -722,6 +790,7 @@ int main(void) {
                 { "no default value in messages", test_no_default_in_messages },
                 { "reference errors in a map", test_ref_errors_in_map },
                 { "ve_ref_parse", test_ref_parse },
+                { "ve_ref_parse @VERSION", test_ref_version },
                 { "ve_map_load", test_load },
                 { NULL, NULL },
         };

@@ -22,6 +22,10 @@ struct answer {
         const char *path;
         int err;                /* <0: fail with this */
         const char *kv[8];      /* key, value, key, value, ..., NULL */
+        unsigned long version;  /* the ref's version this answers (0: latest) */
+        const char *lease_id;   /* a leased answer (dynamic secret) */
+        uint64_t lease_s;
+        bool renewable;
 };
 static struct answer answers[8];
 static atomic_int n_reads;
@@ -41,7 +45,7 @@ static int fake_read(void *ud, const struct ve_ref *ref, struct ve_secret **ret,
         for (size_t i = 0; i < 8 && answers[i].path; i++) {
                 struct ve_secret *s;
 
-                if (strcmp(answers[i].path, ref->path) != 0)
+                if (strcmp(answers[i].path, ref->path) != 0 || answers[i].version != ref->version)
                         continue;
                 if (answers[i].err < 0) {
                         *ret_error = ve_asprintf("%s: fake failure", ref->path);
@@ -50,13 +54,49 @@ static int fake_read(void *ud, const struct ve_ref *ref, struct ve_secret **ret,
                 s = ve_secret_new();
                 for (size_t k = 0; answers[i].kv[k]; k += 2)
                         ve_secret_add(s, answers[i].kv[k], answers[i].kv[k + 1]);
+                if (answers[i].lease_id) {
+                        s->lease.lease_id = strdup(answers[i].lease_id);
+                        s->lease.duration_s = answers[i].lease_s;
+                        s->lease.renewable = answers[i].renewable;
+                }
                 *ret = s;
                 return 0;
         }
         *ret_error = ve_asprintf("no secret at %s", ref->path);
         return -ENOENT;
 }
-static const struct ve_source source = { .read = fake_read };
+
+/* ---- fake lease renewal ---- */
+static atomic_int n_renews;
+static int renew_err;                   /* <0: the renewal fails */
+static uint64_t renew_grant_s;          /* what Vault grants; 0: the increment asked */
+static char renew_seen_id[64];
+static uint64_t renew_seen_increment;
+
+static int fake_renew(void *ud, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                      struct ve_lease *ret_lease, char **ret_error) {
+        atomic_fetch_add(&n_renews, 1);
+        snprintf(renew_seen_id, sizeof renew_seen_id, "%s", lease_id);
+        renew_seen_increment = increment_s;
+        if (renew_err < 0) {
+                *ret_error = ve_asprintf("%s: fake renewal failure", ref->path);
+                return renew_err;
+        }
+        *ret_lease = (struct ve_lease) {
+                .lease_id = strdup(lease_id),
+                .duration_s = renew_grant_s ? renew_grant_s : increment_s,
+                .renewable = true,
+        };
+        return 0;
+}
+
+static const struct ve_source source = { .read = fake_read, .renew = fake_renew };
+
+/* ---- fake clock, for the lease tests ---- */
+static uint64_t fake_now_ms = 1000000;
+static uint64_t fake_clock(void) {
+        return fake_now_ms;
+}
 
 /* ---- fake environment ---- */
 static char *env_vars[16];
@@ -76,6 +116,11 @@ static void reset(void) {
         memset(answers, 0, sizeof answers);
         memset(env_vars, 0, sizeof env_vars);
         atomic_store(&n_reads, 0);
+        atomic_store(&n_renews, 0);
+        renew_err = 0;
+        renew_grant_s = 0;
+        renew_seen_id[0] = 0;
+        renew_seen_increment = 0;
         read_delay_us = 0;
         settings.on_missing_null = false;
 }
@@ -93,6 +138,12 @@ static void map_add(struct ve_map *m, const char *name, const char *path, const 
         e->required = required;
         e->default_value = def ? strdup(def) : NULL;
         e->ttl_ms = ttl_ms;
+}
+
+static void map_add_version(struct ve_map *m, const char *name, const char *path, const char *key,
+                            unsigned long version) {
+        map_add(m, name, path, key, false, NULL, 0);
+        m->entries[m->n_entries - 1].ref.version = version;
 }
 
 static struct ve_resolver *resolver(struct ve_map *m) {
@@ -408,6 +459,217 @@ static void test_no_source(void) {
         ve_resolver_free(r);
 }
 
+/* ---- versions ---- */
+
+static void test_versions_are_paths(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "password", "fake-v3", NULL }, 0 };
+        answers[1] = (struct answer) { "secret/app/db", 0, { "password", "fake-v1", "user", "fake-u1", NULL }, 1 };
+        answers[2] = (struct answer) { "secret/app/db", 0, { "password", "fake-v2", NULL }, 2 };
+        map_add_version(m, "V1", "secret/app/db", "password", 1);
+        map_add_version(m, "U1", "secret/app/db", "user", 1);
+        map_add_version(m, "V2", "secret/app/db", "password", 2);
+        map_add_version(m, "LATEST", "secret/app/db", "password", 0);
+        r = resolver(m);
+        CU_ASSERT_STRING_EQUAL(get(r, "V1", NULL), "fake-v1");
+        CU_ASSERT_STRING_EQUAL(get(r, "U1", NULL), "fake-u1");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);      /* same path and version: one read */
+        CU_ASSERT_STRING_EQUAL(get(r, "V2", NULL), "fake-v2");
+        CU_ASSERT_STRING_EQUAL(get(r, "LATEST", NULL), "fake-v3");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 3);      /* each version its own read */
+        ve_resolver_free(r);
+}
+
+/* ---- leases ---- */
+
+static struct ve_resolver *lease_resolver(bool renewable, uint64_t ttl_ms) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+
+        answers[0] = (struct answer) { "database/creds/ro", 0, { "username", "fake-user-1", "password", "fake-pw-1", NULL },
+                                       0, "database/creds/ro/fake-lease-1", 30, renewable };
+        map_add(m, "DB_USER", "database/creds/ro", "username", false, NULL, ttl_ms);
+        map_add(m, "DB_PASS", "database/creds/ro", "password", false, NULL, 0);
+        r = resolver(m);
+        ve_resolver_set_clock(r, fake_clock);
+        return r;
+}
+
+static void test_lease_renew(void) {
+        struct ve_resolver *r;
+        const char *u, *p;
+
+        reset();
+        r = lease_resolver(true, 0);
+        u = get(r, "DB_USER", NULL);
+        p = get(r, "DB_PASS", NULL);
+        CU_ASSERT_STRING_EQUAL(u, "fake-user-1");
+        CU_ASSERT_STRING_EQUAL(p, "fake-pw-1");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);      /* one read, one lease: a matching pair */
+
+        /* fresh until 2/3 of the 30 s lease */
+        fake_now_ms += 19999;
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_USER", NULL), u);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 0);
+        fake_now_ms += 1;
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_PASS", NULL), p);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 1);
+        CU_ASSERT_STRING_EQUAL(renew_seen_id, "database/creds/ro/fake-lease-1");
+        CU_ASSERT_EQUAL(renew_seen_increment, 30);      /* the first read's lease_duration */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        /* the renewal covers the other name of the path too */
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_USER", NULL), u);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 1);
+
+        /* renewed for 30 s: fresh for another 20 */
+        fake_now_ms += 19999;
+        get(r, "DB_USER", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 1);
+        fake_now_ms += 1;
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_USER", NULL), u);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 2);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        ve_resolver_free(r);
+}
+
+/* A re-read: both names switch to the new pair at once; the old pointers
+ * still hold the old pair. */
+static void expect_reread(struct ve_resolver *r, const char *u, const char *p) {
+        const char *u2, *p2;
+        int reads = atomic_load(&n_reads);
+
+        answers[0].kv[1] = "fake-user-2";
+        answers[0].kv[3] = "fake-pw-2";
+        answers[0].lease_id = "database/creds/ro/fake-lease-2";
+        p2 = get(r, "DB_PASS", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), reads + 1);
+        u2 = get(r, "DB_USER", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), reads + 1);
+        CU_ASSERT_STRING_EQUAL(u2, "fake-user-2");
+        CU_ASSERT_STRING_EQUAL(p2, "fake-pw-2");
+        CU_ASSERT_PTR_NOT_EQUAL(u2, u);
+        CU_ASSERT_PTR_NOT_EQUAL(p2, p);
+        CU_ASSERT_STRING_EQUAL(u, "fake-user-1");
+        CU_ASSERT_STRING_EQUAL(p, "fake-pw-1");
+}
+
+static void test_lease_not_renewable(void) {
+        struct ve_resolver *r;
+        const char *u, *p;
+
+        reset();
+        r = lease_resolver(false, 0);
+        u = get(r, "DB_USER", NULL);
+        p = get(r, "DB_PASS", NULL);
+        fake_now_ms += 19999;
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_PASS", NULL), p);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        fake_now_ms += 1;
+        expect_reread(r, u, p);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 0);
+        /* the new lease is what counts now (renewable: the next is renewed) */
+        answers[0].renewable = true;
+        fake_now_ms += 19999;
+        get(r, "DB_USER", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        ve_resolver_free(r);
+}
+
+static void test_lease_renew_fails(void) {
+        struct ve_resolver *r;
+        const char *u, *p;
+
+        reset();
+        r = lease_resolver(true, 0);
+        u = get(r, "DB_USER", NULL);
+        p = get(r, "DB_PASS", NULL);
+        renew_err = -EACCES;
+        fake_now_ms += 20000;
+        expect_reread(r, u, p);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 1);
+        /* the new lease is renewed again when due */
+        renew_err = 0;
+        fake_now_ms += 20000;
+        get(r, "DB_USER", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 2);
+        CU_ASSERT_STRING_EQUAL(renew_seen_id, "database/creds/ro/fake-lease-2");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        ve_resolver_free(r);
+}
+
+static void test_lease_short_renewal(void) {
+        struct ve_resolver *r;
+        const char *u, *p;
+
+        reset();
+        r = lease_resolver(true, 0);
+        u = get(r, "DB_USER", NULL);
+        p = get(r, "DB_PASS", NULL);
+        renew_grant_s = 29;     /* the max TTL is near: less than asked */
+        fake_now_ms += 20000;
+        expect_reread(r, u, p);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 1);
+        ve_resolver_free(r);
+}
+
+static void test_lease_reread_fails(void) {
+        struct ve_resolver *r;
+        const char *u, *p;
+
+        reset();
+        r = lease_resolver(false, 0);
+        u = get(r, "DB_USER", NULL);
+        p = get(r, "DB_PASS", NULL);
+        answers[0].err = -ECONNREFUSED;
+        fake_now_ms += 20000;
+        /* Vault fails: the old pair is still served */
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_USER", NULL), u);
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_PASS", NULL), p);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        /* next attempt after 1/6 of the lease (5 s), not at every lookup */
+        fake_now_ms += 4999;
+        get(r, "DB_USER", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        fake_now_ms += 1;
+        answers[0].err = 0;
+        expect_reread(r, u, p);
+        ve_resolver_free(r);
+}
+
+static void test_lease_ignores_ttl(void) {
+        struct ve_resolver *r;
+        const char *u;
+
+        reset();
+        r = lease_resolver(true, 1000);         /* DB_USER has ttl=1s */
+        u = get(r, "DB_USER", NULL);
+        fake_now_ms += 5000;
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_USER", NULL), u);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 0);
+        ve_resolver_free(r);
+}
+
+static void test_lease_without_renew_op(void) {
+        static const struct ve_source read_only = { .read = fake_read };
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r = NULL;
+
+        reset();
+        answers[0] = (struct answer) { "aws/creds/ro", 0, { "access_key", "fake-ak", NULL }, 0, "aws/creds/ro/fake-l", 30, true };
+        map_add(m, "AK", "aws/creds/ro", "access_key", false, NULL, 0);
+        CU_ASSERT_EQUAL_FATAL(ve_resolver_new(m, &settings, &read_only, fake_getenv, &r), 0);
+        ve_resolver_set_clock(r, fake_clock);
+        get(r, "AK", NULL);
+        fake_now_ms += 20000;
+        get(r, "AK", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        ve_resolver_free(r);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "vault first, one read per path", test_vault_first_and_one_read_per_path },
@@ -418,6 +680,14 @@ int main(void) {
                 { "single flight", test_single_flight },
                 { "stale value while refreshing", test_stale_while_refreshing },
                 { "no source", test_no_source },
+                { "versions are separate reads", test_versions_are_paths },
+                { "lease: renewed at 2/3", test_lease_renew },
+                { "lease: not renewable, read again", test_lease_not_renewable },
+                { "lease: renewal fails, read again", test_lease_renew_fails },
+                { "lease: shorter renewal, read again", test_lease_short_renewal },
+                { "lease: read fails, old pair kept", test_lease_reread_fails },
+                { "lease: ttl= does not apply", test_lease_ignores_ttl },
+                { "lease: source without renew", test_lease_without_renew_op },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "resolve", tests };

@@ -27,6 +27,7 @@
 #include "secret.h"
 #include "settings.h"
 #include "util.h"
+#include "lease.h"
 #include "vault.h"
 
 #define FAKE_TOKEN "s.FAKEtesttoken000000000"
@@ -301,6 +302,124 @@ static void test_kv_deleted(void) {
         CU_ASSERT_STRING_EQUAL(err, "no data in the answer");
         free(err);
         free(body);
+}
+
+/* The recorded answer of GET database/creds/readonly (Vault 1.8), with the
+ * values replaced by fakes. */
+#define DB_CREDS_BODY \
+        "{\"request_id\":\"5d06a94d-395f-2839-4596-920198bd3f91\"," \
+        "\"lease_id\":\"database/creds/readonly/H319yz2dGiDd7kYsnfXZuhtU\",\"renewable\":true," \
+        "\"lease_duration\":3600,\"data\":{\"password\":\"fake-db-pw\"," \
+        "\"username\":\"fake-v-token-readonly\"},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
+/* PUT sys/leases/renew {"lease_id":...,"increment":1800}, as recorded. */
+#define RENEW_BODY \
+        "{\"request_id\":\"3987d38b-add3-993e-c44a-b5064017bfd8\"," \
+        "\"lease_id\":\"database/creds/readonly/H319yz2dGiDd7kYsnfXZuhtU\",\"renewable\":true," \
+        "\"lease_duration\":1800,\"data\":null,\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
+
+static void test_lease_parse(void) {
+        struct ve_secret *s = NULL;
+        struct ve_lease l = {};
+        char *err = NULL, *body;
+        size_t len;
+
+        /* a dynamic secret: read as is, with its lease */
+        CU_ASSERT_EQUAL_FATAL(parse_kv_str(1, DB_CREDS_BODY, &s, &err), 0);
+        CU_ASSERT_STRING_EQUAL(ve_secret_get(s, "username"), "fake-v-token-readonly");
+        CU_ASSERT_STRING_EQUAL(ve_secret_get(s, "password"), "fake-db-pw");
+        CU_ASSERT_EQUAL(s->n, 2);
+        CU_ASSERT_STRING_EQUAL(s->lease.lease_id, "database/creds/readonly/H319yz2dGiDd7kYsnfXZuhtU");
+        CU_ASSERT_EQUAL(s->lease.duration_s, 3600);
+        CU_ASSERT_TRUE(s->lease.renewable);
+        CU_ASSERT_TRUE(ve_secret_leased(s));
+        ve_secret_free(s);
+
+        /* KV answers: no lease (a KV v1 "ttl" gives a duration without id) */
+        body = fixture("kv1-read.json", &len);
+        CU_ASSERT_EQUAL_FATAL(ve_vault_parse_kv(1, body, len, &s, &err), 0);
+        CU_ASSERT_FALSE(ve_secret_leased(s));
+        CU_ASSERT_PTR_NULL(s->lease.lease_id);
+        ve_secret_free(s);
+        free(body);
+        body = fixture("kv2-read.json", &len);
+        CU_ASSERT_EQUAL_FATAL(ve_vault_parse_kv(2, body, len, &s, &err), 0);
+        CU_ASSERT_FALSE(ve_secret_leased(s));
+        ve_secret_free(s);
+        free(body);
+        CU_ASSERT_EQUAL_FATAL(parse_kv_str(1, "{\"lease_id\":\"x/y\",\"lease_duration\":0,\"data\":{}}", &s, &err), 0);
+        CU_ASSERT_FALSE(ve_secret_leased(s));          /* no duration: never runs out */
+        ve_secret_free(s);
+        CU_ASSERT_FALSE(ve_secret_leased(NULL));
+
+        /* lease fields of the wrong type */
+        s = NULL;
+        CU_ASSERT_EQUAL(parse_kv_str(1, "{\"lease_id\":7,\"data\":{}}", &s, &err), -EPROTO);
+        CU_ASSERT_STRING_EQUAL(err, "unexpected lease fields in the answer from Vault");
+        free(err);
+        CU_ASSERT_EQUAL(parse_kv_str(1, "{\"lease_duration\":-1,\"data\":{}}", &s, &err), -EPROTO);
+        free(err);
+        CU_ASSERT_EQUAL(parse_kv_str(1, "{\"lease_duration\":1.5,\"data\":{}}", &s, &err), -EPROTO);
+        free(err);
+        CU_ASSERT_EQUAL(parse_kv_str(1, "{\"renewable\":\"yes\",\"data\":{}}", &s, &err), -EPROTO);
+        free(err);
+        CU_ASSERT_EQUAL(parse_kv_str(1, "{\"lease_id\":\"a\\nb\",\"lease_duration\":5,\"data\":{}}", &s, &err), -EPROTO);
+        CU_ASSERT_STRING_EQUAL(err, "unexpected lease_id in the answer from Vault");
+        free(err);
+        CU_ASSERT_PTR_NULL(s);
+
+        /* the renewal's answer */
+        err = NULL;
+        CU_ASSERT_EQUAL_FATAL(ve_vault_parse_lease(RENEW_BODY, strlen(RENEW_BODY), &l, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        CU_ASSERT_STRING_EQUAL(l.lease_id, "database/creds/readonly/H319yz2dGiDd7kYsnfXZuhtU");
+        CU_ASSERT_EQUAL(l.duration_s, 1800);
+        CU_ASSERT_TRUE(l.renewable);
+        ve_lease_done(&l);
+        CU_ASSERT_PTR_NULL(l.lease_id);
+        ve_lease_done(NULL);
+        CU_ASSERT_EQUAL(ve_vault_parse_lease("{\"lease_id\":\"\",\"data\":null}", strlen("{\"lease_id\":\"\",\"data\":null}"), &l, &err), -EPROTO);
+        CU_ASSERT_STRING_EQUAL(err, "no lease_id in the answer from Vault");
+        free(err);
+        CU_ASSERT_EQUAL(ve_vault_parse_lease("[]", 2, &l, &err), -EPROTO);
+        free(err);
+        CU_ASSERT_EQUAL(ve_vault_parse_lease("{", 1, &l, &err), -EPROTO);
+        CU_ASSERT_STRING_EQUAL(err, "malformed JSON from Vault");
+        free(err);
+}
+
+static void test_lease_registry(void) {
+        struct ve_leases *l = NULL;
+        char **ids = NULL, *b;
+        size_t n = 99;
+
+        CU_ASSERT_EQUAL_FATAL(ve_leases_new(&l), 0);
+        CU_ASSERT_EQUAL(ve_leases_note(l, "db/creds/a/1", 10, 1000), 0);
+        CU_ASSERT_EQUAL(ve_leases_note(l, "db/creds/a/2", 1, 1000), 0);
+        CU_ASSERT_EQUAL(ve_leases_note(l, "db/creds/a/3", 5, 1000), 0);
+        CU_ASSERT_EQUAL(ve_leases_note(l, "", 5, 1000), 0);             /* ignored */
+        /* renewal moves the end of a known lease */
+        CU_ASSERT_EQUAL(ve_leases_note(l, "db/creds/a/3", 60, 5000), 0);
+        /* at 8 s: lease 2 ended (Vault revoked it), 1 and 3 are live */
+        CU_ASSERT_EQUAL_FATAL(ve_leases_take_live(l, 8000, &ids, &n), 0);
+        CU_ASSERT_EQUAL_FATAL(n, 2);
+        CU_ASSERT_STRING_EQUAL(ids[0], "db/creds/a/1");
+        CU_ASSERT_STRING_EQUAL(ids[1], "db/creds/a/3");
+        ve_leases_ids_free(ids, n);
+        /* taken: nothing left */
+        CU_ASSERT_EQUAL(ve_leases_take_live(l, 8000, &ids, &n), 0);
+        CU_ASSERT_EQUAL(n, 0);
+        ve_leases_ids_free(ids, n);
+        /* (A forked child forgetting the parent's leases, which leaks on
+         * purpose, is tested by tests/integration/secrets-revoke.sh.) */
+        ve_leases_free(l);
+        ve_leases_free(NULL);
+
+        b = ve_lease_renew_body("database/creds/ro/x\"y", 3600);
+        CU_ASSERT_STRING_EQUAL(b, "{\"lease_id\":\"database/creds/ro/x\\\"y\",\"increment\":3600}");
+        free(b);
+        b = ve_lease_revoke_body("database/creds/ro/abc");
+        CU_ASSERT_STRING_EQUAL(b, "{\"lease_id\":\"database/creds/ro/abc\"}");
+        free(b);
 }
 
 static void test_errors_text(void) {
@@ -1132,6 +1251,62 @@ static void test_client_fork(void) {
         ve_vault_free(v);
 }
 
+static void test_client_versions(void) {
+        struct ve_vault *v = client(FAKE_TOKEN, NULL);
+        struct ve_ref ref = { .kv = VE_KV_AUTO, .path = "secret/app/db", .key = "password", .version = 1 };
+        struct ve_secret *s = NULL;
+        char *err = NULL;
+
+        routes_reset();
+        route_add("/v1/sys/internal/ui/mounts/secret/app/db", 200, "mounts-secret.json", NULL);
+        route_add("/v1/sys/internal/ui/mounts/kv1/app/db", 200, "mounts-kv1.json", NULL);
+        route_add("/v1/secret/data/app/db?version=1", 200, "kv2-read-v1.json", NULL);
+        route_add("/v1/secret/data/app/db?version=2", 404, "kv2-deleted-404.json", NULL);
+        route_add("/v1/secret/data/app/db?version=9", 404, "errors-empty-404.json", NULL);
+
+        CU_ASSERT_EQUAL(ve_vault_read(v, &ref, &s, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        if (s) {
+                CU_ASSERT_STRING_EQUAL(ve_secret_get(s, "password"), "s3cr3t");
+                CU_ASSERT_EQUAL(s->version, 1);
+        }
+        ve_secret_free(s);
+        free(err);
+        pthread_mutex_lock(&srv.lock);
+        CU_ASSERT_STRING_EQUAL(srv.seen[1].target, "/v1/secret/data/app/db?version=1");
+        pthread_mutex_unlock(&srv.lock);
+
+        s = NULL;
+        err = NULL;
+        ref.version = 2;
+        CU_ASSERT_EQUAL(ve_vault_read(v, &ref, &s, &err), -ENOENT);
+        CU_ASSERT_PTR_NULL(s);
+        CU_ASSERT_STRING_EQUAL(err, "secret/app/db: version 2 is deleted");
+        free(err);
+        err = NULL;
+        ref.version = 9;
+        CU_ASSERT_EQUAL(ve_vault_read(v, &ref, &s, &err), -ENOENT);
+        CU_ASSERT_STRING_EQUAL(err, "secret/app/db: no version 9");
+        free(err);
+
+        /* a KV v1 mount has no versions: an error naming the reference */
+        err = NULL;
+        ref.path = "kv1/app/db";
+        ref.version = 3;
+        CU_ASSERT_EQUAL(ve_vault_read(v, &ref, &s, &err), -EINVAL);
+        CU_ASSERT_STRING_EQUAL(err, "kv1/app/db@3: a version needs a KV v2 mount, and kv1/ is not one");
+        free(err);
+        CU_ASSERT_EQUAL(n_seen(), 5);   /* detection, not the read */
+        /* kv1: forced: no request at all */
+        err = NULL;
+        ref.kv = VE_KV_1;
+        CU_ASSERT_EQUAL(ve_vault_read(v, &ref, &s, &err), -EINVAL);
+        CU_ASSERT_STRING_EQUAL(err, "kv1/app/db@3: a version needs a KV v2 mount, and kv1/ is not one");
+        free(err);
+        CU_ASSERT_EQUAL(n_seen(), 5);
+        ve_vault_free(v);
+}
+
 int main(void) {
         static const struct unit_test json_tests[] = {
                 { "kv2_read", test_kv2_read },
@@ -1142,6 +1317,8 @@ int main(void) {
                 { "kv_deleted", test_kv_deleted },
                 { "errors_text", test_errors_text },
                 { "parse_mount", test_parse_mount },
+                { "lease_parse", test_lease_parse },
+                { "lease_registry", test_lease_registry },
                 { NULL, NULL },
         };
         /* The client tests need the in-test server: no server, a failure. */
@@ -1154,6 +1331,7 @@ int main(void) {
                 { "token", test_client_token },
                 { "network", test_client_network },
                 { "fork", test_client_fork },
+                { "versions", test_client_versions },
                 { NULL, NULL },
         };
         static const struct unit_suite suites[] = {

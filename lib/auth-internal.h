@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Shared by auth.c and the login methods (auth_*.c), and by the unit test.
+ * Not part of the library's interface. Every string here that may hold a
+ * secret (a secret id, a JWT, a token, a login body) is wiped before it is
+ * freed (ve_erase_free). */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "settings.h"
+
+enum ve_auth_method {
+        VE_AUTH_TOKEN,          /* VAULT_TOKEN, else the token file, else none */
+        VE_AUTH_APPROLE,
+        VE_AUTH_KUBERNETES,
+        VE_AUTH_JWT,
+        VE_AUTH_CERT,
+};
+
+/* What a login method needs: copies of the settings, made by ve_auth_new().
+ * The login methods only read it, except approle's unwrap cache, which only
+ * the one thread that is logging in touches (logins are single-flight). */
+struct ve_auth_config {
+        enum ve_auth_method method;
+        char *mount;                    /* VAULT_AUTH_PATH, else the method's name */
+        char *role;                     /* VAULT_AUTH_ROLE */
+        char *role_id, *role_id_file;
+        char *secret_id;                /* secret */
+        char *secret_id_file;
+        bool secret_id_wrapped;
+        char *k8s_token_file;
+        char *jwt_file;
+        bool has_sink;                  /* VAULTENV_TOKEN_SINK is set: no hint */
+
+        /* approle, VAULT_SECRET_ID_WRAPPED: the wrapping token last
+         * unwrapped and what it held, so that a re-login does not unwrap a
+         * single-use wrapping token twice. Both secrets. */
+        char *unwrapped_from, *unwrapped_secret_id;
+};
+
+/* What a login, a renewal or a lookup-self gave. */
+struct ve_auth_grant {
+        char *token;                    /* secret */
+        uint64_t ttl_s;                 /* 0: does not expire */
+        uint64_t full_ttl_s;            /* the TTL a renewal restores (lookup-self: creation_ttl) */
+        bool renewable;
+};
+
+void ve_auth_grant_done(struct ve_auth_grant *g);
+
+const char *ve_auth_method_name(enum ve_auth_method m);
+
+/* Decides the method from the settings (see README, "Authentication") and
+ * checks that its inputs are there. -EINVAL and a one-line message naming
+ * the missing variable. Looks at the file system only to see whether the
+ * Kubernetes token file exists (for detection). */
+int ve_auth_detect(const struct ve_settings *s, enum ve_auth_method *ret_method, char **ret_error);
+
+/* {"k1":"v1","k2":"v2",...} from n key/value pairs (NULL values are left
+ * out), JSON-escaped, in one exactly sized allocation (no realloc leaves a
+ * copy behind). NULL on allocation failure. The caller wipes it. */
+char *ve_auth_json_object(size_t n, const char *const *kv);
+
+/* Parses the "auth" block of a login or renew-self answer (client_token,
+ * lease_duration, renewable), or with lookup=true the "data" block of
+ * lookup-self (id, ttl, creation_ttl, renewable). 0 or -EPROTO. The parse
+ * tree is wiped before it is freed. */
+int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_auth_grant *ret);
+
+/* data.KEY of an answer as a string (wiped tree; the copy is the caller's
+ * to wipe). 0, -ENOENT when absent or not a string, -EPROTO, -ENOMEM. */
+int ve_auth_parse_data_string(const char *body, size_t len, const char *key, char **ret_value);
+
+/* Reads a credential file: whole, surrounding whitespace trimmed, at most
+ * 64 KiB. A file readable by group or others gives a warning naming it and
+ * var (not a refusal: Kubernetes secret volumes are 0644). -errno and a
+ * one-line message naming the file, var and the reason; an empty file is
+ * -ENODATA. */
+int ve_auth_read_credential(const char *path, const char *var, char **ret_value, char **ret_error);
+
+/* "what at auth/MOUNT/login refused: <Vault's errors>" for a non-2xx
+ * answer. */
+char *ve_auth_refusal(const char *what, const struct ve_http_response *resp);
+
+/* POSTs body to auth/<c->mount>/login without a token and parses the
+ * grant. -EACCES for a refusal (400, 403...), -EPROTO for an answer without
+ * a token, or the transport's -errno; each with a one-line message. */
+int ve_auth_login_post(const struct ve_auth_config *c, struct ve_http *http, const char *body,
+                       struct ve_auth_grant *ret, char **ret_error);
+
+/* The login methods: each logs in (one request, approle: possibly an unwrap
+ * first) and returns the grant. */
+int ve_auth_approle_login(struct ve_auth_config *c, struct ve_http *http,
+                          struct ve_auth_grant *ret, char **ret_error);
+int ve_auth_kubernetes_login(struct ve_auth_config *c, struct ve_http *http,
+                             struct ve_auth_grant *ret, char **ret_error);
+int ve_auth_jwt_login(struct ve_auth_config *c, struct ve_http *http,
+                      struct ve_auth_grant *ret, char **ret_error);
+int ve_auth_cert_login(struct ve_auth_config *c, struct ve_http *http,
+                       struct ve_auth_grant *ret, char **ret_error);
+
+/* Test hook: the monotonic clock (milliseconds) used for TTLs. */
+struct ve_auth;
+void ve_auth_set_clock(struct ve_auth *a, uint64_t (*now_ms)(void));

@@ -1,0 +1,1079 @@
+/* SPDX-License-Identifier: MIT */
+/* auth.c and the login methods against a scripted Vault: a loopback HTTP
+ * server in this process that answers the login, unwrap, renew-self,
+ * lookup-self and revoke-self endpoints with the shapes of the recordings
+ * (a real Vault 1.8), issues fake tokens with TTLs, and counts what it was
+ * asked. Time is a fake clock, so TTL behaviour needs no sleeping. Tokens
+ * and secrets are fake and never printed: the log callback collects
+ * messages, and a test asserts none of them holds one. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "auth-internal.h"
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "settings.h"
+#include "util.h"
+#include "unit.h"
+
+/* ---- the scripted Vault ---- */
+
+#define MAX_TOKENS 64
+
+struct fake_token {
+        char id[64];
+        bool valid;
+        unsigned ttl, max_ttl;
+        bool renewable;
+};
+
+static struct {
+        pthread_mutex_t lock;
+        int fd;
+        int port;
+        pthread_t thread;
+        /* scripted behaviour */
+        unsigned ttl, max_ttl;          /* of issued tokens; max_ttl 0: none */
+        bool renewable;
+        unsigned login_delay_ms;
+        int secret_id_uses;             /* -1: unlimited */
+        bool wrap_used;
+        /* observations */
+        unsigned logins, unwraps, renews, lookups, revokes;
+        char last_login_body[1024];
+        bool login_had_token;
+        struct fake_token tokens[MAX_TOKENS];
+        unsigned n_tokens;
+} srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct fake_token *token_find(const char *id) {
+        for (unsigned i = 0; i < srv.n_tokens; i++)
+                if (strcmp(srv.tokens[i].id, id) == 0)
+                        return &srv.tokens[i];
+        return NULL;
+}
+
+static char *issue(void) {
+        struct fake_token *t = &srv.tokens[srv.n_tokens % MAX_TOKENS];
+
+        if (srv.n_tokens < MAX_TOKENS)
+                srv.n_tokens++;
+        snprintf(t->id, sizeof t->id, "fake-tok-%u", srv.logins);
+        t->valid = true;
+        t->ttl = srv.ttl;
+        t->max_ttl = srv.max_ttl;
+        t->renewable = srv.renewable;
+        return ve_asprintf("{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,"
+                           "\"data\":null,\"wrap_info\":null,\"warnings\":null,\"auth\":{\"client_token\":\"%s\","
+                           "\"accessor\":\"a\",\"policies\":[\"default\"],\"lease_duration\":%u,\"renewable\":%s,"
+                           "\"token_type\":\"service\",\"orphan\":true}}",
+                           t->id, t->ttl, t->renewable ? "true" : "false");
+}
+
+static const char *json_str(cJSON *o, const char *k) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool eq(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+#define ERR(msg) (*status = 400, strdup("{\"errors\":[\"" msg "\"]}"))
+#define DENIED (*status = 403, strdup("{\"errors\":[\"permission denied\"]}"))
+
+/* Called with srv.lock held. */
+static char *handle(const char *method, const char *path, const char *token, const char *body, int *status) {
+        struct fake_token *t = token ? token_find(token) : NULL;
+        cJSON *j = body && *body ? cJSON_Parse(body) : NULL;
+        char *out = NULL;
+
+        *status = 200;
+        if (strncmp(path, "/v1/auth/", 9) == 0 && strstr(path, "/login")) {
+                const char *mount = path + 9;
+
+                srv.logins++;
+                snprintf(srv.last_login_body, sizeof srv.last_login_body, "%s", body ? body : "");
+                srv.login_had_token = token != NULL;
+                if (srv.login_delay_ms) {
+                        pthread_mutex_unlock(&srv.lock);
+                        usleep(srv.login_delay_ms * 1000);
+                        pthread_mutex_lock(&srv.lock);
+                }
+                if (strncmp(mount, "approle/", 8) == 0 || strncmp(mount, "my-approle/", 11) == 0) {
+                        if (!eq(json_str(j, "role_id"), "fake-role-id") ||
+                            !eq(json_str(j, "secret_id"), "fake-secret-id") || srv.secret_id_uses == 0)
+                                out = ERR("invalid secret id");
+                        else {
+                                if (srv.secret_id_uses > 0)
+                                        srv.secret_id_uses--;
+                                out = issue();
+                        }
+                } else if (strncmp(mount, "kubernetes/", 11) == 0 || strncmp(mount, "jwt/", 4) == 0) {
+                        if (!eq(json_str(j, "role"), "fake-role") || !eq(json_str(j, "jwt"), "fake.jwt.value"))
+                                out = ERR("error validating token");
+                        else
+                                out = issue();
+                } else if (strncmp(mount, "cert/", 5) == 0)
+                        out = issue();
+                else
+                        out = ERR("missing client token");
+        } else if (strcmp(path, "/v1/sys/wrapping/unwrap") == 0) {
+                srv.unwraps++;
+                if (!eq(token, "fake-wrapping-token") || srv.wrap_used)
+                        out = ERR("wrapping token is not valid or does not exist");
+                else {
+                        srv.wrap_used = true;
+                        out = strdup("{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,"
+                                     "\"data\":{\"secret_id\":\"fake-secret-id\",\"secret_id_accessor\":\"a\","
+                                     "\"secret_id_ttl\":0},\"wrap_info\":null,\"warnings\":null,\"auth\":null}");
+                }
+        } else if (strcmp(path, "/v1/auth/token/renew-self") == 0) {
+                srv.renews++;
+                if (!t || !t->valid)
+                        out = DENIED;
+                else {
+                        unsigned ttl = t->max_ttl && t->max_ttl < t->ttl ? t->max_ttl : t->ttl;
+
+                        t->max_ttl = t->max_ttl > ttl ? t->max_ttl - ttl : t->max_ttl;
+                        out = ve_asprintf("{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,"
+                                          "\"lease_duration\":0,\"data\":null,\"wrap_info\":null,\"warnings\":null,"
+                                          "\"auth\":{\"client_token\":\"%s\",\"lease_duration\":%u,\"renewable\":true}}",
+                                          t->id, ttl);
+                }
+        } else if (strcmp(path, "/v1/auth/token/lookup-self") == 0) {
+                srv.lookups++;
+                if (!t || !t->valid)
+                        out = DENIED;
+                else
+                        out = ve_asprintf("{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,"
+                                          "\"lease_duration\":0,\"data\":{\"id\":\"%s\",\"ttl\":%u,"
+                                          "\"creation_ttl\":%u,\"renewable\":%s},\"wrap_info\":null,"
+                                          "\"warnings\":null,\"auth\":null}",
+                                          t->id, t->ttl, t->ttl, t->renewable ? "true" : "false");
+        } else if (strcmp(path, "/v1/auth/token/revoke-self") == 0) {
+                srv.revokes++;
+                if (!t || !t->valid)
+                        out = DENIED;
+                else {
+                        t->valid = false;
+                        *status = 204;
+                        out = strdup("");
+                }
+        } else {
+                *status = 404;
+                out = strdup("{\"errors\":[]}");
+        }
+        (void) method;
+        cJSON_Delete(j);
+        return out;
+}
+
+static void *conn_main(void *p) {
+        int fd = (int) (intptr_t) p;
+        char buf[16384];
+        size_t len = 0;
+
+        for (;;) {
+                char method[16], path[512], *hdr_end, *h, *token = NULL, *body, *out, head[256];
+                size_t clen = 0, need;
+                ssize_t n;
+                int status;
+
+                while (!(hdr_end = memmem(buf, len, "\r\n\r\n", 4))) {
+                        n = read(fd, buf + len, sizeof buf - 1 - len);
+                        if (n <= 0)
+                                goto done;
+                        len += (size_t) n;
+                }
+                buf[len] = 0;
+                if (sscanf(buf, "%15s %511s", method, path) != 2)
+                        goto done;
+                for (h = buf; h < hdr_end; h = strstr(h, "\r\n") + 2) {
+                        if (strncasecmp(h, "Content-Length:", 15) == 0)
+                                clen = strtoul(h + 15, NULL, 10);
+                        if (strncasecmp(h, "X-Vault-Token:", 14) == 0) {
+                                const char *v = h + 14;
+                                size_t l;
+
+                                while (*v == ' ')
+                                        v++;
+                                l = strcspn(v, "\r\n");
+                                token = strndup(v, l);
+                        }
+                }
+                need = (size_t) (hdr_end + 4 - buf) + clen;
+                while (len < need) {
+                        n = read(fd, buf + len, sizeof buf - 1 - len);
+                        if (n <= 0) {
+                                free(token);
+                                goto done;
+                        }
+                        len += (size_t) n;
+                }
+                body = strndup(hdr_end + 4, clen);
+                pthread_mutex_lock(&srv.lock);
+                out = handle(method, path, token, body, &status);
+                pthread_mutex_unlock(&srv.lock);
+                snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\n\r\n", status, strlen(out));
+                if (write(fd, head, strlen(head)) < 0 || write(fd, out, strlen(out)) < 0) {
+                        free(out);
+                        free(body);
+                        free(token);
+                        goto done;
+                }
+                free(out);
+                free(body);
+                free(token);
+                memmove(buf, buf + need, len - need);
+                len -= need;
+        }
+done:
+        close(fd);
+        return NULL;
+}
+
+static void *server_main(void *p) {
+        for (;;) {
+                pthread_t t;
+                int c = accept(srv.fd, NULL, NULL);
+
+                if (c < 0)
+                        return NULL;
+                pthread_create(&t, NULL, conn_main, (void *) (intptr_t) c);
+                pthread_detach(t);
+        }
+}
+
+static void server_start(void) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t l = sizeof a;
+
+        srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bind(srv.fd, (struct sockaddr *) &a, sizeof a);
+        listen(srv.fd, 64);
+        getsockname(srv.fd, (struct sockaddr *) &a, &l);
+        srv.port = ntohs(a.sin_port);
+        pthread_create(&srv.thread, NULL, server_main, NULL);
+}
+
+static void server_reset(void) {
+        pthread_mutex_lock(&srv.lock);
+        srv.ttl = 300;
+        srv.max_ttl = 0;
+        srv.renewable = true;
+        srv.login_delay_ms = 0;
+        srv.secret_id_uses = -1;
+        srv.wrap_used = false;
+        srv.logins = srv.unwraps = srv.renews = srv.lookups = srv.revokes = 0;
+        srv.last_login_body[0] = 0;
+        srv.n_tokens = 0;
+        pthread_mutex_unlock(&srv.lock);
+}
+
+static unsigned count(unsigned *field) {
+        unsigned n;
+
+        pthread_mutex_lock(&srv.lock);
+        n = *field;
+        pthread_mutex_unlock(&srv.lock);
+        return n;
+}
+
+static void server_revoke_all(void) {
+        pthread_mutex_lock(&srv.lock);
+        for (unsigned i = 0; i < srv.n_tokens; i++)
+                srv.tokens[i].valid = false;
+        pthread_mutex_unlock(&srv.lock);
+}
+
+/* ---- environment, clock, log ---- */
+
+static const char *env_vars[32];
+static char tmpdir[] = "/tmp/vaultenv-test-auth.XXXXXX";
+static char addr[64];
+
+static const char *fake_env(const char *name) {
+        size_t n = strlen(name);
+
+        if (strcmp(name, "VAULT_ADDR") == 0)
+                return addr;
+        if (strcmp(name, "HOME") == 0)
+                return tmpdir;
+        for (size_t i = 0; env_vars[i]; i++)
+                if (strncmp(env_vars[i], name, n) == 0 && env_vars[i][n] == '=')
+                        return env_vars[i] + n + 1;
+        return NULL;
+}
+
+static _Atomic uint64_t fake_now = 1000000;
+static uint64_t fake_clock(void) {
+        return fake_now;
+}
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char logbuf[65536];
+static size_t loglen;
+
+static void log_collect(void *userdata, enum ve_log_level level, const char *msg) {
+        pthread_mutex_lock(&log_lock);
+        loglen += (size_t) snprintf(logbuf + loglen, sizeof logbuf - loglen, "%s\n", msg);
+        if (loglen >= sizeof logbuf)
+                loglen = sizeof logbuf - 1;
+        pthread_mutex_unlock(&log_lock);
+}
+
+static bool log_has(const char *s) {
+        bool r;
+
+        pthread_mutex_lock(&log_lock);
+        r = strstr(logbuf, s) != NULL;
+        pthread_mutex_unlock(&log_lock);
+        return r;
+}
+
+static void log_clear(void) {
+        pthread_mutex_lock(&log_lock);
+        loglen = 0;
+        logbuf[0] = 0;
+        pthread_mutex_unlock(&log_lock);
+}
+
+static char *tpath(const char *name) {
+        return ve_asprintf("%s/%s", tmpdir, name);
+}
+
+static void write_file(const char *name, const char *content, mode_t mode) {
+        char *p = tpath(name);
+        FILE *f;
+
+        unlink(p);
+        f = fopen(p, "w");
+        CU_ASSERT_FATAL(f != NULL);
+        fputs(content, f);
+        fclose(f);
+        chmod(p, mode);
+        free(p);
+}
+
+/* A client for the env in env_vars: settings, transport, auth. */
+struct client {
+        struct ve_settings *s;
+        struct ve_http *h;
+        struct ve_auth *a;
+};
+
+static int client_new(struct client *c, char **ret_error) {
+        int r;
+
+        *c = (struct client) {};
+        CU_ASSERT_FATAL(ve_settings_load(fake_env, &c->s) == 0);
+        CU_ASSERT_FATAL(ve_http_new(c->s, &c->h, NULL) == 0);
+        r = ve_auth_new(c->s, c->h, &c->a, ret_error);
+        if (r == 0)
+                ve_auth_set_clock(c->a, fake_clock);
+        return r;
+}
+
+static void client_free(struct client *c) {
+        ve_auth_free(c->a);
+        ve_http_free(c->h);
+        ve_settings_free(c->s);
+}
+
+/* The token now, or NULL; asserts success. */
+static char *tok(struct client *c) {
+        char *t = NULL, *err = NULL;
+
+        CU_ASSERT_EQUAL(ve_auth_token(c->a, &t, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        free(err);
+        return t;
+}
+
+#define APPROLE_ENV "VAULT_ROLE_ID=fake-role-id", "VAULT_SECRET_ID=fake-secret-id"
+#define SET_ENV(...) do { \
+                const char *v_[] = { __VA_ARGS__, NULL }; \
+                memcpy(env_vars, v_, sizeof v_); \
+                server_reset(); \
+                log_clear(); \
+        } while (0)
+
+/* ---- detection and configuration ---- */
+
+static enum ve_auth_method detect_ok(void) {
+        struct ve_settings *s = NULL;
+        enum ve_auth_method m = 99;
+        char *err = NULL;
+
+        CU_ASSERT_FATAL(ve_settings_load(fake_env, &s) == 0);
+        CU_ASSERT_EQUAL(ve_auth_detect(s, &m, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        free(err);
+        ve_settings_free(s);
+        return m;
+}
+
+static bool detect_fails(const char *needle) {
+        struct ve_settings *s = NULL;
+        enum ve_auth_method m;
+        char *err = NULL;
+        bool ok;
+
+        CU_ASSERT_FATAL(ve_settings_load(fake_env, &s) == 0);
+        ok = ve_auth_detect(s, &m, &err) == -EINVAL && err && strstr(err, needle) && !strchr(err, '\n');
+        free(err);
+        ve_settings_free(s);
+        return ok;
+}
+
+static void test_detect(void) {
+        char *k8s = tpath("k8s-token");
+
+        write_file("k8s-token", "fake.jwt.value", 0600);
+        SET_ENV("VAULT_K8S_TOKEN_FILE=/nonexistent/token");
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_TOKEN);
+        SET_ENV("VAULT_TOKEN=fake-t", APPROLE_ENV);
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_TOKEN);
+        SET_ENV(APPROLE_ENV);
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_APPROLE);
+        SET_ENV("VAULT_ROLE_ID_FILE=/x", "VAULT_SECRET_ID_FILE=/y");
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_APPROLE);
+        SET_ENV("VAULT_AUTH_ROLE=r", "VAULT_JWT_FILE=/x");
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_JWT);
+        {
+                char *e = ve_asprintf("VAULT_K8S_TOKEN_FILE=%s", k8s);
+
+                SET_ENV("VAULT_AUTH_ROLE=r", e);
+                CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_KUBERNETES);
+                /* an explicit method wins over detection */
+                SET_ENV("VAULT_AUTH_METHOD=token", "VAULT_AUTH_ROLE=r", e);
+                CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_TOKEN);
+                SET_ENV("VAULT_AUTH_METHOD=approle", "VAULT_TOKEN=fake-t", APPROLE_ENV);
+                CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_APPROLE);
+                free(e);
+        }
+        SET_ENV("VAULT_AUTH_METHOD=cert", "VAULT_CLIENT_CERT=/c", "VAULT_CLIENT_KEY=/k");
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_CERT);
+
+        /* what is missing is named */
+        SET_ENV("VAULT_AUTH_ROLE=r", "VAULT_K8S_TOKEN_FILE=/nonexistent/token");
+        CU_ASSERT_TRUE(detect_fails("no Kubernetes token at /nonexistent/token"));
+        SET_ENV("VAULT_JWT_FILE=/x");
+        CU_ASSERT_TRUE(detect_fails("VAULT_AUTH_ROLE"));
+        SET_ENV("VAULT_SECRET_ID=fake-s");
+        CU_ASSERT_TRUE(detect_fails("VAULT_ROLE_ID"));
+        SET_ENV("VAULT_AUTH_METHOD=approle", "VAULT_ROLE_ID=fake-role-id");
+        CU_ASSERT_TRUE(detect_fails("VAULT_SECRET_ID or VAULT_SECRET_ID_FILE"));
+        SET_ENV("VAULT_AUTH_METHOD=approle");
+        CU_ASSERT_TRUE(detect_fails("VAULT_ROLE_ID or VAULT_ROLE_ID_FILE"));
+        SET_ENV("VAULT_AUTH_METHOD=kubernetes");
+        CU_ASSERT_TRUE(detect_fails("kubernetes login needs VAULT_AUTH_ROLE"));
+        SET_ENV("VAULT_AUTH_METHOD=jwt", "VAULT_AUTH_ROLE=r");
+        CU_ASSERT_TRUE(detect_fails("jwt login needs VAULT_JWT_FILE"));
+        SET_ENV("VAULT_AUTH_METHOD=cert", "VAULT_CLIENT_CERT=/c");
+        CU_ASSERT_TRUE(detect_fails("cert login needs VAULT_CLIENT_KEY"));
+        free(k8s);
+}
+
+static void test_json_object(void) {
+        char *s;
+
+        s = ve_auth_json_object(2, (const char *const[]) { "role_id", "a\"b\\c\n\x01", "secret_id", "é" });
+        CU_ASSERT_STRING_EQUAL(s, "{\"role_id\":\"a\\\"b\\\\c\\u000a\\u0001\",\"secret_id\":\"é\"}");
+        free(s);
+        s = ve_auth_json_object(1, (const char *const[]) { "name", NULL });
+        CU_ASSERT_STRING_EQUAL(s, "{}");
+        free(s);
+}
+
+static void test_parse_grant(void) {
+        /* bodies as recorded from Vault 1.8 (tokens replaced) */
+        static const char login[] =
+                "{\"request_id\":\"767a\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":null,"
+                "\"wrap_info\":null,\"warnings\":null,\"auth\":{\"client_token\":\"fake-s.1\",\"accessor\":\"E\","
+                "\"policies\":[\"app-read\",\"default\"],\"token_policies\":[\"app-read\",\"default\"],"
+                "\"metadata\":{\"role_name\":\"web\"},\"lease_duration\":3600,\"renewable\":true,"
+                "\"entity_id\":\"d\",\"token_type\":\"service\",\"orphan\":true}}";
+        static const char lookup[] =
+                "{\"request_id\":\"0f72\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{"
+                "\"accessor\":\"E\",\"creation_time\":1795346139,\"creation_ttl\":3600,\"display_name\":\"approle\","
+                "\"expire_time\":\"2026-11-22T12:15:39.607513438Z\",\"explicit_max_ttl\":0,\"id\":\"fake-s.1\","
+                "\"num_uses\":0,\"orphan\":true,\"path\":\"auth/approle/login\",\"renewable\":true,\"ttl\":3596,"
+                "\"type\":\"service\"},\"wrap_info\":null,\"warnings\":null,\"auth\":null}";
+        struct ve_auth_grant g = {};
+        char *v = NULL;
+
+        CU_ASSERT_EQUAL(ve_auth_parse_grant(login, sizeof login - 1, false, &g), 0);
+        CU_ASSERT_STRING_EQUAL(g.token, "fake-s.1");
+        CU_ASSERT_EQUAL(g.ttl_s, 3600);
+        CU_ASSERT_TRUE(g.renewable);
+        ve_auth_grant_done(&g);
+        CU_ASSERT_EQUAL(ve_auth_parse_grant(lookup, sizeof lookup - 1, true, &g), 0);
+        CU_ASSERT_STRING_EQUAL(g.token, "fake-s.1");
+        CU_ASSERT_EQUAL(g.ttl_s, 3596);
+        CU_ASSERT_EQUAL(g.full_ttl_s, 3600);
+        CU_ASSERT_TRUE(g.renewable);
+        ve_auth_grant_done(&g);
+        CU_ASSERT_EQUAL(ve_auth_parse_grant("{\"auth\":null}", 13, false, &g), -EPROTO);
+        CU_ASSERT_EQUAL(ve_auth_parse_grant("{bad", 4, false, &g), -EPROTO);
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string("{\"data\":{\"secret_id\":\"fake-x\"}}", 31, "secret_id", &v), 0);
+        CU_ASSERT_STRING_EQUAL(v, "fake-x");
+        ve_erase_free(v);
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string("{\"data\":{\"keys\":[]}}", 20, "secret_id", &v), -ENOENT);
+}
+
+/* ---- logins ---- */
+
+static void test_approle_login_once(void) {
+        struct client c;
+        char *t1, *t2;
+
+        SET_ENV(APPROLE_ENV);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_EQUAL(count(&srv.logins), 0);         /* lazy: nothing at creation */
+        t1 = tok(&c);
+        t2 = tok(&c);
+        CU_ASSERT_PTR_NOT_NULL(t1);
+        CU_ASSERT_TRUE(eq(t1, t2));
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        CU_ASSERT_FALSE(srv.login_had_token);
+        CU_ASSERT_STRING_EQUAL(srv.last_login_body, "{\"role_id\":\"fake-role-id\",\"secret_id\":\"fake-secret-id\"}");
+        ve_erase_free(t1);
+        ve_erase_free(t2);
+        client_free(&c);
+}
+
+static void test_approle_files_and_mount(void) {
+        struct client c;
+        char *rid = tpath("role-id"), *sid = tpath("secret-id");
+        char *e1 = ve_asprintf("VAULT_ROLE_ID_FILE=%s", rid), *e2 = ve_asprintf("VAULT_SECRET_ID_FILE=%s", sid);
+        char *t;
+
+        write_file("role-id", "fake-role-id\n", 0600);
+        write_file("secret-id", "  fake-secret-id\r\n", 0644);
+        SET_ENV(e1, e2, "VAULT_AUTH_PATH=/my-approle/");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t = tok(&c);
+        CU_ASSERT_PTR_NOT_NULL(t);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        /* 0644 secret id file: a warning naming it; the 0600 one: none */
+        CU_ASSERT_TRUE(log_has(sid));
+        CU_ASSERT_TRUE(log_has("readable by group or others"));
+        CU_ASSERT_FALSE(log_has(rid));
+        ve_erase_free(t);
+        client_free(&c);
+        free(rid);
+        free(sid);
+        free(e1);
+        free(e2);
+}
+
+static void test_approle_refused(void) {
+        struct client c;
+        char *t = NULL, *err = NULL;
+
+        SET_ENV("VAULT_ROLE_ID=fake-role-id", "VAULT_SECRET_ID=fake-wrong");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_EQUAL(ve_auth_token(c.a, &t, &err), -EACCES);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "approle login at auth/approle/login failed: invalid secret id"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "VAULTENV_TOKEN_SINK"));     /* the hint */
+        CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+        free(err);
+        err = NULL;
+        /* the failure is remembered for a moment: no second login */
+        CU_ASSERT_EQUAL(ve_auth_token(c.a, &t, &err), -EACCES);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        free(err);
+        err = NULL;
+        fake_now += 60 * 1000;
+        CU_ASSERT_EQUAL(ve_auth_token(c.a, &t, &err), -EACCES);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        free(err);
+        client_free(&c);
+}
+
+static void test_wrapped_secret_id(void) {
+        struct client c;
+        char *t;
+
+        SET_ENV("VAULT_ROLE_ID=fake-role-id", "VAULT_SECRET_ID=fake-wrapping-token", "VAULT_SECRET_ID_WRAPPED=true");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t = tok(&c);
+        CU_ASSERT_PTR_NOT_NULL(t);
+        CU_ASSERT_EQUAL(count(&srv.unwraps), 1);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        ve_erase_free(t);
+        /* a re-login does not unwrap the single-use wrapping token again */
+        server_revoke_all();
+        CU_ASSERT_TRUE(ve_auth_rejected(c.a, "fake-tok-1"));
+        t = tok(&c);
+        CU_ASSERT_PTR_NOT_NULL(t);
+        CU_ASSERT_EQUAL(count(&srv.unwraps), 1);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        ve_erase_free(t);
+        client_free(&c);
+}
+
+static void test_kubernetes_jwt_cert(void) {
+        char *jwt = tpath("jwt"), *e = ve_asprintf("VAULT_K8S_TOKEN_FILE=%s", jwt);
+        char *j = ve_asprintf("VAULT_JWT_FILE=%s", jwt);
+        struct client c;
+        char *t;
+
+        write_file("jwt", "fake.jwt.value\n", 0600);
+        SET_ENV("VAULT_AUTH_ROLE=fake-role", e);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t = tok(&c);
+        CU_ASSERT_PTR_NOT_NULL(t);
+        CU_ASSERT_STRING_EQUAL(srv.last_login_body, "{\"role\":\"fake-role\",\"jwt\":\"fake.jwt.value\"}");
+        ve_erase_free(t);
+        client_free(&c);
+
+        SET_ENV("VAULT_AUTH_ROLE=fake-role", j);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t = tok(&c);
+        CU_ASSERT_PTR_NOT_NULL(t);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        ve_erase_free(t);
+        client_free(&c);
+
+        /* cert: no secret in the body; name only with a role */
+        SET_ENV("VAULT_AUTH_METHOD=cert", "VAULT_CLIENT_CERT=/c", "VAULT_CLIENT_KEY=/k");
+        CU_ASSERT_EQUAL(ve_settings_load(fake_env, &c.s), 0);
+        {
+                struct ve_auth_config cfg = { .method = VE_AUTH_CERT, .mount = "cert", .role = "web" };
+                struct ve_auth_grant g = {};
+                struct ve_http *h = NULL;
+
+                CU_ASSERT_FATAL(ve_http_new(c.s, &h, NULL) == 0);
+                CU_ASSERT_EQUAL(ve_auth_cert_login(&cfg, h, &g, NULL), 0);
+                CU_ASSERT_STRING_EQUAL(srv.last_login_body, "{\"name\":\"web\"}");
+                ve_auth_grant_done(&g);
+                ve_http_free(h);
+        }
+        ve_settings_free(c.s);
+
+        /* a missing JWT file is named */
+        unlink(jwt);
+        SET_ENV("VAULT_AUTH_ROLE=fake-role", j);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        {
+                char *err = NULL;
+
+                t = NULL;
+                CU_ASSERT_EQUAL(ve_auth_token(c.a, &t, &err), -ENOENT);
+                CU_ASSERT_PTR_NOT_NULL(err && strstr(err, jwt) && strstr(err, "VAULT_JWT_FILE"));
+                free(err);
+        }
+        CU_ASSERT_EQUAL(count(&srv.logins), 0);
+        client_free(&c);
+        free(jwt);
+        free(e);
+        free(j);
+}
+
+struct flight {
+        struct client *c;
+        pthread_barrier_t *b;
+        char *t;
+        int r;
+};
+
+static void *flight_main(void *p) {
+        struct flight *f = p;
+
+        char *err = NULL;
+
+        /* no CU_ASSERT here: CUnit is not thread-safe */
+        pthread_barrier_wait(f->b);
+        f->r = ve_auth_token(f->c->a, &f->t, &err);
+        if (f->r < 0)
+                f->t = NULL;
+        free(err);
+        return NULL;
+}
+
+static void test_single_flight(void) {
+        enum { N = 16 };
+        struct flight f[N];
+        pthread_t th[N];
+        pthread_barrier_t b;
+        struct client c;
+
+        SET_ENV(APPROLE_ENV);
+        srv.login_delay_ms = 200;
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        pthread_barrier_init(&b, NULL, N);
+        for (int i = 0; i < N; i++) {
+                f[i] = (struct flight) { .c = &c, .b = &b };
+                pthread_create(&th[i], NULL, flight_main, &f[i]);
+        }
+        for (int i = 0; i < N; i++)
+                pthread_join(th[i], NULL);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        CU_ASSERT_PTR_NOT_NULL(f[0].t);
+        for (int i = 0; i < N; i++) {
+                CU_ASSERT_EQUAL(f[i].r, 0);
+                CU_ASSERT_TRUE(eq(f[i].t, f[0].t));
+        }
+        for (int i = 0; i < N; i++)
+                ve_erase_free(f[i].t);
+        pthread_barrier_destroy(&b);
+        client_free(&c);
+}
+
+/* ---- the token's life ---- */
+
+static void test_renew_and_relogin(void) {
+        struct client c;
+        char *t1, *t2, *t3;
+
+        SET_ENV(APPROLE_ENV);
+        srv.ttl = 30;
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t1 = tok(&c);
+        fake_now += 19 * 1000;          /* before 2/3 of 30 s: nothing */
+        ve_erase_free(tok(&c));
+        CU_ASSERT_EQUAL(count(&srv.renews), 0);
+        fake_now += 2 * 1000;           /* past 2/3: renewed, same token */
+        t2 = tok(&c);
+        CU_ASSERT_EQUAL(count(&srv.renews), 1);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        CU_ASSERT_TRUE(eq(t1, t2));
+        /* the renewal restarted the clock */
+        fake_now += 10 * 1000;
+        ve_erase_free(tok(&c));
+        CU_ASSERT_EQUAL(count(&srv.renews), 1);
+        /* renewal refused (token revoked behind our back): log in again */
+        server_revoke_all();
+        fake_now += 15 * 1000;
+        t3 = tok(&c);
+        CU_ASSERT_EQUAL(count(&srv.renews), 2);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        CU_ASSERT_FALSE(eq(t3, t1));
+        ve_erase_free(t1);
+        ve_erase_free(t2);
+        ve_erase_free(t3);
+        client_free(&c);
+}
+
+static void test_not_renewable(void) {
+        struct client c;
+        char *t1, *t2;
+
+        SET_ENV(APPROLE_ENV);
+        srv.ttl = 30;
+        srv.renewable = false;
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t1 = tok(&c);
+        fake_now += 21 * 1000;
+        t2 = tok(&c);
+        CU_ASSERT_EQUAL(count(&srv.renews), 0);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        CU_ASSERT_FALSE(eq(t1, t2));
+        ve_erase_free(t1);
+        ve_erase_free(t2);
+        client_free(&c);
+}
+
+static void test_max_ttl(void) {
+        struct client c;
+
+        SET_ENV(APPROLE_ENV);
+        srv.ttl = 30;
+        srv.max_ttl = 40;       /* the first renewal gets 30 s, the second only 10 s */
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        ve_erase_free(tok(&c));
+        fake_now += 21 * 1000;
+        ve_erase_free(tok(&c));
+        CU_ASSERT_EQUAL(count(&srv.renews), 1);
+        fake_now += 21 * 1000;
+        ve_erase_free(tok(&c));         /* capped: 10 s instead of 30 */
+        CU_ASSERT_EQUAL(count(&srv.renews), 2);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        fake_now += 7 * 1000;
+        ve_erase_free(tok(&c));         /* the max TTL is near: log in, do not renew */
+        CU_ASSERT_EQUAL(count(&srv.renews), 2);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        client_free(&c);
+}
+
+static void test_rejected(void) {
+        struct client c;
+        char *t1, *t2;
+
+        SET_ENV(APPROLE_ENV);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t1 = tok(&c);
+        /* a 403 of the policy: lookup-self accepts the token; no login */
+        CU_ASSERT_FALSE(ve_auth_rejected(c.a, t1));
+        CU_ASSERT_EQUAL(count(&srv.lookups), 1);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        /* the token is gone at the server: dropped, one new login */
+        server_revoke_all();
+        CU_ASSERT_TRUE(ve_auth_rejected(c.a, t1));
+        t2 = tok(&c);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        CU_ASSERT_FALSE(eq(t1, t2));
+        /* a stale refusal of the old token, after the new one came */
+        CU_ASSERT_TRUE(ve_auth_rejected(c.a, t1));
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        ve_erase_free(t1);
+        ve_erase_free(t2);
+        client_free(&c);
+}
+
+static void test_token_method(void) {
+        struct client c;
+        char *t, *f = tpath("tokfile"), *e = ve_asprintf("VAULT_TOKEN_FILE=%s", f);
+
+        /* VAULT_TOKEN: as given, never replaced */
+        SET_ENV("VAULT_TOKEN=fake-given");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t = tok(&c);
+        CU_ASSERT_STRING_EQUAL(t, "fake-given");
+        CU_ASSERT_FALSE(ve_auth_rejected(c.a, t));
+        CU_ASSERT_EQUAL(ve_auth_revoke(c.a), 0);
+        CU_ASSERT_EQUAL(count(&srv.revokes), 0);
+        ve_erase_free(t);
+        client_free(&c);
+
+        /* a token file (an agent sink): re-read when Vault refuses */
+        write_file("tokfile", "fake-file-1\n", 0600);
+        SET_ENV(e);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t = tok(&c);
+        CU_ASSERT_STRING_EQUAL(t, "fake-file-1");
+        CU_ASSERT_FALSE(ve_auth_rejected(c.a, t));      /* unchanged: no retry */
+        ve_erase_free(t);
+        write_file("tokfile", "fake-file-2", 0640);
+        CU_ASSERT_TRUE(ve_auth_rejected(c.a, "fake-file-1"));
+        t = tok(&c);
+        CU_ASSERT_STRING_EQUAL(t, "fake-file-2");
+        CU_ASSERT_TRUE(log_has(f));     /* 0640: warned, naming the file */
+        CU_ASSERT_EQUAL(count(&srv.logins), 0);
+        ve_erase_free(t);
+        client_free(&c);
+
+        /* no token at all: none sent */
+        SET_ENV("VAULT_TOKEN_FILE=/nonexistent/tok");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t = tok(&c);
+        CU_ASSERT_PTR_NULL(t);
+        client_free(&c);
+        free(f);
+        free(e);
+}
+
+static void test_revoke(void) {
+        struct client c;
+        pid_t pid;
+        int status;
+        char *t;
+
+        SET_ENV(APPROLE_ENV);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_EQUAL(ve_auth_revoke(c.a), 0);        /* nothing yet */
+        CU_ASSERT_EQUAL(count(&srv.revokes), 0);
+        t = tok(&c);
+        /* a forked child does not revoke its parent's token */
+        pid = fork();
+        if (pid == 0) {
+                ve_auth_atfork_child(c.a);
+                _exit(ve_auth_revoke(c.a) == 0 ? 0 : 1);
+        }
+        CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+        CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CU_ASSERT_EQUAL(count(&srv.revokes), 0);
+        /* the process that logged in does */
+        CU_ASSERT_EQUAL(ve_auth_revoke(c.a), 0);
+        CU_ASSERT_EQUAL(count(&srv.revokes), 1);
+        pthread_mutex_lock(&srv.lock);
+        CU_ASSERT_FALSE(token_find(t)->valid);
+        pthread_mutex_unlock(&srv.lock);
+        CU_ASSERT_EQUAL(ve_auth_revoke(c.a), 0);        /* once */
+        CU_ASSERT_EQUAL(count(&srv.revokes), 1);
+        ve_erase_free(t);
+        client_free(&c);
+}
+
+static void test_sink(void) {
+        char *sink = tpath("sink"), *e = ve_asprintf("VAULTENV_TOKEN_SINK=%s", sink);
+        struct client c1, c2, c3;
+        char *t1, *t2, *t3, *data = NULL;
+        struct stat st;
+        size_t len;
+
+        unlink(sink);
+        SET_ENV(APPROLE_ENV, e);
+        srv.secret_id_uses = 1;         /* single-use */
+        CU_ASSERT_FATAL(client_new(&c1, NULL) == 0);
+        t1 = tok(&c1);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        /* the sink: 0600, ours, holds the token */
+        CU_ASSERT_EQUAL_FATAL(lstat(sink, &st), 0);
+        CU_ASSERT_TRUE(S_ISREG(st.st_mode));
+        CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+        CU_ASSERT_EQUAL(st.st_uid, geteuid());
+        CU_ASSERT_EQUAL(ve_read_file(sink, 4096, &data, &len), 0);
+        CU_ASSERT_TRUE(eq(data, t1));
+        ve_erase_free(data);
+
+        /* a second process (same settings): adopts it, no login */
+        CU_ASSERT_FATAL(client_new(&c2, NULL) == 0);
+        t2 = tok(&c2);
+        CU_ASSERT_TRUE(eq(t1, t2));
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        CU_ASSERT_EQUAL(count(&srv.lookups), 1);
+        /* it is not its token to revoke */
+        CU_ASSERT_EQUAL(ve_auth_revoke(c2.a), 0);
+        CU_ASSERT_EQUAL(count(&srv.revokes), 0);
+
+        /* a symbolic link at the sink is not followed */
+        {
+                char *target = tpath("sink-target");
+
+                write_file("sink-target", t1, 0600);
+                unlink(sink);
+                CU_ASSERT_EQUAL(symlink(target, sink), 0);
+                CU_ASSERT_FATAL(client_new(&c3, NULL) == 0);
+                t3 = NULL;
+                {
+                        char *err = NULL;
+
+                        /* no adoption; the single-use secret id is spent */
+                        CU_ASSERT_EQUAL(ve_auth_token(c3.a, &t3, &err), -EACCES);
+                        free(err);
+                }
+                CU_ASSERT_TRUE(log_has("is a symbolic link"));
+                CU_ASSERT_EQUAL(count(&srv.lookups), 1);
+                client_free(&c3);
+                unlink(sink);
+                free(target);
+        }
+
+        /* the owner revokes and removes the sink it wrote */
+        write_file("sink", t1, 0600);
+        CU_ASSERT_EQUAL(ve_auth_revoke(c1.a), 0);
+        CU_ASSERT_EQUAL(count(&srv.revokes), 1);
+        CU_ASSERT_NOT_EQUAL(access(sink, F_OK), 0);
+        ve_erase_free(t1);
+        ve_erase_free(t2);
+        client_free(&c1);
+        client_free(&c2);
+        free(sink);
+        free(e);
+}
+
+static void test_config_error_from_new(void) {
+        struct client c;
+        char *err = NULL;
+
+        SET_ENV("VAULT_AUTH_METHOD=jwt", "VAULT_JWT_FILE=/x");
+        CU_ASSERT_EQUAL(client_new(&c, &err), -EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "VAULT_AUTH_ROLE"));
+        free(err);
+        ve_http_free(c.h);
+        ve_settings_free(c.s);
+}
+
+/* Runs last: nothing any test logged holds a fake secret or token. */
+static void test_no_secret_logged(void) {
+        CU_ASSERT_FALSE(log_has("fake-secret-id"));
+        CU_ASSERT_FALSE(log_has("fake-tok-"));
+        CU_ASSERT_FALSE(log_has("fake.jwt.value"));
+        CU_ASSERT_FALSE(log_has("fake-wrapping-token"));
+        CU_ASSERT_FALSE(log_has("fake-file-"));
+        CU_ASSERT_FALSE(log_has("fake-given"));
+}
+
+static void test_no_secret_logged_wrap(void) {
+        /* the tests above clear the log as they start; replay the busiest
+         * ones with the log kept */
+        static const CU_TestFunc again[] = {
+                test_approle_refused, test_wrapped_secret_id, test_renew_and_relogin, test_rejected,
+                test_sink, test_token_method, test_kubernetes_jwt_cert,
+        };
+        char keep[sizeof logbuf];
+
+        keep[0] = 0;
+        for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) {
+                again[i]();
+                pthread_mutex_lock(&log_lock);
+                strncat(keep, logbuf, sizeof keep - strlen(keep) - 1);
+                pthread_mutex_unlock(&log_lock);
+        }
+        pthread_mutex_lock(&log_lock);
+        memcpy(logbuf, keep, sizeof keep);
+        pthread_mutex_unlock(&log_lock);
+        CU_ASSERT_TRUE(log_has("logged in to Vault with approle"));     /* the log did run */
+        test_no_secret_logged();
+}
+
+int main(void) {
+        static const struct unit_test t_cfg[] = {
+                { "detect", test_detect },
+                { "json object", test_json_object },
+                { "parse grant", test_parse_grant },
+                { "config error from new", test_config_error_from_new },
+                { NULL, NULL },
+        };
+        static const struct unit_test t_login[] = {
+                { "approle once, lazily", test_approle_login_once },
+                { "approle files, mount, modes", test_approle_files_and_mount },
+                { "approle refused", test_approle_refused },
+                { "wrapped secret id", test_wrapped_secret_id },
+                { "kubernetes, jwt, cert", test_kubernetes_jwt_cert },
+                { "single flight", test_single_flight },
+                { NULL, NULL },
+        };
+        static const struct unit_test t_life[] = {
+                { "renew, then relogin", test_renew_and_relogin },
+                { "not renewable", test_not_renewable },
+                { "max ttl", test_max_ttl },
+                { "rejected", test_rejected },
+                { "token method", test_token_method },
+                { "revoke", test_revoke },
+                { "sink", test_sink },
+                { "no secret logged", test_no_secret_logged_wrap },
+                { NULL, NULL },
+        };
+        static const struct unit_suite suites[] = {
+                { "auth config", t_cfg },
+                { "auth login", t_login },
+                { "auth life", t_life },
+        };
+        int r;
+
+        if (!mkdtemp(tmpdir))
+                return 2;
+        server_start();
+        snprintf(addr, sizeof addr, "http://127.0.0.1:%d", srv.port);
+        ve_log_set(log_collect, NULL, VE_LOG_DEBUG);
+        r = unit_run(suites, sizeof suites / sizeof suites[0]);
+        {
+                char *cmd = ve_asprintf("rm -rf '%s'", tmpdir);
+
+                if (cmd && system(cmd) != 0)
+                        r = r ? r : 1;
+                free(cmd);
+        }
+        return r;
+}
