@@ -95,6 +95,11 @@ int ve_auth_login_post(const struct ve_auth_config *c, struct ve_http *http, con
  * first) and returns the grant. */
 int ve_auth_approle_login(struct ve_auth_config *c, struct ve_http *http,
                           struct ve_auth_grant *ret, char **ret_error);
+/* The role + JWT login both kubernetes and jwt are: the JWT read from
+ * jwt_file (named var in messages) at every login. */
+int ve_auth_role_jwt_login(struct ve_auth_config *c, struct ve_http *http,
+                           const char *jwt_file, const char *var,
+                           struct ve_auth_grant *ret, char **ret_error);
 int ve_auth_kubernetes_login(struct ve_auth_config *c, struct ve_http *http,
                              struct ve_auth_grant *ret, char **ret_error);
 int ve_auth_jwt_login(struct ve_auth_config *c, struct ve_http *http,

@@ -3,25 +3,9 @@
  * pod's service-account token (VAULT_K8S_TOKEN_FILE, default
  * /var/run/secrets/kubernetes.io/serviceaccount/token), re-read at every
  * login because the kubelet rotates it. */
-#include <errno.h>
-#include <stdlib.h>
-
 #include "auth-internal.h"
-#include "util.h"
 
 int ve_auth_kubernetes_login(struct ve_auth_config *c, struct ve_http *http,
                              struct ve_auth_grant *ret, char **ret_error) {
-        char *jwt = NULL, *body = NULL;
-        int r;
-
-        r = ve_auth_read_credential(c->k8s_token_file, "VAULT_K8S_TOKEN_FILE", &jwt, ret_error);
-        if (r < 0)
-                return r;
-        body = ve_auth_json_object(2, (const char *const[]) { "role", c->role, "jwt", jwt });
-        ve_erase_free(jwt);
-        if (!body)
-                return -ENOMEM;
-        r = ve_auth_login_post(c, http, body, ret, ret_error);
-        ve_erase_free(body);
-        return r;
+        return ve_auth_role_jwt_login(c, http, c->k8s_token_file, "VAULT_K8S_TOKEN_FILE", ret, ret_error);
 }

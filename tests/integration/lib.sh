@@ -172,3 +172,30 @@ ve_transport_stat() {
         curl -sS "${2:-$VAULT_ADDR}/_dev/requests" ${VE_CURL_OPTS:-} |
                 python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
+
+# ve_pki DIR DNS-NAME...: a throwaway PKI made with openssl now: ca.pem/.key,
+# other-ca.pem (an unrelated CA), server.pem/.key for the DNS names (the
+# first is the CN; no IP address), client.pem/.key (CN app-client), all
+# signed by ca.pem; capath/ holds ca.pem hashed for VAULT_CAPATH.
+ve_pki() {
+        local pki=$1 san="" n
+        shift
+        for n in "$@"; do san="$san${san:+,}DNS:$n"; done
+        mkdir -p "$pki/capath"
+        (
+                set -e
+                ossl() { openssl "$@" >/dev/null 2>&1; }
+                cd "$pki"
+                ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=vaultenv test CA"
+                ossl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem -days 2 -subj "/CN=other CA"
+                ossl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=$1"
+                printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" >server.ext
+                ossl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+                ossl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=app-client"
+                printf 'extendedKeyUsage=clientAuth\n' >client.ext
+                ossl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
+                chmod 600 ./*.key
+                cp ca.pem capath/
+                ossl rehash capath
+        )
+}

@@ -6,21 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 pki=$VE_TMP/pki
-mkdir -p "$pki/capath"
-ossl() { openssl "$@" >/dev/null 2>&1; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 2 -subj "/CN=vaultenv test CA"
-ossl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/other-ca.key" -out "$pki/other-ca.pem" -days 2 -subj "/CN=other CA"
 # the server certificate names vault.internal and localhost, not 127.0.0.1
-ossl req -newkey rsa:2048 -nodes -keyout "$pki/server.key" -out "$pki/server.csr" -subj "/CN=vault.internal"
-printf 'subjectAltName=DNS:vault.internal,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$pki/server.ext"
-ossl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
-        -out "$pki/server.pem" -days 2 -extfile "$pki/server.ext"
-ossl req -newkey rsa:2048 -nodes -keyout "$pki/client.key" -out "$pki/client.csr" -subj "/CN=app-client"
-printf 'extendedKeyUsage=clientAuth\n' >"$pki/client.ext"
-ossl x509 -req -in "$pki/client.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
-        -out "$pki/client.pem" -days 2 -extfile "$pki/client.ext"
-cp "$pki/ca.pem" "$pki/capath/"
-ossl rehash "$pki/capath"
+ve_pki "$pki" vault.internal localhost
 check "test PKI made" test -s "$pki/server.pem" -a -s "$pki/client.pem"
 
 ve_vault_start --tls-cert "$pki/server.pem" --tls-key "$pki/server.key"
