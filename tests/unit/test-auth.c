@@ -882,10 +882,13 @@ static void test_token_method(void) {
         free(e);
 }
 
+static int revoke_in_child(void *a) {
+        ve_auth_atfork_child(a);
+        return ve_auth_revoke(a) == 0 ? 0 : 1;
+}
+
 static void test_revoke(void) {
         struct client c;
-        pid_t pid;
-        int status;
         char *t;
 
         SET_ENV(APPROLE_ENV);
@@ -894,13 +897,7 @@ static void test_revoke(void) {
         CU_ASSERT_EQUAL(count(&srv.revokes), 0);
         t = tok(&c);
         /* a forked child does not revoke its parent's token */
-        pid = fork();
-        if (pid == 0) {
-                ve_auth_atfork_child(c.a);
-                _exit(ve_auth_revoke(c.a) == 0 ? 0 : 1);
-        }
-        CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-        CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CU_ASSERT_EQUAL(unit_in_child(revoke_in_child, c.a), 0);
         CU_ASSERT_EQUAL(count(&srv.revokes), 0);
         /* the process that logged in does */
         CU_ASSERT_EQUAL(ve_auth_revoke(c.a), 0);
