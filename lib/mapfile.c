@@ -569,6 +569,7 @@ static int parse_line(struct parser *ps) {
         struct ve_map_entry e = { .line = ps->line };
         const struct ve_map_entry *first;
         const char *name_at, *at, *default_at = NULL, *required_at = NULL, *ttl_at = NULL;
+        const char *eager_at = NULL, *inherit_at = NULL;
         char *tok, *msg = NULL;
         size_t name_len;
         int r;
@@ -645,8 +646,22 @@ static int parse_line(struct parser *ps) {
                         }
                         required_at = at;
                         e.required = true;
-                } else if (startswith(tok, "required=")) {
-                        r = parser_error(ps, at, "option \"required\" takes no value");
+                } else if (strcmp(tok, "eager") == 0 || strcmp(tok, "inherit") == 0) {
+                        bool eager = tok[0] == 'e';
+                        const char **seen = eager ? &eager_at : &inherit_at;
+
+                        if (*seen) {
+                                r = parser_error(ps, at, "option \"%s\" given more than once", tok);
+                                goto fail;
+                        }
+                        *seen = at;
+                        if (eager)
+                                e.eager = true;
+                        else
+                                e.inherit = true;
+                } else if (startswith(tok, "required=") || startswith(tok, "eager=") ||
+                           startswith(tok, "inherit=")) {
+                        r = parser_error(ps, at, "option \"%.*s\" takes no value", (int) strcspn(tok, "="), tok);
                         goto fail;
                 } else if (startswith(tok, "default=")) {
                         if (default_at) {

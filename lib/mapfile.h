@@ -40,6 +40,8 @@ struct ve_map_entry {
         bool required;
         char *default_value;    /* NULL: no default= option */
         uint64_t ttl_ms;        /* 0: no ttl= option (fetched once per process) */
+        bool eager;             /* "eager": resolved before main and put in the environment */
+        bool inherit;           /* "inherit": an eager value is passed on to exec'ed children */
         unsigned line;          /* 1-based line in the file, for messages */
 };
 

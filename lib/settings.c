@@ -106,6 +106,18 @@ int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
         v = get(env, "VAULTENV_REVOKE_ON_EXIT");
         if (v && ve_bool_parse(v, &s->revoke_on_exit) < 0)
                 ve_error("VAULTENV_REVOKE_ON_EXIT: not a boolean \"%.32s\"; not revoking", v);
+        v = get(env, "VAULTENV_EAGER");
+        if (v && ve_bool_parse(v, &s->eager) < 0)
+                ve_error("VAULTENV_EAGER: not a boolean \"%.32s\"; not eager", v);
+        if ((r = dup_opt(env, "VAULTENV_INHERIT", &s->inherit)) < 0)
+                goto oom;
+        s->stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
+        v = get(env, "VAULTENV_STALE_MAX");
+        if (v && ve_duration_parse(v, &s->stale_max_ms) < 0) {
+                ve_error("VAULTENV_STALE_MAX: invalid duration \"%.32s\"; using 24h", v);
+                s->stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
+        }
+
         s->max_retries = VE_DEFAULT_MAX_RETRIES;
         v = get(env, "VAULT_MAX_RETRIES");
         if (v) {
@@ -164,5 +176,6 @@ void ve_settings_free(struct ve_settings *s) {
         free(s->k8s_token_file);
         free(s->jwt_file);
         free(s->token_sink);
+        free(s->inherit);
         free(s);
 }

@@ -54,7 +54,14 @@ struct ve_settings {
         char *jwt_file;                 /* VAULT_JWT_FILE */
         char *token_sink;               /* VAULTENV_TOKEN_SINK: where a login token is shared with children */
         bool revoke_on_exit;            /* VAULTENV_REVOKE_ON_EXIT */
+
+        /* Every runtime (issue 4) */
+        bool eager;                     /* VAULTENV_EAGER: every mapped name is eager */
+        char *inherit;                  /* VAULTENV_INHERIT: "NAME,NAME" passed on to exec'ed children */
+        uint64_t stale_max_ms;          /* VAULTENV_STALE_MAX: how long a stale value may be served */
 };
+
+#define VE_DEFAULT_STALE_MAX_MS (24ULL * 3600 * 1000)
 
 #define VE_DEFAULT_MAX_RETRIES 2
 #define VE_DEFAULT_K8S_TOKEN_FILE "/var/run/secrets/kubernetes.io/serviceaccount/token"

@@ -466,7 +466,25 @@ static void test_options(void) {
         CU_ASSERT_EQUAL(map->entries[3].ttl_ms, 90 * 60 * 1000);
         CU_ASSERT_EQUAL(map->entries[4].ttl_ms, 90 * 1000);
         CU_ASSERT_EQUAL(map->entries[5].ttl_ms, 250);
+        CU_ASSERT_FALSE(map->entries[0].eager);
+        CU_ASSERT_FALSE(map->entries[0].inherit);
         ve_map_free(map);
+
+        /* eager and inherit: flags, once each, no value */
+        map = PARSE_OK("A = m/a eager\n"
+                       "B = m/b inherit eager required\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_TRUE(map->entries[0].eager);
+        CU_ASSERT_FALSE(map->entries[0].inherit);
+        CU_ASSERT_TRUE(map->entries[1].eager);
+        CU_ASSERT_TRUE(map->entries[1].inherit);
+        CU_ASSERT_TRUE(map->entries[1].required);
+        ve_map_free(map);
+        CHECK_ERROR("A = m/a eager eager\n", SOURCE ":1:15: option \"eager\" given more than once");
+        CHECK_ERROR("A = m/a inherit inherit\n", SOURCE ":1:17: option \"inherit\" given more than once");
+        CHECK_ERROR("A = m/a eager=yes\n", SOURCE ":1:9: option \"eager\" takes no value");
+        CHECK_ERROR("A = m/a inherit=1\n", SOURCE ":1:9: option \"inherit\" takes no value");
+        CHECK_ERROR("A = m/a required=1\n", SOURCE ":1:9: option \"required\" takes no value");
 
         CHECK_ERROR("A = m/a ttl=x\n", SOURCE ":1:9: invalid duration \"x\" for ttl");
         CHECK_ERROR("A = m/a ttl=0\n", SOURCE ":1:9: invalid duration \"0\" for ttl");
