@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mapfile.h"
+#include "template.h"
 #include "util.h"
 
 /* The grammar is documented for users in doc/vaultenv.map.5; this file is
@@ -306,7 +307,30 @@ static void entry_done(struct ve_map_entry *e) {
         free(e->name);
         ve_ref_done(&e->ref);
         ve_erase_free(e->default_value);
+        ve_template_free(e->tmpl);
         *e = (struct ve_map_entry) {};
+}
+
+static void bulk_done(struct ve_map_bulk *b) {
+        free(b->prefix);
+        ve_ref_done(&b->ref);
+        *b = (struct ve_map_bulk) {};
+}
+
+bool ve_bulk_name_matches(const char *key, const char *name_suffix) {
+        const char *k = key, *n = name_suffix;
+
+        for (; *k && *n; k++, n++) {
+                char c = *k;
+
+                if (c >= 'a' && c <= 'z')
+                        c = (char) (c - 'a' + 'A');
+                else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+                        c = '_';
+                if (c != *n)
+                        return false;
+        }
+        return *k == '\0' && *n == '\0' && key[0] != '\0';
 }
 
 void ve_map_free(struct ve_map *map) {
@@ -315,6 +339,9 @@ void ve_map_free(struct ve_map *map) {
         for (size_t i = 0; i < map->n_entries; i++)
                 entry_done(&map->entries[i]);
         free(map->entries);
+        for (size_t i = 0; i < map->n_bulk; i++)
+                bulk_done(&map->bulk[i]);
+        free(map->bulk);
         free(map->source);
         free(map);
 }
@@ -352,6 +379,9 @@ struct parser {
          * find duplicates without a quadratic scan of a large file. */
         size_t *slots;
         size_t n_slots;                 /* a power of two, or 0 */
+
+        struct ve_map_bulk *bulk;
+        size_t n_bulk;
 };
 
 /* Sets *ret_error to "source:line:col: message", col the byte column of at
@@ -564,6 +594,114 @@ static int unknown_option(struct parser *ps, const char *at, const char *token, 
         return r;
 }
 
+/* "PREFIX* = REF#* [ttl=DURATION]": one bulk rule. ps->p is after the name
+ * (name_len bytes at name_at, ending in '*'). */
+static int parse_bulk(struct parser *ps, const char *name_at, size_t name_len) {
+        struct ve_map_bulk b = { .line = ps->line };
+        const char *at, *ttl_at = NULL;
+        char *tok, *msg = NULL;
+        int r;
+
+        b.prefix = strndup(name_at, name_len - 1);
+        if (!b.prefix)
+                return parser_oom(ps);
+        if (!*b.prefix) {
+                r = parser_error(ps, name_at, "a bulk mapping needs a name prefix before '*' (e.g. DB_*)");
+                goto fail;
+        }
+        if (!ve_name_valid(b.prefix)) {
+                char *q = quote_n(name_at, name_len);
+
+                r = q ? parser_error(ps, name_at, "invalid variable name prefix %s", q) : parser_oom(ps);
+                free(q);
+                goto fail;
+        }
+        for (size_t i = 0; i < ps->n_bulk; i++) {
+                const char *a = ps->bulk[i].prefix;
+
+                if (strncmp(a, b.prefix, strlen(a)) == 0 || strncmp(b.prefix, a, strlen(b.prefix)) == 0) {
+                        r = parser_error(ps, name_at, "bulk mapping %s* overlaps %s* (line %u)",
+                                         b.prefix, a, ps->bulk[i].line);
+                        goto fail;
+                }
+        }
+
+        skip_blanks(ps);
+        if (ps->p >= ps->end || *ps->p != '=') {
+                r = parser_error(ps, ps->p, "expected '=' after %s*", b.prefix);
+                goto fail;
+        }
+        ps->p++;
+        r = lex_token(ps, &tok, &at);
+        if (r < 0)
+                goto fail;
+        if (r == 0) {
+                r = parser_error(ps, ps->p, "missing Vault reference for %s*", b.prefix);
+                goto fail;
+        }
+        r = ve_ref_parse(tok, &b.ref, &msg);
+        if (r == -EINVAL) {
+                r = msg ? parser_error(ps, at, "%s", msg) : parser_oom(ps);
+                free(msg);
+                goto fail;
+        }
+        if (r < 0) {
+                r = parser_oom(ps);
+                goto fail;
+        }
+        if (strcmp(b.ref.key, "*") != 0) {
+                r = parser_error(ps, at, "bulk mapping %s* needs a reference ending in \"#*\" (every key)",
+                                 b.prefix);
+                goto fail;
+        }
+
+        for (;;) {
+                r = lex_token(ps, &tok, &at);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+                if (startswith(tok, "ttl=") && !ttl_at) {
+                        const char *v = tok + strlen("ttl=");
+
+                        ttl_at = at;
+                        if (ve_duration_parse(v, &b.ttl_ms) < 0 || b.ttl_ms == 0) {
+                                char *q = quote(v);
+
+                                r = q ? parser_error(ps, at, "invalid duration %s for ttl", q) : parser_oom(ps);
+                                free(q);
+                                goto fail;
+                        }
+                } else if (startswith(tok, "ttl=")) {
+                        r = parser_error(ps, at, "option \"ttl\" given more than once");
+                        goto fail;
+                } else {
+                        char *q = quote_n(tok, strcspn(tok, "="));
+
+                        r = q ? parser_error(ps, at, "option %s does not apply to a bulk mapping (only ttl= does)", q)
+                              : parser_oom(ps);
+                        free(q);
+                        goto fail;
+                }
+        }
+
+        {
+                struct ve_map_bulk *a = realloc(ps->bulk, (ps->n_bulk + 1) * sizeof *a);
+
+                if (!a) {
+                        r = parser_oom(ps);
+                        goto fail;
+                }
+                ps->bulk = a;
+                ps->bulk[ps->n_bulk++] = b;
+        }
+        return 0;
+
+fail:
+        bulk_done(&b);
+        return r;
+}
+
 /* Parses one line, [ps->line_start, ps->end), appending its entry if any. */
 static int parse_line(struct parser *ps) {
         struct ve_map_entry e = { .line = ps->line };
@@ -590,6 +728,8 @@ static int parse_line(struct parser *ps) {
                 return parser_error(ps, name_at, "missing variable name before '='");
         if (name_len > VE_NAME_MAX)
                 return parser_error(ps, name_at, "variable name longer than %d bytes", VE_NAME_MAX);
+        if (name_at[name_len - 1] == '*')
+                return parse_bulk(ps, name_at, name_len);
         e.name = strndup(name_at, name_len);
         if (!e.name)
                 return parser_oom(ps);
@@ -621,11 +761,44 @@ static int parse_line(struct parser *ps) {
                 r = parser_error(ps, ps->p, "missing Vault reference for %s", e.name);
                 goto fail;
         }
-        r = ve_ref_parse(tok, &e.ref, &msg);
-        if (r == -EINVAL) {
-                r = msg ? parser_error(ps, at, "%s", msg) : parser_oom(ps);
-                free(msg);
-                goto fail;
+        if (ve_template_is(tok)) {
+                size_t off = 0;
+
+                r = ve_template_parse(tok, &e.tmpl, &off, &msg);
+                if (r == -EINVAL) {
+                        /* The offset is in the unquoted text: past an
+                         * opening quote it is exact unless escapes came
+                         * before it. */
+                        size_t skip = (*at == '"' || *at == '\'') ? 1 : 0;
+                        const char *col = at + skip + off;
+
+                        if (col > ps->end)
+                                col = ps->end;
+                        r = msg ? parser_error(ps, col, "%s: %s", e.name, msg) : parser_oom(ps);
+                        free(msg);
+                        goto fail;
+                }
+                if (r >= 0) {
+                        const struct ve_ref *r0 = &ve_template_ref(e.tmpl, 0)->ref;
+
+                        e.ref = *r0;
+                        e.ref.path = strdup(r0->path);
+                        e.ref.key = strdup(r0->key);
+                        if (!e.ref.path || !e.ref.key)
+                                r = -ENOMEM;
+                }
+        } else {
+                r = ve_ref_parse(tok, &e.ref, &msg);
+                if (r == -EINVAL) {
+                        r = msg ? parser_error(ps, at, "%s", msg) : parser_oom(ps);
+                        free(msg);
+                        goto fail;
+                }
+                if (r >= 0 && strcmp(e.ref.key, "*") == 0) {
+                        r = parser_error(ps, at, "key \"*\" means every key: write the name as a prefix, %s_* = ...",
+                                         e.name);
+                        goto fail;
+                }
         }
         if (r < 0) {
                 r = parser_oom(ps);
@@ -787,8 +960,12 @@ int ve_map_parse(const char *source, const char *text, size_t len,
         }
         map->entries = ps.entries;
         map->n_entries = ps.n_entries;
+        map->bulk = ps.bulk;
+        map->n_bulk = ps.n_bulk;
         ps.entries = NULL;
         ps.n_entries = 0;
+        ps.bulk = NULL;
+        ps.n_bulk = 0;
         *ret_map = map;
         r = 0;
 
@@ -796,6 +973,9 @@ out:
         for (size_t i = 0; i < ps.n_entries; i++)
                 entry_done(&ps.entries[i]);
         free(ps.entries);
+        for (size_t i = 0; i < ps.n_bulk; i++)
+                bulk_done(&ps.bulk[i]);
+        free(ps.bulk);
         free(ps.slots);
         ve_erase_free_n(ps.buf, ps.buf_size);
         return r;

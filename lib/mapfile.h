@@ -5,10 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ve_template;
+
 /* The mapping file: which environment variable names come from which Vault
  * secret. One entry a line:
  *
- *     NAME = [kv1:|kv2:]MOUNT/PATH[#KEY][@VERSION]  [required] [default=VALUE] [ttl=DURATION]
+ *     NAME = [kv1:|kv2:]MOUNT/PATH[#KEY][@VERSION]  [required] [default=VALUE] [ttl=DURATION] [eager] [inherit]
+ *     NAME = "text {{REF [| urlencode]}} text"  [options as above]     (a template: template.h)
+ *     PREFIX* = [kv1:|kv2:]MOUNT/PATH#*[@VERSION]  [ttl=DURATION]     (bulk: every key at the path)
  *
  * Parsing is all or nothing: any error rejects the whole file, and the error
  * reads "FILE:LINE:COL: message". See doc/vaultenv.map.5. */
@@ -42,14 +46,33 @@ struct ve_map_entry {
         uint64_t ttl_ms;        /* 0: no ttl= option (fetched once per process) */
         bool eager;             /* "eager": resolved before main and put in the environment */
         bool inherit;           /* "inherit": an eager value is passed on to exec'ed children */
+        struct ve_template *tmpl; /* a template (template.h); NULL for a plain reference. For a
+                                 * template, ref is a copy of its first reference (for messages) */
         unsigned line;          /* 1-based line in the file, for messages */
+};
+
+/* "PREFIX* = MOUNT/PATH#*": every key at the path, as PREFIX + the key
+ * upper-cased with each byte outside [A-Za-z0-9_] replaced by '_'
+ * (ve_bulk_name_matches()). Prefixes of two rules never overlap (neither is
+ * a prefix of the other); an explicit entry wins over a rule. */
+struct ve_map_bulk {
+        char *prefix;           /* non-empty, [A-Za-z_][A-Za-z0-9_]* */
+        struct ve_ref ref;      /* key is "*" */
+        uint64_t ttl_ms;
+        unsigned line;
 };
 
 struct ve_map {
         char *source;           /* the name used in messages (the path) */
         struct ve_map_entry *entries;
         size_t n_entries;
+        struct ve_map_bulk *bulk;
+        size_t n_bulk;
 };
+
+/* Whether key, under the bulk name rule, gives name_suffix (the name with
+ * the rule's prefix taken off). */
+bool ve_bulk_name_matches(const char *key, const char *name_suffix);
 
 /* Parses text (len bytes, need not be NUL-terminated; an embedded NUL is an
  * error). source names the file in messages. On error returns -EINVAL (or

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "reference.h"
 #include "resolve.h"
+#include "template.h"
 #include "util.h"
 
 #define VE_SECRET_FILE_MAX (1024 * 1024)
@@ -19,8 +21,8 @@
 /* One distinct Vault path (and forced KV version, and version): the unit of
  * fetching. */
 struct ve_path {
-        const struct ve_ref *ref;       /* the first entry's reference */
-        pthread_mutex_t lock;           /* guards fetching, the lease and the entries' vault_* fields */
+        const struct ve_ref *ref;       /* the first entry's reference (or own_ref) */
+        pthread_mutex_t lock;           /* guards fetching, the lease, entries, last and the entries' vault_* fields */
         pthread_cond_t cond;            /* signalled when a fetch ends */
         bool fetching;
 
@@ -28,17 +30,51 @@ struct ve_path {
         bool leased;                    /* the values came with a lease */
         struct ve_lease lease;          /* lease_id NULL: none to renew */
         uint64_t lease_asked_s;         /* the first read's lease_duration: what renewals ask for */
+
+        /* Every entry that reads this path, linked through path_next. Grows
+         * (under lock) when a reference or a bulk name joins. */
+        struct ve_entry *entries;
+        /* The last good read (under lock), so that an entry joining later
+         * takes its value without another read. Wiped when replaced. */
+        struct ve_secret *last;
+        uint64_t read_at;               /* when last was read */
+        uint64_t lease_until;           /* the fresh_until leased entries got then */
+
+        /* Paths created after construction (references): owned, listed
+         * under the resolver's dyn_lock. */
+        struct ve_path *dyn_next;
+        struct ve_ref own_ref;
 };
 
-/* A value that a refresh replaced: kept, because a caller may hold it. */
+/* A value that a refresh replaced: kept, because a caller may hold it.
+ * extra: a render (templates) freed along with it. */
 struct retired {
         struct retired *next;
         char *value;
+        void *extra;
+};
+
+/* One rendering of a template: the value and the part values it was made
+ * from (compared by pointer: a part's value pointer changes exactly when
+ * its value does). */
+struct render {
+        char *value;
+        size_t n;
+        const char *from[];
+};
+
+struct tmpl_state {
+        struct ve_entry *parts;         /* one hidden entry per reference of the template */
+        struct ve_map_entry *part_maps; /* their map entries (strings borrowed from the template) */
+        size_t n;
+        pthread_mutex_t lock;           /* serialises rendering */
+        _Atomic(struct render *) render;
 };
 
 struct ve_entry {
         const struct ve_map_entry *map;
-        struct ve_path *path;
+        struct ve_path *path;           /* NULL for a template (its parts have paths) */
+        struct ve_entry *path_next;     /* under path->lock */
 
         /* Published by the fetching thread; read without a lock. value is
          * only ever replaced by a new pointer (the old one retired), and
@@ -46,6 +82,8 @@ struct ve_entry {
         _Atomic(char *) vault_value;
         _Atomic uint64_t fresh_until;   /* 0: never fetched; FOREVER: no ttl */
         char *vault_reason;             /* why Vault gave nothing; under path->lock */
+        uint64_t stale_since;           /* under path->lock: when the freshness of the value
+                                         * served ended and refreshing it failed; 0: not stale */
 
         /* Steps 3 and 4, evaluated once. */
         pthread_mutex_t fb_lock;
@@ -53,6 +91,26 @@ struct ve_entry {
         char *fb_value;
         enum ve_from fb_from;
         atomic_bool fb_logged;
+
+        struct tmpl_state *tmpl;        /* a template entry */
+
+        /* Entries made after construction: references and bulk names.
+         * They own own_map's name (and, for references, its ref). */
+        struct ve_map_entry own_map;
+        bool dynamic;
+        bool is_reference;              /* step 2 is skipped: the environment holds the reference */
+        const struct ve_map_bulk *bulk; /* a bulk name: its key is found by the name rule */
+        char *ref_value;                /* references: the environment value it stands for */
+        char *literal;                  /* references: an escaped literal, unescaped */
+        bool invalid;                   /* references: malformed (logged when made) */
+        struct ve_entry *dyn_next;      /* immutable once published */
+};
+
+struct bulk_rule {
+        const struct ve_map_bulk *map;
+        size_t prefix_len;
+        struct ve_path *path;
+        _Atomic(struct ve_entry *) names;       /* prepended under dyn_lock; read lock-free */
 };
 
 struct ve_resolver {
@@ -62,12 +120,20 @@ struct ve_resolver {
         ve_getenv_fn env;
 
         struct ve_entry *entries;       /* map->n_entries */
-        struct ve_path *paths;
+        struct ve_path *paths;          /* fixed at construction */
         size_t n_paths;
 
         /* Open addressing over entries, immutable after construction. */
         struct ve_entry **table;
         size_t table_mask;
+
+        struct bulk_rule *bulk;         /* map->n_bulk, immutable */
+
+        /* References: an append-only list, read without a lock; entries
+         * and paths are added under dyn_lock (then a path's lock). */
+        pthread_mutex_t dyn_lock;
+        _Atomic(struct ve_entry *) refs;
+        struct ve_path *dyn_paths;
 
         pthread_mutex_t retired_lock;
         struct retired *retired;
@@ -89,11 +155,67 @@ static void path_locks_init(struct ve_path *p) {
         p->fetching = false;
 }
 
+/* The path for ref among the fixed paths [0, r->n_paths), or NULL. */
+static struct ve_path *fixed_path_find(struct ve_resolver *r, const struct ve_ref *ref) {
+        for (size_t j = 0; j < r->n_paths; j++)
+                if (r->paths[j].ref->kv == ref->kv && r->paths[j].ref->version == ref->version &&
+                    strcmp(r->paths[j].ref->path, ref->path) == 0)
+                        return &r->paths[j];
+        return NULL;
+}
+
+/* At construction only (no lock): the fixed path for ref, made if new. */
+static struct ve_path *fixed_path(struct ve_resolver *r, const struct ve_ref *ref) {
+        struct ve_path *p = fixed_path_find(r, ref);
+
+        if (!p) {
+                p = &r->paths[r->n_paths++];
+                p->ref = ref;
+                path_locks_init(p);
+        }
+        return p;
+}
+
+static void entry_attach(struct ve_entry *e, struct ve_path *p) {
+        e->path = p;
+        e->path_next = p->entries;
+        p->entries = e;
+}
+
+static int tmpl_setup(struct ve_resolver *r, struct ve_entry *e) {
+        const struct ve_template *t = e->map->tmpl;
+        struct tmpl_state *ts;
+
+        ts = calloc(1, sizeof *ts);
+        if (!ts)
+                return -ENOMEM;
+        e->tmpl = ts;
+        pthread_mutex_init(&ts->lock, NULL);
+        ts->parts = calloc(t->n_refs, sizeof *ts->parts);
+        ts->part_maps = calloc(t->n_refs, sizeof *ts->part_maps);
+        if (!ts->parts || !ts->part_maps)
+                return -ENOMEM;
+        ts->n = t->n_refs;
+        for (size_t i = 0; i < t->n_refs; i++) {
+                struct ve_map_entry *m = &ts->part_maps[i];
+                struct ve_entry *pe = &ts->parts[i];
+
+                m->name = e->map->name;
+                m->ref = ve_template_ref(t, i)->ref;
+                m->ttl_ms = e->map->ttl_ms;
+                m->line = e->map->line;
+                pe->map = m;
+                pthread_mutex_init(&pe->fb_lock, NULL);
+                entry_attach(pe, fixed_path(r, &m->ref));
+        }
+        return 0;
+}
+
 int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                     const struct ve_source *source, ve_getenv_fn env,
                     struct ve_resolver **ret_resolver) {
         struct ve_resolver *r;
-        size_t n = map->n_entries, size = 8;
+        size_t n = map->n_entries, size = 8, n_refs = n + map->n_bulk;
 
         r = calloc(1, sizeof *r);
         if (!r) {
@@ -106,13 +228,18 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
         r->env = env;
         r->now_ms = ve_now_ms;
         pthread_mutex_init(&r->retired_lock, NULL);
+        pthread_mutex_init(&r->dyn_lock, NULL);
 
+        for (size_t i = 0; i < n; i++)
+                if (map->entries[i].tmpl)
+                        n_refs += map->entries[i].tmpl->n_refs;
         while (size < 2 * n)
                 size *= 2;
         r->entries = calloc(n ? n : 1, sizeof *r->entries);
-        r->paths = calloc(n ? n : 1, sizeof *r->paths);
+        r->paths = calloc(n_refs ? n_refs : 1, sizeof *r->paths);
         r->table = calloc(size, sizeof *r->table);
-        if (!r->entries || !r->paths || !r->table) {
+        r->bulk = calloc(map->n_bulk ? map->n_bulk : 1, sizeof *r->bulk);
+        if (!r->entries || !r->paths || !r->table || !r->bulk) {
                 ve_resolver_free(r);
                 return -ENOMEM;
         }
@@ -120,64 +247,112 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
 
         for (size_t i = 0; i < n; i++) {
                 struct ve_entry *e = &r->entries[i];
-                const struct ve_ref *ref = &map->entries[i].ref;
-                struct ve_path *p = NULL;
                 size_t slot;
 
                 e->map = &map->entries[i];
                 pthread_mutex_init(&e->fb_lock, NULL);
-
-                for (size_t j = 0; j < r->n_paths; j++)
-                        if (r->paths[j].ref->kv == ref->kv && r->paths[j].ref->version == ref->version &&
-                            strcmp(r->paths[j].ref->path, ref->path) == 0) {
-                                p = &r->paths[j];
-                                break;
+                if (e->map->tmpl) {
+                        if (tmpl_setup(r, e) < 0) {
+                                ve_resolver_free(r);
+                                return -ENOMEM;
                         }
-                if (!p) {
-                        p = &r->paths[r->n_paths++];
-                        p->ref = ref;
-                        path_locks_init(p);
-                }
-                e->path = p;
+                } else
+                        entry_attach(e, fixed_path(r, &e->map->ref));
 
                 for (slot = hash_name(e->map->name) & r->table_mask; r->table[slot];
                      slot = (slot + 1) & r->table_mask)
                         ;
                 r->table[slot] = e;
         }
+        for (size_t i = 0; i < map->n_bulk; i++) {
+                r->bulk[i].map = &map->bulk[i];
+                r->bulk[i].prefix_len = strlen(map->bulk[i].prefix);
+                r->bulk[i].path = fixed_path(r, &map->bulk[i].ref);
+        }
 
         *ret_resolver = r;
         return 0;
+}
+
+static void entry_done(struct ve_entry *e) {
+        ve_erase_free(atomic_load(&e->vault_value));
+        free(e->vault_reason);
+        ve_erase_free(e->fb_value);
+        pthread_mutex_destroy(&e->fb_lock);
+        if (e->tmpl) {
+                struct tmpl_state *ts = e->tmpl;
+                struct render *rd = atomic_load(&ts->render);
+
+                for (size_t i = 0; ts->parts && i < ts->n; i++)
+                        entry_done(&ts->parts[i]);
+                if (rd) {
+                        ve_erase_free(rd->value);
+                        free(rd);
+                }
+                pthread_mutex_destroy(&ts->lock);
+                free(ts->parts);
+                free(ts->part_maps);
+                free(ts);
+        }
+        if (e->dynamic) {
+                free(e->own_map.name);
+                if (e->is_reference)
+                        ve_ref_done(&e->own_map.ref);
+                ve_erase_free(e->ref_value);
+                ve_erase_free(e->literal);
+        }
+}
+
+static void dyn_list_free(struct ve_entry *e) {
+        while (e) {
+                struct ve_entry *next = e->dyn_next;
+
+                entry_done(e);
+                free(e);
+                e = next;
+        }
+}
+
+static void path_done(struct ve_path *p) {
+        ve_lease_done(&p->lease);
+        ve_secret_free(p->last);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
 }
 
 void ve_resolver_free(struct ve_resolver *r) {
         if (!r)
                 return;
         if (r->entries)
-                for (size_t i = 0; i < r->map->n_entries; i++) {
-                        struct ve_entry *e = &r->entries[i];
+                for (size_t i = 0; i < r->map->n_entries; i++)
+                        entry_done(&r->entries[i]);
+        dyn_list_free(atomic_load(&r->refs));
+        for (size_t i = 0; r->bulk && i < r->map->n_bulk; i++)
+                dyn_list_free(atomic_load(&r->bulk[i].names));
+        for (size_t i = 0; r->paths && i < r->n_paths; i++)
+                path_done(&r->paths[i]);
+        while (r->dyn_paths) {
+                struct ve_path *p = r->dyn_paths;
 
-                        ve_erase_free(atomic_load(&e->vault_value));
-                        free(e->vault_reason);
-                        ve_erase_free(e->fb_value);
-                        pthread_mutex_destroy(&e->fb_lock);
-                }
-        for (size_t i = 0; r->paths && i < r->n_paths; i++) {
-                ve_lease_done(&r->paths[i].lease);
-                pthread_mutex_destroy(&r->paths[i].lock);
-                pthread_cond_destroy(&r->paths[i].cond);
+                r->dyn_paths = p->dyn_next;
+                path_done(p);
+                ve_ref_done(&p->own_ref);
+                free(p);
         }
         while (r->retired) {
                 struct retired *t = r->retired;
 
                 r->retired = t->next;
                 ve_erase_free(t->value);
+                free(t->extra);
                 free(t);
         }
         pthread_mutex_destroy(&r->retired_lock);
+        pthread_mutex_destroy(&r->dyn_lock);
         free(r->entries);
         free(r->paths);
         free(r->table);
+        free(r->bulk);
         ve_map_free(r->map);
         free(r);
 }
@@ -187,13 +362,23 @@ void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void)) {
                 r->now_ms = now_ms;
 }
 
-struct ve_entry *ve_resolver_find(const struct ve_resolver *r, const char *name) {
+static struct ve_entry *bulk_entry(struct ve_resolver *r, struct bulk_rule *b, const char *name);
+
+struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name) {
         if (!r || !name || !*name)
                 return NULL;
         for (size_t slot = hash_name(name) & r->table_mask; r->table[slot];
              slot = (slot + 1) & r->table_mask)
                 if (strcmp(r->table[slot]->map->name, name) == 0)
                         return r->table[slot];
+        /* Explicit entries win; then at most one bulk rule matches (their
+         * prefixes never overlap). */
+        for (size_t i = 0; i < r->map->n_bulk; i++) {
+                struct bulk_rule *b = &r->bulk[i];
+
+                if (strncmp(name, b->map->prefix, b->prefix_len) == 0 && name[b->prefix_len])
+                        return bulk_entry(r, b, name);
+        }
         return NULL;
 }
 
@@ -230,19 +415,78 @@ static bool entry_fresh(const struct ve_entry *e, uint64_t now) {
         return until != 0 && (until == FOREVER || now < until);
 }
 
-static void retire(struct ve_resolver *r, char *value) {
+static void retire_with(struct ve_resolver *r, char *value, void *extra) {
         struct retired *t;
 
-        if (!value)
+        if (!value && !extra)
                 return;
         t = malloc(sizeof *t);
         if (!t)
                 return;         /* leak rather than free: a caller may hold it */
         t->value = value;
+        t->extra = extra;
         pthread_mutex_lock(&r->retired_lock);
         t->next = r->retired;
         r->retired = t;
         pthread_mutex_unlock(&r->retired_lock);
+}
+
+static void retire(struct ve_resolver *r, char *value) {
+        retire_with(r, value, NULL);
+}
+
+/* The value for e in s: its key, or for a bulk name the one key that the
+ * name rule turns into it (NULL, with *ret_ambiguous, when several do). */
+static const char *entry_lookup(const struct ve_entry *e, const struct ve_secret *s, bool *ret_ambiguous) {
+        const char *suffix, *found = NULL;
+
+        *ret_ambiguous = false;
+        if (!e->bulk)
+                return ve_secret_get(s, e->map->ref.key);
+        suffix = e->map->name + strlen(e->bulk->prefix);
+        for (size_t i = 0; i < s->n; i++)
+                if (ve_bulk_name_matches(s->keys[i], suffix)) {
+                        if (found) {
+                                *ret_ambiguous = true;
+                                return NULL;
+                        }
+                        found = s->values[i];
+                }
+        return found;
+}
+
+/* Called with p->lock held: sets e's Vault value from secret (a successful
+ * read). */
+static void entry_set(struct ve_resolver *r, struct ve_path *p, struct ve_entry *e, const struct ve_secret *secret) {
+        char *old = atomic_load(&e->vault_value);
+        bool ambiguous;
+        const char *v = entry_lookup(e, secret, &ambiguous);
+
+        e->stale_since = 0;
+        free(e->vault_reason);
+        e->vault_reason = NULL;
+        if (!v) {
+                if (ambiguous)
+                        e->vault_reason = ve_asprintf("several keys in %s give the name %s", p->ref->path,
+                                                      e->map->name);
+                else if (e->bulk)
+                        e->vault_reason = ve_asprintf("no key in %s gives the name %s", p->ref->path, e->map->name);
+                else
+                        e->vault_reason = ve_asprintf("no key \"%s\" in %s", e->map->ref.key, p->ref->path);
+                if (old) {
+                        atomic_store(&e->vault_value, NULL);
+                        retire(r, old);
+                }
+        } else if (!old || strcmp(old, v) != 0) {
+                char *nv = strdup(v);
+
+                if (!nv)
+                        e->vault_reason = strdup("out of memory");
+                else {
+                        atomic_store_explicit(&e->vault_value, nv, memory_order_release);
+                        retire(r, old);
+                }
+        }
 }
 
 static uint64_t lease_ms(uint64_t duration_s) {
@@ -258,12 +502,15 @@ static uint64_t lease_fresh_until(uint64_t now, uint64_t duration_s) {
 
 /* Called with p->lock held, after a fetch: hands each entry of the path its
  * value. An entry that has a value and no ttl keeps it ("fetched once"),
- * except on a leased path, where every entry follows the lease. */
+ * except on a leased path, where every entry follows the lease.
+ * Stale-if-error: when the read failed, an entry that has a value keeps
+ * serving it, for at most settings->stale_max_ms after its freshness ended;
+ * beyond that it is dropped and the name follows its fallback chain. */
 static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve_secret *secret,
                        int err, const char *errmsg, uint64_t now) {
         bool leased = err < 0 ? p->leased : ve_secret_leased(secret);
         bool follow = leased || p->leased;
-        uint64_t lease_until = 0;
+        uint64_t lease_until = 0, stale_max = r->settings->stale_max_ms;
 
         if (err < 0 && leased) {
                 uint64_t retry = lease_ms(p->lease_asked_s) / 6;
@@ -272,47 +519,43 @@ static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve
         } else if (leased)
                 lease_until = lease_fresh_until(now, secret->lease.duration_s);
 
-        for (size_t i = 0; i < r->map->n_entries; i++) {
-                struct ve_entry *e = &r->entries[i];
+        for (struct ve_entry *e = p->entries; e; e = e->path_next) {
                 char *old = atomic_load(&e->vault_value);
                 uint64_t until = e->map->ttl_ms ? now + e->map->ttl_ms : FOREVER;
 
-                if (e->path != p)
-                        continue;
                 if (old && !e->map->ttl_ms && !follow)
                         continue;
                 if (leased)
                         until = lease_until;
 
-                free(e->vault_reason);
-                e->vault_reason = NULL;
-                if (err < 0) {
-                        if (old)
+                if (err >= 0)
+                        entry_set(r, p, e, secret);
+                else if (old) {
+                        uint64_t ended = atomic_load(&e->fresh_until);
+
+                        if (e->stale_since == 0)
+                                e->stale_since = ended != 0 && ended != FOREVER && ended <= now ? ended : now;
+                        if (now - e->stale_since >= stale_max) {
+                                ve_warn("%s: refreshing %s failed and the cached value is stale for longer "
+                                        "than VAULTENV_STALE_MAX: no longer served: %s",
+                                        e->map->name, p->ref->path, errmsg);
+                                free(e->vault_reason);
+                                e->vault_reason = ve_asprintf("%s; the cached value is stale for longer than "
+                                                              "VAULTENV_STALE_MAX", errmsg);
+                                atomic_store(&e->vault_value, NULL);
+                                retire(r, old);
+                        } else {
                                 /* stale-if-error: the last good value stands */
                                 ve_warn("%s: refreshing %s failed, keeping the cached value: %s",
                                         e->map->name, p->ref->path, errmsg);
-                        else
-                                e->vault_reason = strdup(errmsg);
-                } else {
-                        const char *v = ve_secret_get(secret, e->map->ref.key);
-
-                        if (!v) {
-                                e->vault_reason = ve_asprintf("no key \"%s\" in %s",
-                                                              e->map->ref.key, p->ref->path);
-                                if (old) {
-                                        atomic_store(&e->vault_value, NULL);
-                                        retire(r, old);
-                                }
-                        } else if (!old || strcmp(old, v) != 0) {
-                                char *nv = strdup(v);
-
-                                if (!nv)
-                                        e->vault_reason = strdup("out of memory");
-                                else {
-                                        atomic_store_explicit(&e->vault_value, nv, memory_order_release);
-                                        retire(r, old);
-                                }
+                                /* Try again no later than when it may no
+                                 * longer be served. */
+                                if (until > e->stale_since + stale_max)
+                                        until = e->stale_since + stale_max;
                         }
+                } else {
+                        free(e->vault_reason);
+                        e->vault_reason = strdup(errmsg);
                 }
                 atomic_store_explicit(&e->fresh_until, until, memory_order_release);
         }
@@ -323,9 +566,9 @@ static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve
 static void extend(struct ve_resolver *r, struct ve_path *p, uint64_t now) {
         uint64_t until = lease_fresh_until(now, p->lease.duration_s);
 
-        for (size_t i = 0; i < r->map->n_entries; i++)
-                if (r->entries[i].path == p)
-                        atomic_store_explicit(&r->entries[i].fresh_until, until, memory_order_release);
+        p->lease_until = until;
+        for (struct ve_entry *e = p->entries; e; e = e->path_next)
+                atomic_store_explicit(&e->fresh_until, until, memory_order_release);
 }
 
 /* Without lock: tries to renew the path's lease (id is a copy taken under
@@ -362,7 +605,7 @@ static void fetch(struct ve_resolver *r, struct ve_entry *e) {
         struct ve_path *p = e->path;
         struct ve_secret *secret = NULL;
         char *errmsg = NULL, *renew_id = NULL;
-        uint64_t increment = 0;
+        uint64_t increment = 0, now;
         int err;
 
         pthread_mutex_lock(&p->lock);
@@ -400,9 +643,10 @@ static void fetch(struct ve_resolver *r, struct ve_entry *e) {
                 ve_info("%s: %s", p->ref->path, errmsg ? errmsg : strerror(-err));
 
         pthread_mutex_lock(&p->lock);
+        now = r->now_ms();
         distribute(r, p, secret, err,
                    errmsg ? errmsg : (err == -ENOTCONN ? "no Vault client" : strerror(-err)),
-                   r->now_ms());
+                   now);
         if (err >= 0) {
                 /* The path's lease is now the new read's (or none). */
                 ve_lease_done(&p->lease);
@@ -411,7 +655,14 @@ static void fetch(struct ve_resolver *r, struct ve_entry *e) {
                         p->lease = secret->lease;
                         secret->lease = (struct ve_lease) {};
                         p->lease_asked_s = p->lease.duration_s;
+                        p->lease_until = lease_fresh_until(now, p->lease.duration_s);
                 }
+                /* Kept for entries that join later (references, bulk
+                 * names): they take their values from it. */
+                ve_secret_free(p->last);
+                p->last = secret;
+                p->read_at = now;
+                secret = NULL;
         } else if (renew_id) {
                 /* The lease could not be renewed: do not try it again. */
                 p->lease.renewable = false;
@@ -504,16 +755,82 @@ done:
         e->fb_value = value;
 }
 
+/* A template's value from Vault: rendered from its parts' values, or NULL
+ * when one of them has none. Lock-free while the parts' values stay the
+ * same; a re-render (under ts->lock) publishes a new pointer and retires
+ * the old one. */
+static const char *template_value(struct ve_resolver *r, struct ve_entry *e) {
+        struct tmpl_state *ts = e->tmpl;
+        struct render *rd, *nrd;
+        bool same;
+        char *value;
+
+        for (size_t i = 0; i < ts->n; i++)
+                if (!entry_fresh(&ts->parts[i], r->now_ms()))
+                        fetch(r, &ts->parts[i]);
+
+        rd = atomic_load_explicit(&ts->render, memory_order_acquire);
+        same = rd != NULL;
+        for (size_t i = 0; i < ts->n; i++) {
+                const char *v = atomic_load_explicit(&ts->parts[i].vault_value, memory_order_acquire);
+
+                if (!v)
+                        return NULL;
+                if (rd && rd->from[i] != v)
+                        same = false;
+        }
+        if (same)
+                return rd->value;
+
+        pthread_mutex_lock(&ts->lock);
+        rd = atomic_load(&ts->render);
+        nrd = calloc(1, sizeof *nrd + ts->n * sizeof nrd->from[0]);
+        if (!nrd) {
+                pthread_mutex_unlock(&ts->lock);
+                return NULL;
+        }
+        nrd->n = ts->n;
+        same = rd != NULL;
+        for (size_t i = 0; i < ts->n; i++) {
+                nrd->from[i] = atomic_load_explicit(&ts->parts[i].vault_value, memory_order_acquire);
+                if (!nrd->from[i]) {
+                        pthread_mutex_unlock(&ts->lock);
+                        free(nrd);
+                        return NULL;
+                }
+                if (rd && rd->from[i] != nrd->from[i])
+                        same = false;
+        }
+        if (same) {
+                /* Another thread rendered these values meanwhile. */
+                value = rd->value;
+                free(nrd);
+        } else if (ve_template_render(e->map->tmpl, nrd->from, &nrd->value) < 0) {
+                free(nrd);
+                value = rd ? rd->value : NULL;
+        } else {
+                atomic_store_explicit(&ts->render, nrd, memory_order_release);
+                if (rd)
+                        retire_with(r, rd->value, rd);
+                value = nrd->value;
+        }
+        pthread_mutex_unlock(&ts->lock);
+        return value;
+}
+
 int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
                const char **ret_value, enum ve_from *ret_from, char **ret_reason) {
         const char *v;
         enum ve_from from;
         char *reason = NULL;
 
-        if (!entry_fresh(e, r->now_ms()))
-                fetch(r, e);
-
-        v = atomic_load_explicit(&e->vault_value, memory_order_acquire);
+        if (e->tmpl)
+                v = template_value(r, e);
+        else {
+                if (!entry_fresh(e, r->now_ms()))
+                        fetch(r, e);
+                v = atomic_load_explicit(&e->vault_value, memory_order_acquire);
+        }
         if (v) {
                 from = VE_FROM_VAULT;
                 goto found;
@@ -521,12 +838,21 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
 
         reason = ve_entry_vault_reason(r, e);
 
-        v = r->env(e->map->name);
+        /* A reference's environment value is the reference itself. A
+         * mapped name whose environment value is a reference (or an escaped
+         * literal) gets what that resolves to. */
+        v = e->is_reference ? NULL : r->env(e->map->name);
+        if (v && ve_value_is_reference(v)) {
+                const char *rv = NULL;
+
+                if (ve_resolve_reference(r, e->map->name, v, &rv, NULL) < 0)
+                        rv = NULL;
+                v = rv;
+        }
         if (v) {
                 from = VE_FROM_ENV;
                 goto fallback;
         }
-
         if (!atomic_load_explicit(&e->fb_done, memory_order_acquire)) {
                 pthread_mutex_lock(&e->fb_lock);
                 if (!atomic_load(&e->fb_done)) {
@@ -579,6 +905,11 @@ found:
 char *ve_entry_vault_reason(struct ve_resolver *r, struct ve_entry *e) {
         char *s = NULL;
 
+        if (e->tmpl) {
+                for (size_t i = 0; !s && i < e->tmpl->n; i++)
+                        s = ve_entry_vault_reason(r, &e->tmpl->parts[i]);
+                return s;
+        }
         pthread_mutex_lock(&e->path->lock);
         if (e->vault_reason)
                 s = strdup(e->vault_reason);
@@ -586,14 +917,197 @@ char *ve_entry_vault_reason(struct ve_resolver *r, struct ve_entry *e) {
         return s;
 }
 
+/* Called with r->dyn_lock held: attaches a new entry to p and gives it the
+ * values of p's last read, if any, so that it costs no request. */
+static void entry_join(struct ve_resolver *r, struct ve_path *p, struct ve_entry *e) {
+        pthread_mutex_lock(&p->lock);
+        entry_attach(e, p);
+        if (p->last) {
+                uint64_t until = p->leased ? p->lease_until :
+                                 e->map->ttl_ms ? p->read_at + e->map->ttl_ms : FOREVER;
+
+                entry_set(r, p, e, p->last);
+                atomic_store_explicit(&e->fresh_until, until, memory_order_release);
+        }
+        pthread_mutex_unlock(&p->lock);
+}
+
+/* Called with r->dyn_lock held: the path for ref, fixed or dynamic, made
+ * when new. NULL: out of memory. */
+static struct ve_path *dyn_path(struct ve_resolver *r, const struct ve_ref *ref) {
+        struct ve_path *p = fixed_path_find(r, ref);
+
+        if (p)
+                return p;
+        for (p = r->dyn_paths; p; p = p->dyn_next)
+                if (p->ref->kv == ref->kv && p->ref->version == ref->version && strcmp(p->ref->path, ref->path) == 0)
+                        return p;
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return NULL;
+        p->own_ref = (struct ve_ref) { .kv = ref->kv, .version = ref->version,
+                                       .path = strdup(ref->path), .key = strdup(ref->key) };
+        if (!p->own_ref.path || !p->own_ref.key) {
+                ve_ref_done(&p->own_ref);
+                free(p);
+                return NULL;
+        }
+        p->ref = &p->own_ref;
+        path_locks_init(p);
+        p->dyn_next = r->dyn_paths;
+        r->dyn_paths = p;
+        return p;
+}
+
+static struct ve_entry *dyn_entry_new(const char *name) {
+        struct ve_entry *e = calloc(1, sizeof *e);
+
+        if (!e)
+                return NULL;
+        e->dynamic = true;
+        e->own_map.name = strdup(name);
+        if (!e->own_map.name) {
+                free(e);
+                return NULL;
+        }
+        e->map = &e->own_map;
+        pthread_mutex_init(&e->fb_lock, NULL);
+        return e;
+}
+
+static struct ve_entry *bulk_entry(struct ve_resolver *r, struct bulk_rule *b, const char *name) {
+        struct ve_entry *e;
+
+        for (e = atomic_load_explicit(&b->names, memory_order_acquire); e; e = e->dyn_next)
+                if (strcmp(e->map->name, name) == 0)
+                        return e;
+        if (!ve_name_valid(name))
+                return NULL;
+
+        pthread_mutex_lock(&r->dyn_lock);
+        for (e = atomic_load(&b->names); e; e = e->dyn_next)
+                if (strcmp(e->map->name, name) == 0)
+                        goto out;
+        e = dyn_entry_new(name);
+        if (!e)
+                goto out;
+        /* The rule's reference, borrowed: the key "*" is never looked up,
+         * entry_lookup() applies the name rule instead. */
+        e->own_map.ref = b->map->ref;
+        e->own_map.ttl_ms = b->map->ttl_ms;
+        e->own_map.line = b->map->line;
+        e->bulk = b->map;
+        entry_join(r, b->path, e);
+        e->dyn_next = atomic_load(&b->names);
+        atomic_store_explicit(&b->names, e, memory_order_release);
+out:
+        pthread_mutex_unlock(&r->dyn_lock);
+        return e;
+}
+
+/* Called with r->dyn_lock held: a new reference entry for (name, value). */
+static struct ve_entry *reference_entry_new(struct ve_resolver *r, const char *name, const char *value) {
+        struct ve_entry *e = dyn_entry_new(name);
+        char *err = NULL;
+        int k;
+
+        if (!e)
+                return NULL;
+        e->is_reference = true;
+        e->ref_value = strdup(value);
+        if (!e->ref_value) {
+                entry_done(e);
+                free(e);
+                return NULL;
+        }
+        k = ve_reference_parse(value, &e->own_map.ref, &e->literal, &err);
+        if (k == -EINVAL) {
+                /* The value is not shown: it is only malformed, but it
+                 * may be a secret pasted into the wrong variable. */
+                ve_warn("%s: %s; the variable reads as unset", name, err ? err : "invalid reference");
+                free(err);
+                e->invalid = true;
+        } else if (k < 0) {
+                entry_done(e);
+                free(e);
+                return NULL;
+        } else if (k == 0) {
+                struct ve_path *p = dyn_path(r, &e->own_map.ref);
+
+                if (!p) {
+                        entry_done(e);
+                        free(e);
+                        return NULL;
+                }
+                ve_debug("%s: a reference to %s", name, p->ref->path);
+                entry_join(r, p, e);
+        }
+        return e;
+}
+
+int ve_resolve_reference(struct ve_resolver *r, const char *name, const char *value,
+                         const char **ret_value, char **ret_reason) {
+        struct ve_entry *e;
+
+        if (!r || !name || !*name || !ve_value_is_reference(value) || !ret_value)
+                return -EINVAL;
+        for (e = atomic_load_explicit(&r->refs, memory_order_acquire); e; e = e->dyn_next)
+                if (strcmp(e->map->name, name) == 0 && strcmp(e->ref_value, value) == 0)
+                        goto found;
+
+        pthread_mutex_lock(&r->dyn_lock);
+        for (e = atomic_load(&r->refs); e; e = e->dyn_next)
+                if (strcmp(e->map->name, name) == 0 && strcmp(e->ref_value, value) == 0)
+                        break;
+        if (!e) {
+                e = reference_entry_new(r, name, value);
+                if (e) {
+                        e->dyn_next = atomic_load(&r->refs);
+                        atomic_store_explicit(&r->refs, e, memory_order_release);
+                }
+        }
+        pthread_mutex_unlock(&r->dyn_lock);
+        if (!e)
+                return -ENOMEM;
+found:
+        if (e->literal) {
+                *ret_value = e->literal;
+                return 0;
+        }
+        if (e->invalid) {
+                *ret_value = NULL;
+                return 0;
+        }
+        return ve_resolve(r, e, ret_value, NULL, ret_reason);
+}
+
+static void atfork_entries(struct ve_entry *e) {
+        for (; e; e = e->dyn_next)
+                pthread_mutex_init(&e->fb_lock, NULL);
+}
+
 void ve_resolver_atfork_child(struct ve_resolver *r) {
         if (!r)
                 return;
         for (size_t i = 0; i < r->n_paths; i++)
                 path_locks_init(&r->paths[i]);
+        for (struct ve_path *p = r->dyn_paths; p; p = p->dyn_next)
+                path_locks_init(p);
         /* The leases stay: the child serves the same values, and renews
          * them (the renewal is the parent's lease too) or reads anew. */
-        for (size_t i = 0; i < r->map->n_entries; i++)
-                pthread_mutex_init(&r->entries[i].fb_lock, NULL);
+        for (size_t i = 0; i < r->map->n_entries; i++) {
+                struct ve_entry *e = &r->entries[i];
+
+                pthread_mutex_init(&e->fb_lock, NULL);
+                if (e->tmpl) {
+                        pthread_mutex_init(&e->tmpl->lock, NULL);
+                        for (size_t k = 0; k < e->tmpl->n; k++)
+                                pthread_mutex_init(&e->tmpl->parts[k].fb_lock, NULL);
+                }
+        }
+        atfork_entries(atomic_load(&r->refs));
+        for (size_t i = 0; i < r->map->n_bulk; i++)
+                atfork_entries(atomic_load(&r->bulk[i].names));
+        pthread_mutex_init(&r->dyn_lock, NULL);
         pthread_mutex_init(&r->retired_lock, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include "envscan.h"
 #include "mapfile.h"
+#include "reference.h"
 #include "secret.h"
 #include "settings.h"
 
@@ -13,7 +14,8 @@
  * For a mapped NAME the chain is:
  *   1. Vault: the key at the mapped path (all keys of one path come from one
  *      read; one read per path however many names and threads ask);
- *   2. the process's own environment value of NAME;
+ *   2. the process's own environment value of NAME (when that value is a
+ *      reference, "vault:...", what it resolves to: ve_resolve_reference());
  *   3. the file named by NAME_FILE, then SECRETS_DIR/NAME, then
  *      SECRETS_DIR/name (lower-cased), one trailing "\n" or "\r\n" stripped;
  *   4. the default= option;
@@ -21,8 +23,26 @@
  *
  * Caching: a Vault read (success or failure) is kept for the life of the
  * process, or until the name's ttl= passes; then the next lookup reads the
- * path again and, should Vault fail, the last good value is still served.
+ * path again and, should Vault fail, the last good value is still served
+ * (stale-if-error), with a warning at each failed attempt, for at most
+ * settings->stale_max_ms (VAULTENV_STALE_MAX) after its freshness ended;
+ * the next attempt is made no later than that bound. Past it, the value is
+ * dropped and the name follows steps 2-5 until a read succeeds again.
  * Steps 3 and 4 are evaluated once per name. Step 2 is live.
+ *
+ * Templates (map entry with tmpl): step 1 is the template rendered from the
+ * values of all its references (each path read once, shared with every
+ * other name on it); when any has no value, steps 2-5 as for any name. The
+ * rendering is cached and re-made, as a new pointer, when a value it was
+ * made from changes (ttl, lease).
+ *
+ * Bulk names (map->bulk): ve_resolver_find() of a name that no entry maps
+ * but that starts with a rule's prefix gives an entry made on the spot
+ * (once per name); step 1 is the key that the name rule turns into the name
+ * (read the path once for all of them); a miss goes on to steps 2-5 (no
+ * default, never required).
+ *
+ * References (ve_resolve_reference()): as a name, without step 2.
  *
  * Leases (dynamic secrets): values whose read came with a lease are fresh
  * until 2/3 of its lease_duration has passed (ttl= does not apply to
@@ -70,7 +90,8 @@ struct ve_resolver;
 struct ve_entry;
 
 /* Takes ownership of map (also on failure). settings and source are
- * borrowed and must outlive the resolver. env reads the live environment. */
+ * borrowed and must outlive the resolver. env reads the live environment.
+ * map may be empty (no entries): a resolver for references only. */
 int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                     const struct ve_source *source, ve_getenv_fn env,
                     struct ve_resolver **ret_resolver);
@@ -80,8 +101,12 @@ void ve_resolver_free(struct ve_resolver *r);
  * Call before any lookup. */
 void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void));
 
-/* NULL when name is not mapped. Lock-free, allocation-free. */
-struct ve_entry *ve_resolver_find(const struct ve_resolver *r, const char *name);
+/* NULL when name is not mapped (neither by an entry nor by a bulk rule).
+ * Lock-free and allocation-free for a mapped name, for a name that matches
+ * no bulk prefix (a prefix compare per rule), and for a bulk name seen
+ * before; the first lookup of a bulk name allocates its entry under a lock.
+ * Does no I/O. */
+struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name);
 size_t ve_resolver_count(const struct ve_resolver *r);
 struct ve_entry *ve_resolver_entry(const struct ve_resolver *r, size_t i);
 const struct ve_map_entry *ve_entry_map(const struct ve_entry *e);
@@ -99,6 +124,24 @@ const char *ve_from_name(enum ve_from from);
 /* Why Vault gave no value for this name at the last read (heap copy), or
  * NULL when it gave one or was not asked yet. For `vaultenv check`. */
 char *ve_entry_vault_reason(struct ve_resolver *r, struct ve_entry *e);
+
+/* A reference in the environment: name's live value (for which
+ * ve_value_is_reference() is true) when name is NOT mapped
+ * (ve_resolver_find() gave NULL). Returns 0 and *ret_value:
+ *   - the secret (from Vault, else NAME_FILE / SECRETS_DIR files),
+ *   - the unescaped text for an escaped literal ("vault::x" gives "vault:x"),
+ *   - NULL when nothing resolved the reference or it is malformed (a
+ *     warning is logged once per (name, value); the reference text itself is
+ *     never served).
+ * Pointer-stable like ve_resolve(); thread-safe; one read per path, shared
+ * with mapped names and other references on the same path (same KV version
+ * form and version). Entries are kept per (name, value): a program that
+ * sets another reference gets it resolved too. Lock-free once the pair was
+ * seen; the first time, a lock and an allocation. -ENOMEM, -EINVAL (bad
+ * arguments). ret_reason: unused (references are never required), may be
+ * NULL. */
+int ve_resolve_reference(struct ve_resolver *r, const char *name, const char *value,
+                         const char **ret_value, char **ret_reason);
 
 /* In a forked child: re-create every lock, and forget fetches that were in
  * flight in the parent (their threads do not exist here). */

@@ -16,10 +16,15 @@
  *   - fork safety (pthread_atfork, registered once);
  *   - turning "required and missing" into a message and exit status 78;
  *   - VAULTENV_REVOKE_ON_EXIT: an atexit handler, registered once the
- *     first Vault request went out (a login or a lease may then exist).
- * Only getenv and secure_getenv are exported (shim.sym). */
+ *     first Vault request went out (a login or a lease may then exist);
+ *   - eager mode: a constructor that resolves the eager names before main
+ *     and places them in the environment (setenv), for runtimes that copy
+ *     environ at start-up; exec.c keeps them out of children.
+ * Exported: getenv, secure_getenv, and the exec family, posix_spawn,
+ * system and popen/pclose (exec.c; shim.sym). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,9 +36,12 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "eager.h"
 #include "envscan.h"
+#include "exec.h"
 #include "log.h"
 #include "mapfile.h"
+#include "reference.h"
 #include "resolve.h"
 #include "settings.h"
 #include "util.h"
@@ -230,23 +238,41 @@ static void shim_init(void) {
         ve_log_set(log_stderr, NULL, settings->log_level);
 
         k = ve_map_load(settings->map_path, &map, &err);
-        if (k == -ENOENT && !settings->map_explicit) {
-                /* No mapping anywhere: a no-op, silently. */
-                free(err);
-                return;
-        }
         if (k < 0) {
-                ve_error("%s; no variable is mapped", err ? err : "cannot load the mapping file");
+                /* No mapping anywhere: silently, nothing is mapped. A bad
+                 * one: said once. Either way references in the environment
+                 * ("vault:...", lib/reference.h) are still served, by a
+                 * resolver with an empty map, so that their text is never
+                 * handed out as a value. */
+                if (k != -ENOENT || settings->map_explicit)
+                        ve_error("%s; no variable is mapped", err ? err : "cannot load the mapping file");
                 free(err);
-                return;
+                err = NULL;
+                if (ve_map_parse(settings->map_path, "", 0, &map, NULL) < 0) {
+                        ve_error("out of memory; nothing is resolved");
+                        return;
+                }
         }
         if (ve_resolver_new(map, settings, &shim_source, passthrough, &r) < 0) {
                 ve_error("out of memory; no variable is mapped");
                 return;
         }
-        ve_debug("%s: %zu variable(s) mapped", settings->map_path, ve_resolver_count(r));
+        if (k >= 0)
+                ve_debug("%s: %zu variable(s) mapped", settings->map_path, ve_resolver_count(r));
         pthread_atfork(NULL, NULL, atfork_child);
         atomic_store_explicit(&resolver, r, memory_order_release);
+}
+
+/* A required name that nothing resolved: the foundation's message, and the
+ * process ends with status 78 through _exit(): atexit handlers might ask
+ * for the same name again. */
+_Noreturn static void required_missing(const char *name, const char *reason) {
+        char msg[1100];
+
+        snprintf(msg, sizeof msg, "%s: required variable is missing: %s", name,
+                 reason ? reason : "no value");
+        write_line("", msg);
+        _exit(VE_EX_CONFIG);
 }
 
 static char *shim_getenv(const char *name) {
@@ -264,19 +290,20 @@ static char *shim_getenv(const char *name) {
         r = atomic_load_explicit(&resolver, memory_order_acquire);
         e = r ? ve_resolver_find(r, name) : NULL;
         if (!e) {
+                const char *env = passthrough(name);
+
+                /* A reference in the environment: what it resolves to, or
+                 * NULL; never its text. */
+                value = env;
+                if (r && ve_value_is_reference(env) && ve_resolve_reference(r, name, env, &value, NULL) < 0)
+                        value = NULL;
                 in_shim = false;
-                return (char *) passthrough(name);
+                return (char *) value;
         }
 
         k = ve_resolve(r, e, &value, NULL, &reason);
-        if (k == -ENOENT) {
-                char msg[1100];
-
-                snprintf(msg, sizeof msg, "%s: required variable is missing: %s", name,
-                         reason ? reason : "no value");
-                write_line("", msg);
-                _exit(VE_EX_CONFIG);
-        }
+        if (k == -ENOENT)
+                required_missing(name, reason);
         free(reason);
         in_shim = false;
         return k < 0 ? NULL : (char *) value;
@@ -291,4 +318,261 @@ EXPORT char *secure_getenv(const char *name) {
         if (getauxval(AT_SECURE))
                 return NULL;
         return shim_getenv(name);
+}
+
+/* ---- eager mode ---- */
+
+/* What the eager constructor placed in the environment; written before
+ * main, immutable afterwards (exec.c reads it without a lock). */
+static struct ve_eager_var *eager_vars;
+static size_t n_eager_vars;
+
+/* Whether the file at path contains "eager" or "inherit". Reads it in
+ * chunks into a stack buffer: no malloc (a process that never allocated
+ * would pay for malloc's set-up) and no stdio. Unreadable: false (the lazy
+ * path reports it on the first lookup, as without eager mode). At most
+ * VE_MAP_MAX_SIZE bytes, as the parser takes. */
+static bool file_mentions_eager(const char *path) {
+        char buf[4096 + 8];
+        size_t keep = 0, total = 0, used = 0;
+        bool found = false;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return false;
+        while (!found && total <= VE_MAP_MAX_SIZE) {
+                ssize_t n = read(fd, buf + keep, sizeof buf - keep);
+                size_t len;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                total += (size_t) n;
+                len = keep + (size_t) n;
+                if (len > used)
+                        used = len;
+                found = memmem(buf, len, "eager", 5) || memmem(buf, len, "inherit", 7);
+                /* a word may straddle two reads: carry the last 6 bytes */
+                keep = len < 6 ? len : 6;
+                for (size_t i = 0; i < keep; i++)
+                        buf[i] = buf[len - keep + i];
+        }
+        (void) close(fd);
+        /* a default= in it may be a credential */
+        explicit_bzero(buf, used);
+        return found;
+}
+
+/* Whether this process may have eager names, decided without loading the
+ * settings or parsing the mapping, so that a process without eager names
+ * pays (almost) nothing before main: VAULTENV_EAGER or VAULTENV_INHERIT set
+ * (inherit implies eager), or the mapping file (VAULTENV_MAP, else the
+ * default path) mentions "eager" or "inherit" somewhere. The latter is a
+ * pre-filter only (it may be a comment): the parsed mapping decides. Without
+ * a mapping file this costs one failing open(). */
+static bool eager_possible(void) {
+        const char *eager = NULL, *inherit = NULL, *path = NULL;
+        bool b = false;
+
+        /* One pass over environ, rejecting most entries on their first
+         * bytes (the first match wins, as in getenv()). */
+        for (char **e = environ; e && *e; e++) {
+                const char *s = *e;
+
+                if (s[0] != 'V' || strncmp(s, "VAULTENV_", 9) != 0)
+                        continue;
+                s += 9;
+                if (!eager && strncmp(s, "EAGER=", 6) == 0)
+                        eager = s + 6;
+                else if (!inherit && strncmp(s, "INHERIT=", 8) == 0)
+                        inherit = s + 8;
+                else if (!path && strncmp(s, "MAP=", 4) == 0)
+                        path = s + 4;
+        }
+        if (eager && eager[0] && (ve_bool_parse(eager, &b) < 0 || b))
+                return true;    /* a bad value is reported when the settings load */
+        if (inherit && inherit[0])
+                return true;
+        if (!path || !path[0])
+                path = VE_DEFAULT_MAP_PATH;
+        return file_mentions_eager(path);
+}
+
+/* The entry "NAME=..." of the environment, or NULL. */
+static const char *env_entry(const char *name) {
+        size_t n = strlen(name);
+
+        for (char **e = environ; e && *e; e++)
+                if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+                        return *e;
+        return NULL;
+}
+
+/* Places name=value in the environment and records it in vars[*placed],
+ * unless the environment already holds exactly that value (then it is the
+ * process's own, not injected). Whether it was placed. name must then live
+ * for the whole process. */
+static bool eager_put(struct ve_eager_var *vars, size_t *placed, const char *name, const char *value,
+                      bool inherit) {
+        const char *original = env_entry(name);
+
+        if (original && strcmp(original + strlen(name) + 1, value) == 0)
+                return false;
+        if (setenv(name, value, 1) < 0) {
+                ve_error("%s: cannot place it in the environment: %s", name, strerror(errno));
+                return false;
+        }
+        vars[(*placed)++] = (struct ve_eager_var) {
+                .name = name,
+                .value = value,
+                .original = original,
+                .inherit = inherit,
+        };
+        return true;
+}
+
+/* References in the environment (NAME=vault:..., lib/reference.h) of names
+ * that no map entry made eager: with VAULTENV_EAGER (or the name in
+ * VAULTENV_INHERIT) they are resolved and replaced too; a child gets the
+ * reference text back (the original entry) and resolves it itself. A
+ * reference nothing resolves keeps its text in the environment (getenv()
+ * still gives NULL for it). */
+static void eager_place_references(struct ve_resolver *r, char **snapshot, struct ve_eager_var *vars,
+                                   size_t *placed) {
+        for (char **p = snapshot; *p; p++) {
+                const char *eq = strchr(*p, '='), *value = NULL;
+                struct ve_entry *e;
+                bool inherit;
+                char *name;
+
+                if (!eq || eq == *p || !ve_value_is_reference(eq + 1))
+                        continue;
+                name = strndup(*p, (size_t) (eq - *p));
+                if (!name)
+                        return;
+                inherit = ve_eager_list_has(settings->inherit, name);
+                e = ve_resolver_find(r, name);
+                if ((!settings->eager && !inherit) ||
+                    (e && ve_eager_entry_wanted(ve_entry_map(e), settings->eager, settings->inherit)) ||
+                    env_entry(name) != *p) {
+                        /* not eager; or done with the mapped names; or not
+                         * the entry getenv() sees */
+                        free(name);
+                        continue;
+                }
+                if (e) {
+                        /* a bulk name: its own chain, whose step 2 resolves the reference */
+                        char *reason = NULL;
+
+                        if (ve_resolve(r, e, &value, NULL, &reason) < 0)
+                                value = NULL;
+                        free(reason);
+                } else if (ve_resolve_reference(r, name, eq + 1, &value, NULL) < 0)
+                        value = NULL;
+                if (!value) {
+                        free(name);
+                        continue;
+                }
+                if (!eager_put(vars, placed, name, value, inherit))
+                        free(name);
+        }
+}
+
+/* Resolves every eager name and places it in the environment. A required
+ * one that nothing resolves ends the process as getenv() would. */
+static void eager_place(struct ve_resolver *r) {
+        size_t n = ve_resolver_count(r), n_env = ve_eager_env_count(environ), placed = 0;
+        struct ve_eager_var *vars;
+        char **snapshot;
+
+        vars = calloc(n + n_env + 1, sizeof *vars);
+        /* setenv() may move environ: walk a copy of its entries */
+        snapshot = calloc(n_env + 1, sizeof *snapshot);
+        if (!vars || !snapshot) {
+                ve_error("out of memory; eager names are not placed in the environment");
+                free(vars);
+                free(snapshot);
+                return;
+        }
+        for (size_t i = 0; i < n_env; i++)
+                snapshot[i] = environ[i];
+
+        for (size_t i = 0; i < n; i++) {
+                struct ve_entry *e = ve_resolver_entry(r, i);
+                const struct ve_map_entry *m = ve_entry_map(e);
+                const char *value = NULL;
+                char *reason = NULL;
+                int k;
+
+                if (!ve_eager_entry_wanted(m, settings->eager, settings->inherit))
+                        continue;
+                k = ve_resolve(r, e, &value, NULL, &reason);
+                if (k == -ENOENT)
+                        required_missing(m->name, reason);
+                free(reason);
+                if (k < 0 || !value)
+                        continue;
+                (void) eager_put(vars, &placed, m->name, value, ve_eager_entry_inherits(m, settings->inherit));
+        }
+        if (settings->eager || settings->inherit)
+                eager_place_references(r, snapshot, vars, &placed);
+        free(snapshot);
+
+        ve_debug("eager: %zu variable(s) placed in the environment", placed);
+        if (placed == 0) {
+                free(vars);
+                return;
+        }
+        eager_vars = vars;
+        n_eager_vars = placed;
+        ve_exec_set_injected(eager_vars, n_eager_vars);
+}
+
+/* Names in VAULTENV_INHERIT that are neither mapped nor references: a typo
+ * would silently pass nothing on. */
+static void eager_check_inherit_list(struct ve_resolver *r) {
+        const char *p = settings->inherit;
+
+        while (p && *p) {
+                size_t len = strcspn(p, ",");
+                char name[256];
+                size_t a = 0, b = len;
+
+                while (a < b && (p[a] == ' ' || p[a] == '\t'))
+                        a++;
+                while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'))
+                        b--;
+                if (b > a && b - a < sizeof name) {
+                        memcpy(name, p + a, b - a);
+                        name[b - a] = '\0';
+                        if (!ve_resolver_find(r, name) && !ve_value_is_reference(passthrough(name)))
+                                ve_error("VAULTENV_INHERIT: %s is not mapped; nothing to pass on", name);
+                }
+                p += len;
+                if (*p == ',')
+                        p++;
+        }
+}
+
+/* Runs before main and before the program's own constructors (other
+ * libraries' constructors may run before or after it). Before main no
+ * other thread exists, so setenv() is safe here. Under the guard: getenv()
+ * calls made by libcurl and OpenSSL while they load and work pass through.
+ * Does nothing in secure mode, nor when eager_possible() says no. */
+__attribute__((constructor))
+static void eager_init(void) {
+        struct ve_resolver *r;
+
+        if (getauxval(AT_SECURE) || !eager_possible())
+                return;
+        in_shim = true;
+        pthread_once(&init_once, shim_init);
+        r = atomic_load_explicit(&resolver, memory_order_acquire);
+        if (r) {
+                eager_check_inherit_list(r);
+                eager_place(r);
+        }
+        in_shim = false;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mapfile.h"
+#include "template.h"
 
 /* libFuzzer entry point, in the shape of systemd's fuzz-env-file.c:
  *
@@ -13,7 +14,8 @@
  *
  * Every build also replays the seed corpus through it (fuzz-main.c).
  *
- * Feeds the bytes to ve_map_parse() as a whole file, and as a
+ * Feeds the bytes to ve_map_parse() as a whole file (templates and bulk
+ * rules included), and as a
  * NUL-terminated string to ve_ref_parse(). Beyond the sanitizers, it checks
  * what a successful parse promises and aborts when that does not hold. */
 
@@ -51,6 +53,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         if (e->required && e->default_value)
                                 abort();
                         check_ref(&e->ref);
+                        if (e->tmpl && (e->tmpl->n_refs == 0 || !ve_template_ref(e->tmpl, 0)))
+                                abort();
+                }
+                for (size_t i = 0; i < map->n_bulk; i++) {
+                        const struct ve_map_bulk *b = &map->bulk[i];
+
+                        if (!ve_name_valid(b->prefix) || strcmp(b->ref.key, "*") != 0)
+                                abort();
+                        check_ref(&b->ref);
+                        for (size_t j = 0; j < i; j++)
+                                if (strncmp(b->prefix, map->bulk[j].prefix, strlen(map->bulk[j].prefix)) == 0 ||
+                                    strncmp(map->bulk[j].prefix, b->prefix, strlen(b->prefix)) == 0)
+                                        abort();
                 }
                 ve_map_free(map);
         } else if (!error || strncmp(error, "fuzz:", 5) != 0)

@@ -199,3 +199,20 @@ ve_pki() {
                 ossl rehash capath
         )
 }
+
+# ---- eager mode and exec hygiene (eager-*.sh, exec-hygiene.sh) ----
+# ve_eager_wait FILE: waits (up to 10 s) until FILE exists.
+ve_eager_wait() {
+        local i
+        for i in $(seq 1 100); do
+                [ -e "$1" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+# ve_eager_environ_has PID TEXT: /proc/PID/environ (the environment the
+# process was started with) holds the fixed string TEXT. Prints nothing.
+ve_eager_environ_has() {
+        tr '\0' '\n' <"/proc/$1/environ" | grep -F -- "$2" >/dev/null
+}
+ve_eager_environ_lacks() { ! ve_eager_environ_has "$@"; }

@@ -1,7 +1,7 @@
 #!/bin/bash
-# Symbol hygiene and the lazy core: the preloaded object exports getenv and
-# secure_getenv only and does not link libcurl, TLS or cJSON; the core
-# exports its one entry point.
+# Symbol hygiene and the lazy core: the preloaded object exports getenv,
+# secure_getenv and the exec family (exec hygiene, shim/exec.c) only and
+# does not link libcurl, TLS or cJSON; the core exports its one entry point.
 set -euo pipefail
 : "${VE_SHIM:?}" "${VE_CORE:?}"
 fails=0
@@ -9,7 +9,8 @@ ok() { echo "ok - $*"; }
 fail() { echo "not ok - $*"; fails=$((fails + 1)); }
 
 syms=$(nm -D --defined-only "$VE_SHIM" | awk '{print $3}' | grep -v '^VAULTENV' | sort | tr '\n' ' ')
-[ "$syms" = "getenv secure_getenv " ] && ok "shim exports only getenv, secure_getenv" ||
+want="execl execle execlp execv execve execveat execvp execvpe fexecve getenv pclose popen posix_spawn posix_spawnp secure_getenv system "
+[ "$syms" = "$want" ] && ok "shim exports only getenv, secure_getenv and the exec family" ||
         fail "shim exports: $syms"
 syms=$(nm -D --defined-only "$VE_CORE" | awk '{print $3}' | sort | tr '\n' ' ')
 [ "$syms" = "vaultenv_core_v1 " ] && ok "core exports only vaultenv_core_v1" || fail "core exports: $syms"

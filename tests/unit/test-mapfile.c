@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mapfile.h"
+#include "template.h"
 
 /* Every error is checked by its exact text, "t.map:LINE:COL: message". */
 
@@ -794,6 +795,64 @@ static void test_load(void) {
         }
 }
 
+static void test_templates_in_map(void) {
+        struct ve_map *map;
+
+        map = PARSE_OK("URL = \"pg://{{secret/app/db#user}}:{{ secret/app/db#password | urlencode }}@db/app\" required ttl=5m eager\n"
+                       "PLAIN = secret/app/db#user\n");
+        if (map) {
+                const struct ve_map_entry *e = ve_map_find(map, "URL");
+
+                CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(e->tmpl);
+                CU_ASSERT_EQUAL(e->tmpl->n_refs, 2);
+                CU_ASSERT_STRING_EQUAL(e->ref.path, "secret/app/db");    /* the first reference */
+                CU_ASSERT_STRING_EQUAL(e->ref.key, "user");
+                CU_ASSERT_TRUE(e->required && e->eager);
+                CU_ASSERT_EQUAL(e->ttl_ms, 300000);
+                CU_ASSERT_PTR_NULL(ve_map_find(map, "PLAIN")->tmpl);
+                ve_map_free(map);
+        }
+        /* errors: FILE:LINE:COL at the problem */
+        CHECK_ERROR("A = \"x{{secret/a#b\"\n", SOURCE ":1:7: A: unterminated \"{{\" (no \"}}\")");
+        CHECK_ERROR("A = \"x{{ }}\"\n", SOURCE ":1:7: A: empty reference in \"{{ }}\"");
+        CHECK_ERROR("A = \"{{secret/a#b | base32}}\"\n", SOURCE ":1:21: A: unknown filter \"base32\" (known: urlencode)");
+        CHECK_ERROR("A = \"{{secret}}\"\n", SOURCE ":1:8: A: reference needs MOUNT/PATH: \"secret\"");
+        CHECK_ERROR("A = \"{{secret/a#b |}}\"\n", SOURCE ":1:20: A: empty filter after '|'");
+        CHECK_ERROR("A = \"x{{'{{'}}\"\n", SOURCE ":1:6: A: template has no reference");
+        CHECK_ERROR("A = secret/a#*\n", SOURCE ":1:5: key \"*\" means every key: write the name as a prefix, A_* = ...");
+}
+
+static void test_bulk_in_map(void) {
+        struct ve_map *map;
+
+        map = PARSE_OK("DB_* = secret/app/db#* ttl=1m\nAPI_* = kv2:secret/api#*@2\nDB_X = secret/a#b\n");
+        if (map) {
+                CU_ASSERT_EQUAL(map->n_bulk, 2);
+                CU_ASSERT_EQUAL(map->n_entries, 1);
+                CU_ASSERT_STRING_EQUAL(map->bulk[0].prefix, "DB_");
+                CU_ASSERT_STRING_EQUAL(map->bulk[0].ref.path, "secret/app/db");
+                CU_ASSERT_EQUAL(map->bulk[0].ttl_ms, 60000);
+                CU_ASSERT_EQUAL(map->bulk[1].ref.kv, VE_KV_2);
+                CU_ASSERT_EQUAL(map->bulk[1].ref.version, 2);
+                CU_ASSERT_EQUAL(map->bulk[1].line, 2);
+                ve_map_free(map);
+        }
+        CHECK_ERROR("* = secret/a#*\n", SOURCE ":1:1: a bulk mapping needs a name prefix before '*' (e.g. DB_*)");
+        CHECK_ERROR("1X* = secret/a#*\n", SOURCE ":1:1: invalid variable name prefix \"1X*\"");
+        CHECK_ERROR("DB_* = secret/a#*\nDB_PASS_* = secret/b#*\n", SOURCE ":2:1: bulk mapping DB_PASS_* overlaps DB_* (line 1)");
+        CHECK_ERROR("DB_* = secret/a#k\n", SOURCE ":1:8: bulk mapping DB_* needs a reference ending in \"#*\" (every key)");
+        CHECK_ERROR("DB_* = secret/a#* required\n", SOURCE ":1:19: option \"required\" does not apply to a bulk mapping (only ttl= does)");
+        CHECK_ERROR("DB_* = secret/a#* default=fake-x\n", SOURCE ":1:19: option \"default\" does not apply to a bulk mapping (only ttl= does)");
+        CHECK_ERROR("DB_* = secret/a#* ttl=1s ttl=2s\n", SOURCE ":1:26: option \"ttl\" given more than once");
+        CU_ASSERT_TRUE(ve_bulk_name_matches("password", "PASSWORD"));
+        CU_ASSERT_TRUE(ve_bulk_name_matches("host-name.x", "HOST_NAME_X"));
+        CU_ASSERT_TRUE(ve_bulk_name_matches("\xc3\xa9t", "__T"));
+        CU_ASSERT_FALSE(ve_bulk_name_matches("password", "password"));
+        CU_ASSERT_FALSE(ve_bulk_name_matches("pass", "PASSWORD"));
+        CU_ASSERT_FALSE(ve_bulk_name_matches("", ""));
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "example file", test_example },
@@ -810,6 +869,8 @@ int main(void) {
                 { "ve_ref_parse", test_ref_parse },
                 { "ve_ref_parse @VERSION", test_ref_version },
                 { "ve_map_load", test_load },
+                { "templates", test_templates_in_map },
+                { "bulk mapping", test_bulk_in_map },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "mapfile", tests };

@@ -670,6 +670,288 @@ static void test_lease_without_renew_op(void) {
         ve_resolver_free(r);
 }
 
+/* ---- issue 4: stale bound, references, templates, bulk ---- */
+
+static struct ve_resolver *resolver_text(const char *text) {
+        struct ve_map *m = NULL;
+        char *err = NULL;
+
+        CU_ASSERT_EQUAL_FATAL(ve_map_parse("t.map", text, strlen(text), &m, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        return resolver(m);
+}
+
+static void test_stale_max(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        const char *v;
+
+        reset();
+        settings.stale_max_ms = 10000;
+        answers[0] = (struct answer) { "secret/rot", 0, { "k", "fake-1", NULL } };
+        map_add(m, "ROT", "secret/rot", "k", false, "fake-default", 1000);
+        r = resolver(m);
+        ve_resolver_set_clock(r, fake_clock);
+        v = get(r, "ROT", NULL);
+        CU_ASSERT_STRING_EQUAL(v, "fake-1");
+
+        /* freshness ends at +1 s; Vault down from then on */
+        answers[0].err = -ECONNREFUSED;
+        fake_now_ms += 1000;
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v);            /* stale for 0 s */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        fake_now_ms += 5000;
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v);            /* stale for 5 s */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 3);
+        /* stale for 9.999 s: still served (one attempt per ttl) */
+        fake_now_ms += 4999;
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        /* the next attempt is due at the bound, not a ttl later */
+        fake_now_ms += 1;
+        {
+                enum ve_from from;
+                const char *d = get(r, "ROT", &from);
+
+                CU_ASSERT_STRING_EQUAL(d, "fake-default");
+                CU_ASSERT_EQUAL(from, VE_FROM_DEFAULT);
+        }
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 5);
+        CU_ASSERT_STRING_EQUAL(v, "fake-1");    /* the old pointer still holds */
+
+        /* Vault back: a fresh value, and the staleness is forgotten */
+        answers[0].err = 0;
+        answers[0].kv[1] = "fake-2";
+        fake_now_ms += 1000;
+        v = get(r, "ROT", NULL);
+        CU_ASSERT_STRING_EQUAL(v, "fake-2");
+        answers[0].err = -ECONNREFUSED;
+        fake_now_ms += 1000;
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v);
+        settings.stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
+        ve_resolver_free(r);
+}
+
+static const char *ref(struct ve_resolver *r, const char *name, const char *value) {
+        const char *v = (const char *) 0x1;
+
+        CU_ASSERT_EQUAL(ve_resolve_reference(r, name, value, &v, NULL), 0);
+        return v;
+}
+
+static void test_references(void) {
+        struct ve_resolver *r;
+        const char *a, *b;
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "password", "fake-pw", "user", "fake-user", NULL } };
+        answers[1] = (struct answer) { "secret/app/db", 0, { "password", "fake-pw-v3", NULL }, 3 };
+        CU_ASSERT_TRUE(ve_value_is_reference("vault:x"));
+        CU_ASSERT_FALSE(ve_value_is_reference("Vault:x"));
+        CU_ASSERT_FALSE(ve_value_is_reference(NULL));
+        CU_ASSERT_FALSE(ve_value_is_reference("xvault:"));
+
+        /* an empty map: a resolver for references only */
+        r = resolver(calloc(1, sizeof(struct ve_map)));
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "DB_PASSWORD"));
+        env_vars[0] = "DB_PASSWORD=vault:secret/app/db#password";
+        a = ref(r, "DB_PASSWORD", "vault:secret/app/db#password");
+        CU_ASSERT_STRING_EQUAL(a, "fake-pw");
+        CU_ASSERT_PTR_EQUAL(ref(r, "DB_PASSWORD", "vault:secret/app/db#password"), a);
+        /* another key of the same path: no new read */
+        CU_ASSERT_STRING_EQUAL(ref(r, "DB_USER", "vault:secret/app/db#user"), "fake-user");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        /* the KV v2 API form (forced kv2: another path for the cache) */
+        b = ref(r, "X", "vault:secret/data/app/db#password");
+        CU_ASSERT_STRING_EQUAL(b, "fake-pw");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        /* a version */
+        CU_ASSERT_STRING_EQUAL(ref(r, "Y", "vault:secret/data/app/db#password@3"), "fake-pw-v3");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 3);
+        /* escaped literals */
+        CU_ASSERT_STRING_EQUAL(ref(r, "L", "vault::not/a#ref"), "vault:not/a#ref");
+        CU_ASSERT_STRING_EQUAL(ref(r, "L", "vault:::x"), "vault::x");
+        /* malformed, missing key, missing path: NULL, never the text */
+        CU_ASSERT_PTR_NULL(ref(r, "BAD", "vault:nonsense"));
+        CU_ASSERT_PTR_NULL(ref(r, "BAD", "vault:"));
+        CU_ASSERT_PTR_NULL(ref(r, "NOKEY", "vault:secret/app/db#nokey"));
+        CU_ASSERT_PTR_NULL(ref(r, "NOPATH", "vault:secret/nothing#k"));
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        CU_ASSERT_PTR_NULL(ref(r, "NOPATH", "vault:secret/nothing#k"));
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        /* pointers handed out stay valid */
+        CU_ASSERT_STRING_EQUAL(a, "fake-pw");
+        ve_resolver_free(r);
+}
+
+static void test_reference_shares_mapped_read(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        char path[128];
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "password", "fake-pw", "user", "fake-user", NULL } };
+        map_add(m, "DB_USER", "secret/app/db", "user", false, NULL, 0);
+        r = resolver(m);
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_USER", NULL), "fake-user");
+        /* joins the mapped name's path: its values, no new read */
+        CU_ASSERT_STRING_EQUAL(ref(r, "PW", "vault:secret/app/db#password"), "fake-pw");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+
+        /* a mapped name whose Vault key is missing, and whose environment
+         * value is a reference: what the reference resolves to */
+        env_vars[0] = "DB_USER=vault:secret/app/db#password";
+        {
+                struct ve_map *m2 = calloc(1, sizeof *m2);
+                struct ve_resolver *r2;
+                enum ve_from from;
+
+                map_add(m2, "DB_USER", "secret/app/db", "nokey", false, NULL, 0);
+                r2 = resolver(m2);
+                CU_ASSERT_STRING_EQUAL(get(r2, "DB_USER", &from), "fake-pw");
+                CU_ASSERT_EQUAL(from, VE_FROM_ENV);
+                CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);      /* one read for both */
+                ve_resolver_free(r2);
+        }
+        env_vars[0] = NULL;
+
+        /* no Vault answer: the files fallback, not the reference text */
+        snprintf(path, sizeof path, "%s/REFFILE", secrets_dir);
+        write_file(path, "fake-file\n", 10);
+        CU_ASSERT_STRING_EQUAL(ref(r, "REFFILE", "vault:secret/none#k"), "fake-file");
+        unlink(path);
+        ve_resolver_free(r);
+}
+
+static void test_template(void) {
+        struct ve_resolver *r;
+        const char *u, *u2;
+        enum ve_from from;
+
+        reset();
+        settings.stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
+        answers[0] = (struct answer) { "secret/app/db", 0, { "user", "fake-user", "password", "p@s:s/w%rd \xc3\xa9", NULL } };
+        answers[1] = (struct answer) { "secret/app/host", 0, { "name", "db.example", NULL } };
+        r = resolver_text("URL = \"postgresql://{{secret/app/db#user}}:{{ secret/app/db#password | urlencode }}@{{secret/app/host#name}}:5432/app\" ttl=1s\n"
+                          "RAW = x{{secret/app/db#password}}y\n"
+                          "MISS = \"{{secret/app/db#user}}{{secret/app/db#nokey}}\" default=fake-def\n"
+                          "LIT = '{{\"{{\"}}{{secret/app/db#user}}}}'\n");
+        ve_resolver_set_clock(r, fake_clock);
+        u = get(r, "URL", &from);
+        CU_ASSERT_STRING_EQUAL(u, "postgresql://fake-user:p%40s%3As%2Fw%25rd%20%C3%A9@db.example:5432/app");
+        CU_ASSERT_EQUAL(from, VE_FROM_VAULT);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);      /* one read per path */
+        CU_ASSERT_STRING_EQUAL(get(r, "RAW", NULL), "xp@s:s/w%rd \xc3\xa9y");
+        CU_ASSERT_STRING_EQUAL(get(r, "LIT", NULL), "{{fake-user}}");
+        CU_ASSERT_STRING_EQUAL(get(r, "MISS", &from), "fake-def");
+        CU_ASSERT_EQUAL(from, VE_FROM_DEFAULT);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        CU_ASSERT_PTR_EQUAL(get(r, "URL", NULL), u);
+
+        /* ttl: re-read, re-rendered only when a value changed */
+        fake_now_ms += 1000;
+        CU_ASSERT_PTR_EQUAL(get(r, "URL", NULL), u);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        answers[1].kv[1] = "db2.example";
+        fake_now_ms += 1000;
+        u2 = get(r, "URL", NULL);
+        CU_ASSERT_PTR_NOT_EQUAL(u2, u);
+        CU_ASSERT_STRING_EQUAL(u2, "postgresql://fake-user:p%40s%3As%2Fw%25rd%20%C3%A9@db2.example:5432/app");
+        CU_ASSERT_STRING_EQUAL(u, "postgresql://fake-user:p%40s%3As%2Fw%25rd%20%C3%A9@db.example:5432/app");
+        ve_resolver_free(r);
+}
+
+static void test_template_required(void) {
+        struct ve_resolver *r;
+        struct ve_entry *e;
+        const char *v = NULL;
+        char *reason = NULL;
+
+        reset();
+        r = resolver_text("T = \"a{{secret/none#k}}\" required\n");
+        e = ve_resolver_find(r, "T");
+        CU_ASSERT_EQUAL(ve_resolve(r, e, &v, NULL, &reason), -ENOENT);
+        CU_ASSERT_PTR_NOT_NULL(reason);
+        free(reason);
+        env_vars[0] = "T=from-env";
+        CU_ASSERT_STRING_EQUAL(get(r, "T", NULL), "from-env");
+        ve_resolver_free(r);
+}
+
+static void test_bulk(void) {
+        struct ve_resolver *r;
+        const char *pw;
+        enum ve_from from;
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "password", "fake-pw", "host-name", "fake-host",
+                                                            "PORT", "5432", NULL } };
+        env_vars[0] = "DB_OTHER=from-env";
+        r = resolver_text("DB_* = secret/app/db#* ttl=1h\n"
+                          "DB_PORT = secret/app/db#password\n");
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "DB_"));
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "OTHER"));
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "DB_a=b"));
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 0);      /* finding reads nothing */
+        pw = get(r, "DB_PASSWORD", &from);
+        CU_ASSERT_STRING_EQUAL(pw, "fake-pw");
+        CU_ASSERT_EQUAL(from, VE_FROM_VAULT);
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_HOST_NAME", NULL), "fake-host");
+        /* explicit wins */
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_PORT", NULL), "fake-pw");
+        /* a miss falls through to the environment, then nothing */
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_OTHER", &from), "from-env");
+        CU_ASSERT_EQUAL(from, VE_FROM_ENV);
+        CU_ASSERT_PTR_NULL(get(r, "DB_NONE", NULL));
+        CU_ASSERT_PTR_NULL(get(r, "DB_password", NULL));        /* the rule upper-cases */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_PASSWORD", NULL), pw);
+        CU_ASSERT_PTR_EQUAL(ve_resolver_find(r, "DB_PASSWORD"), ve_resolver_find(r, "DB_PASSWORD"));
+        ve_resolver_free(r);
+}
+
+struct ref_storm {
+        struct ve_resolver *r;
+        pthread_barrier_t *barrier;
+        const char *value;
+};
+
+static void *ref_storm_thread(void *p) {
+        struct ref_storm *s = p;
+
+        pthread_barrier_wait(s->barrier);
+        if (ve_resolve_reference(s->r, "PW", "vault:secret/app/db#password", &s->value, NULL) < 0)
+                s->value = NULL;
+        return NULL;
+}
+
+static void test_reference_threads(void) {
+        struct ve_resolver *r;
+        pthread_barrier_t barrier;
+        pthread_t t[16];
+        struct ref_storm st[16];
+
+        reset();
+        read_delay_us = 20000;
+        answers[0] = (struct answer) { "secret/app/db", 0, { "password", "fake-pw", NULL } };
+        r = resolver(calloc(1, sizeof(struct ve_map)));
+        pthread_barrier_init(&barrier, NULL, 16);
+        for (int i = 0; i < 16; i++) {
+                st[i] = (struct ref_storm) { r, &barrier, NULL };
+                pthread_create(&t[i], NULL, ref_storm_thread, &st[i]);
+        }
+        for (int i = 0; i < 16; i++)
+                pthread_join(t[i], NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        for (int i = 0; i < 16; i++) {
+                CU_ASSERT_PTR_NOT_NULL_FATAL(st[i].value);
+                CU_ASSERT_PTR_EQUAL(st[i].value, st[0].value);
+        }
+        CU_ASSERT_STRING_EQUAL(st[0].value, "fake-pw");
+        pthread_barrier_destroy(&barrier);
+        ve_resolver_free(r);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "vault first, one read per path", test_vault_first_and_one_read_per_path },
@@ -688,6 +970,13 @@ int main(void) {
                 { "lease: read fails, old pair kept", test_lease_reread_fails },
                 { "lease: ttl= does not apply", test_lease_ignores_ttl },
                 { "lease: source without renew", test_lease_without_renew_op },
+                { "VAULTENV_STALE_MAX bounds stale-if-error", test_stale_max },
+                { "references in the environment", test_references },
+                { "a reference shares a mapped name's read", test_reference_shares_mapped_read },
+                { "references under threads: one read", test_reference_threads },
+                { "templates", test_template },
+                { "templates: required and fallback", test_template_required },
+                { "bulk mapping", test_bulk },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "resolve", tests };
@@ -698,6 +987,7 @@ int main(void) {
                 return 2;
         snprintf(secrets_dir, sizeof secrets_dir, "%s", tmpl);
         settings.secrets_dir = secrets_dir;
+        settings.stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
         status = unit_run(&suite, 1);
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", secrets_dir);
         if (system(cmd) != 0 && status == 0)
