@@ -50,7 +50,7 @@ check "check fails when a required name fails" bash -c "[ $r != 0 ] && grep -qE 
 
 check "the shipped example mapping is valid" "$VE_CLI" exec -m "$VE_SOURCE_ROOT/doc/examples/app.map" -- true
 check "version" bash -c "'$VE_CLI' version | grep -q '^vaultenv '"
-check "help" bash -c "'$VE_CLI' --help | grep -q 'Usage: vaultenv exec'"
+check "help lists the commands" bash -c "'$VE_CLI' --help | grep -q '^  exec ' && '$VE_CLI' exec --help | grep -q 'Usage: vaultenv exec'"
 "$VE_CLI" frobnicate 2>/dev/null && r=0 || r=$?
 check "unknown command: exit 2" test "$r" = 2
 ve_done

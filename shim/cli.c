@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/* What the vaultenv subcommands share: messages, loading the settings and
+ * the mapping, opening a resolver or a Vault client, finding the shim. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "util.h"
+
+const char *cli_program = "vaultenv";
+bool cli_quiet;
+
+bool cli_colour(void) {
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+        return isatty(STDERR_FILENO) && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
+}
+
+static void say(const char *colour, const char *label, const char *fmt, va_list ap) {
+        bool c = colour && cli_colour();
+
+        fprintf(stderr, "%s: ", cli_program);
+        if (label)
+                fprintf(stderr, "%s%s%s", c ? colour : "", label, c ? "\033[0m" : "");
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        say("\033[1;31m", "error: ", fmt, ap);
+        va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        say("\033[1;33m", "warning: ", fmt, ap);
+        va_end(ap);
+}
+
+void cli_status(const char *fmt, ...) {
+        va_list ap;
+
+        if (cli_quiet)
+                return;
+        va_start(ap, fmt);
+        say(NULL, NULL, fmt, ap);
+        va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "%s: %s: ", cli_program, cmd);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry '%s %s --help'.\n", cli_program, cmd);
+        return CLI_EX_USAGE;
+}
+
+/* lib's log: the level names the shim uses; colour as cli_error. */
+static void log_stderr(void *userdata, enum ve_log_level level, const char *msg) {
+        (void) userdata;
+        if (level == VE_LOG_ERROR)
+                cli_error("%s", msg);
+        else if (level == VE_LOG_WARN)
+                cli_warn("%s", msg);
+        else
+                fprintf(stderr, "%s: %s%s\n", cli_program, level == VE_LOG_DEBUG ? "debug: " : "", msg);
+}
+
+void cli_log_level(enum ve_log_level max_level) {
+        ve_log_set(log_stderr, NULL, max_level);
+}
+
+static int settings_load(struct ve_settings **ret) {
+        struct ve_settings *s;
+        int r;
+
+        ve_log_set(log_stderr, NULL, VE_LOG_ERROR);
+        r = ve_settings_load((ve_getenv_fn) getenv, &s);
+        if (r < 0) {
+                cli_error("cannot load the settings: %s", strerror(-r));
+                return VE_EX_CONFIG;
+        }
+        ve_log_set(log_stderr, NULL, s->log_level > VE_LOG_WARN ? s->log_level : VE_LOG_WARN);
+        *ret = s;
+        return 0;
+}
+
+int cli_load(const char *map_opt, struct ve_settings **ret_settings, struct ve_map **ret_map) {
+        struct ve_settings *s;
+        char *err = NULL;
+        int r;
+
+        if (map_opt && setenv("VAULTENV_MAP", map_opt, 1) < 0) {
+                cli_error("%s", strerror(errno));
+                return VE_EX_CONFIG;
+        }
+        if ((r = settings_load(&s)) != 0)
+                return r;
+        r = ve_map_load(s->map_path, ret_map, &err);
+        if (r < 0) {
+                cli_error("%s", err ? err : strerror(-r));
+                free(err);
+                ve_settings_free(s);
+                return VE_EX_CONFIG;
+        }
+        *ret_settings = s;
+        return 0;
+}
+
+static int vault_read(void *userdata, const struct ve_ref *ref, struct ve_secret **ret, char **ret_error) {
+        return ve_vault_read(userdata, ref, ret, ret_error);
+}
+
+static int vault_renew(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
+                       struct ve_lease *ret_lease, char **ret_error) {
+        return ve_vault_renew(userdata, ref, lease_id, increment_s, ret_lease, ret_error);
+}
+
+int cli_resolver_open(const char *map_opt, struct cli_resolver *ret) {
+        struct cli_resolver c = { 0 };
+        struct ve_map *map;
+        char *err = NULL;
+        int k;
+
+        if ((k = cli_load(map_opt, &c.settings, &map)) != 0)
+                return k;
+        if (ve_vault_new(c.settings, &c.vault, &err) < 0) {
+                cli_error("Vault client: %s", err ? err : "cannot be created");
+                free(err);
+                ve_map_free(map);
+                ve_settings_free(c.settings);
+                return VE_EX_CONFIG;
+        }
+        c.source.read = vault_read;
+        c.source.renew = vault_renew;
+        c.source.userdata = c.vault;
+        if (ve_resolver_new(map, c.settings, &c.source, (ve_getenv_fn) getenv, &c.resolver) < 0) {
+                cli_error("out of memory");
+                ve_vault_free(c.vault);
+                ve_settings_free(c.settings);
+                return CLI_EX_FAIL;
+        }
+        *ret = c;
+        return 0;
+}
+
+void cli_resolver_close(struct cli_resolver *c, bool revoke_leases) {
+        if (!c)
+                return;
+        if (c->vault) {
+                if (c->settings->revoke_on_exit)
+                        (void) ve_vault_at_exit(c->vault);
+                else if (revoke_leases)
+                        (void) ve_vault_revoke_leases(c->vault);
+        }
+        ve_resolver_free(c->resolver);
+        ve_vault_free(c->vault);
+        ve_settings_free(c->settings);
+        *c = (struct cli_resolver) { 0 };
+}
+
+int cli_vault_open(struct ve_settings **ret_settings, struct ve_vault **ret_vault) {
+        struct ve_settings *s;
+        struct ve_vault *v;
+        char *err = NULL;
+        int k;
+
+        if ((k = settings_load(&s)) != 0)
+                return k;
+        if (ve_vault_new(s, &v, &err) < 0) {
+                cli_error("Vault client: %s", err ? err : "cannot be created");
+                free(err);
+                ve_settings_free(s);
+                return VE_EX_CONFIG;
+        }
+        *ret_settings = s;
+        *ret_vault = v;
+        return 0;
+}
+
+static bool exists(const char *p) {
+        return access(p, R_OK) == 0;
+}
+
+int cli_find_shim(char *buf, size_t size) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        char *slash;
+
+        if (n > 0) {
+                exe[n] = '\0';
+                slash = strrchr(exe, '/');
+                if (slash) {
+                        *slash = '\0';
+                        if ((size_t) snprintf(buf, size, "%s/libvaultenv.so", exe) < size && exists(buf))
+                                return 0;
+                        if ((size_t) snprintf(buf, size, "%s/%s/libvaultenv.so", exe, VE_PKGLIBDIR_REL) < size &&
+                            exists(buf)) {
+                                char real[PATH_MAX];
+
+                                if (realpath(buf, real) && strlen(real) < size)
+                                        strcpy(buf, real);
+                                return 0;
+                        }
+                }
+        }
+        if ((size_t) snprintf(buf, size, "%s/libvaultenv.so", VE_PKGLIBDIR) < size && exists(buf))
+                return 0;
+        return -ENOENT;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/* What the vaultenv subcommands share (cli.c). One file per subcommand
+ * (cmd_*.c); each parses its own options with getopt_long, starting at
+ * argv[0] = the subcommand's name, and returns the process's exit status.
+ *
+ * Output rules for every subcommand: results on stdout; progress, status
+ * and errors on stderr as "vaultenv: ..." lines (cli_status, cli_error);
+ * colour only when stderr is a terminal and NO_COLOR is unset; --quiet
+ * silences status lines, never errors. A secret value reaches stdout only
+ * where printing it is the subcommand's job (get, export), and never
+ * stderr. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "mapfile.h"
+#include "resolve.h"
+#include "settings.h"
+#include "vault.h"
+
+#ifndef VE_PKGLIBDIR
+#define VE_PKGLIBDIR "/usr/local/lib/vaultenv"
+#endif
+#ifndef VE_PKGLIBDIR_REL
+#define VE_PKGLIBDIR_REL "../lib/vaultenv"
+#endif
+#ifndef VE_VERSION
+#define VE_VERSION "unknown"
+#endif
+
+/* Exit statuses: 0 success, 1 a failure of what was asked (a name missing,
+ * a write refused), 2 a usage error, 78 (EX_CONFIG) a bad mapping file or
+ * configuration. */
+#define CLI_EX_FAIL 1
+#define CLI_EX_USAGE 2
+
+extern const char *cli_program;         /* "vaultenv" */
+extern bool cli_quiet;
+
+/* "vaultenv: " + message on stderr. cli_error: always ("error: " in red on
+ * a terminal); cli_warn: always ("warning: "); cli_status: unless quiet. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whether stderr gets colour (a terminal, NO_COLOR unset, TERM not "dumb"). */
+bool cli_colour(void);
+
+/* A usage error: "vaultenv: CMD: message" then "Try 'vaultenv CMD --help'."
+ * on stderr. Returns CLI_EX_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets how much of lib's log reaches stderr (the level cli_load set from
+ * VAULTENV_LOG, at least warn, until changed). */
+void cli_log_level(enum ve_log_level max_level);
+
+/* Loads the settings (after setting VAULTENV_MAP to map_opt when not NULL)
+ * and parses the mapping file; lib's log goes to stderr at VAULTENV_LOG
+ * (at least warn). On failure the error is printed and VE_EX_CONFIG is
+ * returned; 0 on success. */
+int cli_load(const char *map_opt, struct ve_settings **ret_settings, struct ve_map **ret_map);
+
+/* A resolver over the mapping with a Vault client (settings from the
+ * environment, as the shim would see them). 0, or an exit status after
+ * printing why. cli_resolver_close() gives back leases (or, with
+ * VAULTENV_REVOKE_ON_EXIT, leases and token) when revoke is true, and
+ * frees everything. */
+struct cli_resolver {
+        struct ve_settings *settings;
+        struct ve_vault *vault;
+        struct ve_source source;
+        struct ve_resolver *resolver;
+};
+int cli_resolver_open(const char *map_opt, struct cli_resolver *ret);
+void cli_resolver_close(struct cli_resolver *c, bool revoke_leases);
+
+/* Only a Vault client (rotate, migrate): 0 or an exit status. */
+int cli_vault_open(struct ve_settings **ret_settings, struct ve_vault **ret_vault);
+
+/* The installed (or built) libvaultenv.so: beside this binary, in the
+ * private libdir relative to it, or in VE_PKGLIBDIR. 0 or -ENOENT. */
+int cli_find_shim(char *buf, size_t size);
+
+/* The subcommands. */
+int cmd_exec(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_rotate(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
