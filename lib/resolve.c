@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "log.h"
 #include "reference.h"
 #include "resolve.h"
@@ -82,6 +83,8 @@ struct ve_entry {
         _Atomic(char *) vault_value;
         _Atomic uint64_t fresh_until;   /* 0: never fetched; FOREVER: no ttl */
         char *vault_reason;             /* why Vault gave nothing; under path->lock */
+        int vault_error;                /* under path->lock: 0 (a value), -ENODATA (read, no such
+                                         * key), or the last failed read's -errno (vault.h) */
         uint64_t stale_since;           /* under path->lock: when the freshness of the value
                                          * served ended and refreshing it failed; 0: not stale */
 
@@ -104,6 +107,12 @@ struct ve_entry {
         char *literal;                  /* references: an escaped literal, unescaped */
         bool invalid;                   /* references: malformed (logged when made) */
         struct ve_entry *dyn_next;      /* immutable once published */
+
+        /* The audit trail (audit.h). */
+        _Atomic long vault_version;     /* KV v2 version of the read that gave vault_value */
+        char *fb_path;                  /* the file fb_value came from (fb_from == VE_FROM_FILE) */
+        bool fb_secrets_dir;            /* ... found in VAULTENV_SECRETS_DIR, not through NAME_FILE */
+        _Atomic uint64_t audit_key;     /* the source last recorded; 0: none yet in this process */
 };
 
 struct bulk_rule {
@@ -139,7 +148,11 @@ struct ve_resolver {
         struct retired *retired;
 
         uint64_t (*now_ms)(void);
+
+        struct ve_audit *audit;         /* VAULTENV_AUDIT; NULL: off */
 };
+
+static void audit_note(struct ve_resolver *r, struct ve_entry *e, enum ve_from from, const char *value);
 
 static uint64_t hash_name(const char *s) {
         uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
@@ -228,6 +241,9 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
         r->env = env;
         r->now_ms = ve_now_ms;
         pthread_mutex_init(&r->retired_lock, NULL);
+        /* settings->audit was validated when the settings were loaded. */
+        if (settings->audit && ve_audit_new(settings->audit, &r->audit) < 0)
+                r->audit = NULL;
         pthread_mutex_init(&r->dyn_lock, NULL);
 
         for (size_t i = 0; i < n; i++)
@@ -278,6 +294,7 @@ static void entry_done(struct ve_entry *e) {
         ve_erase_free(atomic_load(&e->vault_value));
         free(e->vault_reason);
         ve_erase_free(e->fb_value);
+        free(e->fb_path);
         pthread_mutex_destroy(&e->fb_lock);
         if (e->tmpl) {
                 struct tmpl_state *ts = e->tmpl;
@@ -353,6 +370,7 @@ void ve_resolver_free(struct ve_resolver *r) {
         free(r->paths);
         free(r->table);
         free(r->bulk);
+        ve_audit_free(r->audit);
         ve_map_free(r->map);
         free(r);
 }
@@ -462,9 +480,11 @@ static void entry_set(struct ve_resolver *r, struct ve_path *p, struct ve_entry 
         bool ambiguous;
         const char *v = entry_lookup(e, secret, &ambiguous);
 
+        atomic_store_explicit(&e->vault_version, secret->version, memory_order_relaxed);
         e->stale_since = 0;
         free(e->vault_reason);
         e->vault_reason = NULL;
+        e->vault_error = v ? 0 : -ENODATA;
         if (!v) {
                 if (ambiguous)
                         e->vault_reason = ve_asprintf("several keys in %s give the name %s", p->ref->path,
@@ -480,8 +500,10 @@ static void entry_set(struct ve_resolver *r, struct ve_path *p, struct ve_entry 
         } else if (!old || strcmp(old, v) != 0) {
                 char *nv = strdup(v);
 
-                if (!nv)
+                if (!nv) {
                         e->vault_reason = strdup("out of memory");
+                        e->vault_error = -ENOMEM;
+                }
                 else {
                         atomic_store_explicit(&e->vault_value, nv, memory_order_release);
                         retire(r, old);
@@ -542,6 +564,7 @@ static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve
                                 free(e->vault_reason);
                                 e->vault_reason = ve_asprintf("%s; the cached value is stale for longer than "
                                                               "VAULTENV_STALE_MAX", errmsg);
+                                e->vault_error = err;
                                 atomic_store(&e->vault_value, NULL);
                                 retire(r, old);
                         } else {
@@ -556,6 +579,7 @@ static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve
                 } else {
                         free(e->vault_reason);
                         e->vault_reason = strdup(errmsg);
+                        e->vault_error = err;
                 }
                 atomic_store_explicit(&e->fresh_until, until, memory_order_release);
         }
@@ -718,6 +742,7 @@ static void fallback_compute(struct ve_resolver *r, struct ve_entry *e) {
         free(fname);
         if (value) {
                 e->fb_from = VE_FROM_FILE;
+                e->fb_path = strdup(f);         /* for the audit trail */
                 goto done;
         }
 
@@ -740,11 +765,13 @@ static void fallback_compute(struct ve_resolver *r, struct ve_entry *e) {
                 if (k < 0 && k != -ENOENT)
                         ve_warn("%s: cannot read %s: %s", name, path, strerror(-k));
         }
-        free(path);
         if (value) {
                 e->fb_from = VE_FROM_FILE;
+                e->fb_secrets_dir = true;
+                e->fb_path = path;      /* the file it came from, for the audit trail */
                 goto done;
         }
+        free(path);
 
         if (e->map->default_value) {
                 value = strdup(e->map->default_value);
@@ -877,6 +904,8 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
                         }
                 }
                 free(reason);
+                if (r->audit)
+                        audit_note(r, e, VE_FROM_NONE, NULL);
                 return -ENOENT;
         }
         if (!atomic_exchange(&e->fb_logged, true))
@@ -885,6 +914,8 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
                        reason ? reason : "no answer",
                        e->map->required ? "; VAULTENV_ON_MISSING=null, returning NULL" : "");
         free(reason);
+        if (r->audit)
+                audit_note(r, e, VE_FROM_NONE, NULL);
         *ret_value = NULL;
         if (ret_from)
                 *ret_from = VE_FROM_NONE;
@@ -896,6 +927,8 @@ fallback:
                         reason ? reason : "no answer", ve_from_name(from));
         free(reason);
 found:
+        if (r->audit)
+                audit_note(r, e, from, v);
         *ret_value = v;
         if (ret_from)
                 *ret_from = from;
@@ -1082,8 +1115,10 @@ found:
 }
 
 static void atfork_entries(struct ve_entry *e) {
-        for (; e; e = e->dyn_next)
+        for (; e; e = e->dyn_next) {
                 pthread_mutex_init(&e->fb_lock, NULL);
+                atomic_store(&e->audit_key, 0);
+        }
 }
 
 void ve_resolver_atfork_child(struct ve_resolver *r) {
@@ -1099,6 +1134,9 @@ void ve_resolver_atfork_child(struct ve_resolver *r) {
                 struct ve_entry *e = &r->entries[i];
 
                 pthread_mutex_init(&e->fb_lock, NULL);
+                /* The audit trail is per process: the child records
+                 * what it resolves under its own pid. */
+                atomic_store(&e->audit_key, 0);
                 if (e->tmpl) {
                         pthread_mutex_init(&e->tmpl->lock, NULL);
                         for (size_t k = 0; k < e->tmpl->n; k++)
@@ -1110,4 +1148,240 @@ void ve_resolver_atfork_child(struct ve_resolver *r) {
                 atfork_entries(atomic_load(&r->bulk[i].names));
         pthread_mutex_init(&r->dyn_lock, NULL);
         pthread_mutex_init(&r->retired_lock, NULL);
+}
+
+/* ---- for vaultenv check and export ---- */
+
+const struct ve_map *ve_resolver_map(const struct ve_resolver *r) {
+        return r->map;
+}
+
+int ve_entry_vault_status(struct ve_resolver *r, struct ve_entry *e, unsigned long *ret_version) {
+        unsigned long version = 0;
+        int k;
+
+        (void) r;
+        if (e->tmpl) {
+                for (size_t i = 0; i < e->tmpl->n; i++)
+                        if ((k = ve_entry_vault_status(r, &e->tmpl->parts[i], NULL)) < 0)
+                                return k;
+                if (ret_version)
+                        *ret_version = 0;
+                return 0;
+        }
+        pthread_mutex_lock(&e->path->lock);
+        if (atomic_load(&e->vault_value)) {
+                k = 0;
+                if (e->path->last && e->path->last->version > 0)
+                        version = (unsigned long) e->path->last->version;
+        } else if (e->vault_error < 0)
+                k = e->vault_error;
+        else
+                k = atomic_load(&e->fresh_until) == 0 ? -ESRCH : -ENODATA;
+        pthread_mutex_unlock(&e->path->lock);
+        if (k == 0 && ret_version)
+                *ret_version = version;
+        return k;
+}
+
+size_t ve_entry_n_parts(const struct ve_entry *e) {
+        return e->tmpl ? e->tmpl->n : 0;
+}
+
+struct ve_entry *ve_entry_part(struct ve_entry *e, size_t i) {
+        return e->tmpl && i < e->tmpl->n ? &e->tmpl->parts[i] : NULL;
+}
+
+static int cmp_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void ve_names_free(char **names) {
+        if (!names)
+                return;
+        for (char **n = names; *n; n++)
+                free(*n);
+        free(names);
+}
+
+int ve_resolver_bulk_names(struct ve_resolver *r, size_t i, char ***ret_names, char **ret_reason) {
+        struct bulk_rule *b;
+        struct ve_entry *probe;
+        struct ve_path *p;
+        char **names = NULL;
+        size_t n = 0, plen;
+        int k = 0;
+
+        if (i >= r->map->n_bulk)
+                return -EINVAL;
+        b = &r->bulk[i];
+        p = b->path;
+        plen = b->prefix_len;
+        /* The name that is the prefix alone joins the path like any bulk
+         * name: fetching it reads the path once for every name of the
+         * rule, and leaves the read in p->last. */
+        probe = bulk_entry(r, b, b->map->prefix);
+        if (!probe)
+                return -ENOMEM;
+        if (!entry_fresh(probe, r->now_ms()))
+                fetch(r, probe);
+
+        pthread_mutex_lock(&p->lock);
+        if (!p->last) {
+                k = probe->vault_error < 0 ? probe->vault_error : -EIO;
+                if (ret_reason)
+                        *ret_reason = strdup(probe->vault_reason ? probe->vault_reason : "no answer");
+                goto unlock;
+        }
+        names = calloc(p->last->n + 1, sizeof *names);
+        if (!names) {
+                k = -ENOMEM;
+                goto unlock;
+        }
+        for (size_t j = 0; j < p->last->n; j++) {
+                const char *key = p->last->keys[j];
+                size_t klen = strlen(key);
+                char *name;
+
+                if (klen == 0)          /* gives no name (ve_bulk_name_matches()) */
+                        continue;
+                name = malloc(plen + klen + 1);
+                if (!name) {
+                        k = -ENOMEM;
+                        goto unlock;
+                }
+                memcpy(name, b->map->prefix, plen);
+                /* The name rule, in ASCII whatever the locale. */
+                for (size_t c = 0; c < klen; c++) {
+                        char ch = key[c];
+
+                        if (ch >= 'a' && ch <= 'z')
+                                ch = (char) (ch - 'a' + 'A');
+                        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
+                                ch = '_';
+                        name[plen + c] = ch;
+                }
+                name[plen + klen] = '\0';
+                names[n++] = name;
+        }
+unlock:
+        pthread_mutex_unlock(&p->lock);
+        if (k < 0) {
+                ve_names_free(names);
+                return k;
+        }
+        qsort(names, n, sizeof *names, cmp_names);
+        /* Two keys may give one name ("a-b", "a_b"): listed once. */
+        for (size_t j = 1, w = 1; j <= n; j++) {
+                if (j == n) {
+                        names[w] = NULL;
+                        n = w;
+                        break;
+                }
+                if (strcmp(names[j], names[w - 1]) == 0)
+                        free(names[j]);
+                else
+                        names[w++] = names[j];
+        }
+        *ret_names = names;
+        return 0;
+}
+
+/* ---- the audit trail (audit.h) ---- */
+
+static uint64_t audit_mix(uint64_t h, uint64_t v) {
+        return (h ^ v) * 1099511628211ULL;
+}
+
+static void audit_ref(const struct ve_entry *e, struct ve_audit_ref *ret) {
+        long version = atomic_load_explicit(&e->vault_version, memory_order_relaxed);
+
+        *ret = (struct ve_audit_ref) {
+                .path = e->map->ref.path,
+                /* a bulk name's key is whichever the name rule matched */
+                .key = e->bulk ? NULL : e->map->ref.key,
+                .version = version > 0 ? (unsigned long) version : 0,
+        };
+}
+
+/* Called by ve_resolve() when r->audit is set: records e's source unless
+ * this process recorded the same one already. The source is identified by
+ * a hash of where the value came from and, for Vault, of the KV version(s)
+ * and the value pointer (a pointer changes exactly when a refresh brought
+ * a new value: retired values are never freed while the resolver lives).
+ * So a ttl refresh that read a new version records again; the fast path,
+ * once recorded, is one atomic load. Two threads racing on the first
+ * lookup may both record (harmless). */
+static void audit_note(struct ve_resolver *r, struct ve_entry *e, enum ve_from from, const char *value) {
+        struct ve_audit_event ev = { .name = e->map->name };
+        struct ve_audit_ref one, *refs = NULL;
+        uint64_t key = audit_mix(1469598103934665603ULL, (uint64_t) from + 1);
+
+        switch (from) {
+        case VE_FROM_VAULT:
+                key = audit_mix(key, (uint64_t) (uintptr_t) value);
+                if (e->tmpl)
+                        for (size_t i = 0; i < e->tmpl->n; i++)
+                                key = audit_mix(key, (uint64_t) atomic_load_explicit(&e->tmpl->parts[i].vault_version,
+                                                                                     memory_order_relaxed));
+                else
+                        key = audit_mix(key, (uint64_t) atomic_load_explicit(&e->vault_version,
+                                                                             memory_order_relaxed));
+                break;
+        case VE_FROM_FILE:
+                key = audit_mix(key, e->fb_secrets_dir);
+                break;
+        default:
+                break;
+        }
+        if (key == 0)
+                key = 1;
+        if (atomic_load_explicit(&e->audit_key, memory_order_relaxed) == key ||
+            atomic_exchange(&e->audit_key, key) == key)
+                return;
+
+        switch (from) {
+        case VE_FROM_VAULT:
+                ev.source = VE_AUDIT_VAULT;
+                if (e->tmpl) {
+                        refs = calloc(e->tmpl->n, sizeof *refs);
+                        if (!refs) {
+                                /* try again at the next lookup */
+                                atomic_store(&e->audit_key, 0);
+                                return;
+                        }
+                        for (size_t i = 0; i < e->tmpl->n; i++)
+                                audit_ref(&e->tmpl->parts[i], &refs[i]);
+                        ev.refs = refs;
+                        ev.n_refs = e->tmpl->n;
+                } else {
+                        audit_ref(e, &one);
+                        ev.refs = &one;
+                        ev.n_refs = 1;
+                }
+                break;
+        case VE_FROM_ENV:
+                ev.source = VE_AUDIT_ENV;
+                break;
+        case VE_FROM_FILE:
+                ev.source = e->fb_secrets_dir ? VE_AUDIT_SECRETS_DIR : VE_AUDIT_FILE;
+                ev.file = e->fb_path;
+                break;
+        case VE_FROM_DEFAULT:
+                ev.source = VE_AUDIT_DEFAULT;
+                break;
+        default:
+                ev.source = VE_AUDIT_NONE;
+                break;
+        }
+        (void) ve_audit_record(r->audit, &ev);
+        free(refs);
+}
+
+const char *ve_entry_fallback_file(const struct ve_entry *e, bool *ret_secrets_dir) {
+        if (!atomic_load_explicit(&e->fb_done, memory_order_acquire) || e->fb_from != VE_FROM_FILE)
+                return NULL;
+        if (ret_secrets_dir)
+                *ret_secrets_dir = e->fb_secrets_dir;
+        return e->fb_path;
 }

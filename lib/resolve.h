@@ -146,3 +146,41 @@ int ve_resolve_reference(struct ve_resolver *r, const char *name, const char *va
 /* In a forked child: re-create every lock, and forget fetches that were in
  * flight in the parent (their threads do not exist here). */
 void ve_resolver_atfork_child(struct ve_resolver *r);
+
+/* ---- for vaultenv check and export ---- */
+
+/* The mapping the resolver was made with (owned by it). */
+const struct ve_map *ve_resolver_map(const struct ve_resolver *r);
+
+/* The outcome of the last Vault read for e (call after ve_resolve()):
+ *   0         Vault gave e its value; *ret_version (when not NULL) is the
+ *             KV v2 version that read returned, 0 when none (KV v1, other
+ *             engines, templates);
+ *   -ENODATA  the read succeeded but the path has no such key (a bulk
+ *             name: no key, or several keys, give the name);
+ *   -ESRCH    Vault was not asked yet;
+ *   else the failed read's -errno, in the classes of vault.h (-EACCES,
+ *   -ENOENT, -EAGAIN, -ECONNREFUSED, -ETIMEDOUT, -EPROTO, -EINVAL, -EIO).
+ * A template: the first of its references that has no value, else 0.
+ * ve_entry_vault_reason() gives the matching message. */
+int ve_entry_vault_status(struct ve_resolver *r, struct ve_entry *e, unsigned long *ret_version);
+
+/* A template's references, each an entry of its own (its map's ref is the
+ * reference, its name the template's); 0 and NULL for a plain entry. */
+size_t ve_entry_n_parts(const struct ve_entry *e);
+struct ve_entry *ve_entry_part(struct ve_entry *e, size_t i);
+
+/* The names bulk rule i (0 <= i < map->n_bulk) gives: reads the rule's
+ * path (once, shared with every bulk name of the path; a fresh cached read
+ * is used as is) and turns each key into PREFIX + the key under the name
+ * rule. 0 and a sorted, duplicate-free, NULL-terminated heap array
+ * (ve_names_free()); names an explicit entry maps are included. On a failed
+ * read, its -errno (vault.h) and the reason (heap) in *ret_reason when not
+ * NULL. -EINVAL (no such rule), -ENOMEM. */
+int ve_resolver_bulk_names(struct ve_resolver *r, size_t i, char ***ret_names, char **ret_reason);
+void ve_names_free(char **names);
+
+/* The file e's value came from when ve_resolve() gave VE_FROM_FILE (the
+ * path, never its contents), else NULL; *ret_secrets_dir (when not NULL):
+ * found in VAULTENV_SECRETS_DIR rather than through NAME_FILE. */
+const char *ve_entry_fallback_file(const struct ve_entry *e, bool *ret_secrets_dir);

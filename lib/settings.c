@@ -118,6 +118,16 @@ int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
                 s->stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
         }
 
+        /* Relative paths are refused: the program may chdir() between
+         * two records. */
+        v = get(env, "VAULTENV_AUDIT");
+        if (v && strcmp(v, "syslog") != 0 && v[0] != '/')
+                ve_error("VAULTENV_AUDIT: \"%.64s\" is neither syslog nor an absolute file path; no audit trail", v);
+        else if ((r = dup_opt(env, "VAULTENV_AUDIT", &s->audit)) < 0)
+                goto oom;
+        if ((r = dup_opt(env, "VAULTENV_LEARN", &s->learn)) < 0)
+                goto oom;
+
         s->max_retries = VE_DEFAULT_MAX_RETRIES;
         v = get(env, "VAULT_MAX_RETRIES");
         if (v) {
@@ -177,5 +187,7 @@ void ve_settings_free(struct ve_settings *s) {
         free(s->jwt_file);
         free(s->token_sink);
         free(s->inherit);
+        free(s->audit);
+        free(s->learn);
         free(s);
 }

@@ -59,6 +59,13 @@ struct ve_settings {
         bool eager;                     /* VAULTENV_EAGER: every mapped name is eager */
         char *inherit;                  /* VAULTENV_INHERIT: "NAME,NAME" passed on to exec'ed children */
         uint64_t stale_max_ms;          /* VAULTENV_STALE_MAX: how long a stale value may be served */
+
+        /* The vaultenv command (issue 5) */
+        char *audit;                    /* VAULTENV_AUDIT: "syslog" or an absolute file path (audit.h);
+                                         * NULL: no audit trail (also after a bad value) */
+        char *learn;                    /* VAULTENV_LEARN: the file `vaultenv learn` collects names in;
+                                         * set: the shim records names and resolves nothing (the
+                                         * shim checks it before it loads the settings) */
 };
 
 #define VE_DEFAULT_STALE_MAX_MS (24ULL * 3600 * 1000)

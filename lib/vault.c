@@ -671,3 +671,80 @@ int ve_vault_at_exit(struct ve_vault *v) {
                 ret = r;
         return ret;
 }
+
+/* ---- for kv_write.c ---- */
+
+int ve_vault_request(struct ve_vault *v, const char *method, const char *api_path, const char *body,
+                     const char *user_path, struct ve_http_response *ret, bool *ret_sent_token,
+                     char **ret_error) {
+        if (!v || !method || !api_path || !user_path || !ret)
+                return -EINVAL;
+        return request(v, method, api_path, body, user_path, ret, ret_sent_token, ret_error);
+}
+
+int ve_vault_status_error(const char *what, const struct ve_http_response *resp, bool sent_token,
+                          char **ret_error) {
+        if (!what || !resp)
+                return -EINVAL;
+        return status_error(what, resp, sent_token, ret_error);
+}
+
+int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, int *ret_version,
+                   char **ret_error) {
+        struct ve_http_response resp = {};
+        char *api, *mount = NULL, *what = NULL;
+        bool sent_token = false;
+        size_t ml;
+        int version, r;
+
+        if (!v || !path || !*path || !ret_mount_len || !ret_version)
+                return -EINVAL;
+        if (mount_lookup(v, path, &ml, &version))
+                goto found;
+        api = ve_asprintf("sys/internal/ui/mounts/%s", path);
+        if (!api)
+                return -ENOMEM;
+        r = request(v, "GET", api, NULL, path, &resp, &sent_token, ret_error);
+        free(api);
+        if (r < 0)
+                return r;
+        switch (resp.status) {
+        case 200:
+                r = ve_vault_parse_mount(resp.body, resp.len, &mount, &version);
+                if (r == -ENOMEM)
+                        goto out;
+                if (r < 0) {
+                        ve_set_error(ret_error, ve_asprintf("%s: unexpected answer from sys/internal/ui/mounts", path));
+                        goto out;
+                }
+                ml = mount_len_in_path(path, mount);
+                if (ml == 0) {
+                        r = -EPROTO;
+                        ve_set_error(ret_error, ve_asprintf("%s: Vault named mount %s, which is not a prefix of it",
+                                                         path, mount));
+                        goto out;
+                }
+                break;
+        case 404:
+                /* A Vault without the endpoint: KV v1, as the vault CLI. */
+                ml = first_segment_len(path);
+                version = 1;
+                break;
+        default:
+                what = ve_asprintf("the mount of %s", path);
+                r = what ? status_error(what, &resp, sent_token, ret_error) : -ENOMEM;
+                goto out;
+        }
+        mount_remember(v, path, ml, version);
+        ve_debug("%s: mount %.*s is KV v%d", path, (int) ml, path, version);
+        ve_http_response_done(&resp);
+found:
+        *ret_mount_len = ml;
+        *ret_version = version;
+        r = 0;
+out:
+        ve_http_response_done(&resp);
+        free(mount);
+        free(what);
+        return r;
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,3 +83,30 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
 /* Parses a 200 answer of PUT sys/leases/renew: lease_id, lease_duration,
  * renewable. 0, or -EPROTO with a message (also when lease_id is missing). */
 int ve_vault_parse_lease(const char *body, size_t len, struct ve_lease *ret_lease, char **ret_error);
+
+/* ---- for the KV writers (kv_write.c): the same request path, mount cache
+ * and error mapping as the reads ---- */
+
+struct ve_http_response;
+
+/* One request with the client's token (a 403 to a token the auth layer can
+ * renew by logging in again is retried once). *ret_sent_token (may be NULL)
+ * says whether a token went out. Same errors as ve_http_request(). */
+int ve_vault_request(struct ve_vault *v, const char *method, const char *api_path, const char *body,
+                     const char *user_path, struct ve_http_response *ret, bool *ret_sent_token,
+                     char **ret_error);
+
+/* The -errno and one-line message for an answer that is not a success,
+ * as the reads map them (403 -EACCES, 404 -ENOENT, 503/429 -EAGAIN, ...).
+ * what names the thing in the message. */
+int ve_vault_status_error(const char *what, const struct ve_http_response *resp, bool sent_token,
+                          char **ret_error);
+
+/* The mount that path lies in and its KV version (1 or 2), as the reads
+ * detect it (GET sys/internal/ui/mounts/PATH, cached; a 404 there means a
+ * Vault without the endpoint: the first segment, KV v1). *ret_mount_len
+ * counts "MOUNT/" with its '/'. -errno and a message naming path when
+ * detection fails (denied, sealed...). The engine type is not checked:
+ * a write to a mount of another engine fails with Vault's answer. */
+int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, int *ret_version,
+                   char **ret_error);

@@ -143,17 +143,25 @@ int cli_resolver_open(const char *map_opt, struct cli_resolver *ret) {
                 ve_settings_free(c.settings);
                 return VE_EX_CONFIG;
         }
-        c.source.read = vault_read;
-        c.source.renew = vault_renew;
-        c.source.userdata = c.vault;
-        if (ve_resolver_new(map, c.settings, &c.source, (ve_getenv_fn) getenv, &c.resolver) < 0) {
-                cli_error("out of memory");
-                ve_vault_free(c.vault);
-                ve_settings_free(c.settings);
-                return CLI_EX_FAIL;
+        /* On the heap: the resolver keeps the pointer, and *ret is a copy. */
+        c.source = calloc(1, sizeof *c.source);
+        if (!c.source) {
+                ve_map_free(map);
+                goto fail;
         }
+        c.source->read = vault_read;
+        c.source->renew = vault_renew;
+        c.source->userdata = c.vault;
+        if (ve_resolver_new(map, c.settings, c.source, (ve_getenv_fn) getenv, &c.resolver) < 0)
+                goto fail;
         *ret = c;
         return 0;
+fail:
+        cli_error("out of memory");
+        free(c.source);
+        ve_vault_free(c.vault);
+        ve_settings_free(c.settings);
+        return CLI_EX_FAIL;
 }
 
 void cli_resolver_close(struct cli_resolver *c, bool revoke_leases) {
@@ -166,6 +174,7 @@ void cli_resolver_close(struct cli_resolver *c, bool revoke_leases) {
                         (void) ve_vault_revoke_leases(c->vault);
         }
         ve_resolver_free(c->resolver);
+        free(c->source);
         ve_vault_free(c->vault);
         ve_settings_free(c->settings);
         *c = (struct cli_resolver) { 0 };

@@ -70,7 +70,7 @@ int cli_load(const char *map_opt, struct ve_settings **ret_settings, struct ve_m
 struct cli_resolver {
         struct ve_settings *settings;
         struct ve_vault *vault;
-        struct ve_source source;
+        struct ve_source *source;       /* heap: the resolver keeps a pointer to it */
         struct ve_resolver *resolver;
 };
 int cli_resolver_open(const char *map_opt, struct cli_resolver *ret);

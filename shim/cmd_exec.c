@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* vaultenv exec [-m MAPFILE] [--eager] [-q] [--] COMMAND [ARGS...] */
+/* vaultenv exec [-m MAPFILE] [--eager] [--env] [-q] [--] COMMAND [ARGS...]
+ *
+ * Normally: COMMAND runs with libvaultenv.so preloaded, which serves each
+ * mapped name when the program asks for it; the values never enter the
+ * process's initial environment. --env is the fallback for programs the
+ * shim cannot reach (Go, static binaries): the values are resolved here and
+ * put in COMMAND's environment, where /proc/PID/environ shows them to
+ * whoever may read it (the process's user, root). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -8,24 +15,218 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "reference.h"
 #include "util.h"
 
+extern char **environ;
+
 static int help(void) {
-        printf("Usage: %s exec [-m MAPFILE] [--eager] [-q] [--] COMMAND [ARGS...]\n"
+        printf("Usage: %s exec [-m MAPFILE] [--eager | --env] [-q] [--] COMMAND [ARGS...]\n"
                "\n"
                "Runs COMMAND with libvaultenv.so preloaded (an existing LD_PRELOAD is kept).\n"
                "The mapping file is checked first; a bad one stops here with status 78.\n"
                "\n"
                "  -m, --map MAPFILE  mapping file (default: $VAULTENV_MAP, else " VE_DEFAULT_MAP_PATH ")\n"
+               "      --eager        every mapped name is resolved before main (VAULTENV_EAGER=1)\n"
+               "      --env          for programs the shim cannot reach (Go, static binaries):\n"
+               "                     resolve every mapped name (and vault: references in the\n"
+               "                     environment) now and pass the values in COMMAND's environment,\n"
+               "                     without the shim; they are then visible in /proc/PID/environ.\n"
+               "                     A required name without a value stops here with status 78.\n"
                "  -q, --quiet        no status lines\n"
                "  -h, --help         this help\n",
                cli_program);
         return 0;
 }
 
+/* Runs argv; returns only on failure, with the exit status. */
+static int run(char **argv) {
+        int k;
+
+        execvp(argv[0], argv);
+        k = errno;
+        cli_error("%s: %s", argv[0], strerror(k));
+        return k == ENOENT ? 127 : 126;
+}
+
+/* LD_PRELOAD without the shim (which --env does not want in the child);
+ * the other objects are kept in order. */
+static int drop_shim_from_preload(const char *shim) {
+        const char *old = getenv("LD_PRELOAD");
+        char *copy, *out, *tok, *save = NULL;
+        size_t used = 0;
+        int k;
+
+        if (!old || !*old)
+                return 0;
+        copy = strdup(old);
+        out = calloc(1, strlen(old) + 1);
+        if (!copy || !out) {
+                free(copy);
+                free(out);
+                return -ENOMEM;
+        }
+        /* ld.so separates the list with ':' or blanks */
+        for (tok = strtok_r(copy, ": \t", &save); tok; tok = strtok_r(NULL, ": \t", &save)) {
+                const char *base = strrchr(tok, '/');
+
+                if ((shim && strcmp(tok, shim) == 0) || strcmp(base ? base + 1 : tok, "libvaultenv.so") == 0)
+                        continue;
+                used += (size_t) sprintf(out + used, "%s%s", used ? ":" : "", tok);
+        }
+        k = (used ? setenv("LD_PRELOAD", out, 1) : unsetenv("LD_PRELOAD")) < 0 ? -errno : 0;
+        free(copy);
+        free(out);
+        return k;
+}
+
+/* Sets name to what the resolver gave; a name without a value is removed
+ * when its environment value is a vault: reference (the shim never serves
+ * the reference text). 1 when set, 0 when not, -errno. */
+static int pass(const char *name, const char *value) {
+        if (value)
+                return setenv(name, value, 1) < 0 ? -errno : 1;
+        if (ve_value_is_reference(getenv(name)) && unsetenv(name) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Resolves one entry and passes it; a required name without a value is
+ * reported and makes *status 78. 0 or -errno (fatal). */
+static int pass_entry(struct cli_resolver *c, struct ve_entry *e, size_t *n_passed, int *status) {
+        const char *value = NULL, *name = ve_entry_map(e)->name;
+        char *reason = NULL;
+        int k;
+
+        k = ve_resolve(c->resolver, e, &value, NULL, &reason);
+        if (k == -ENOENT) {
+                cli_error("%s: required variable is missing: %s", name, reason);
+                *status = VE_EX_CONFIG;
+                k = 0;
+        } else if (k >= 0 && (k = pass(name, value)) > 0) {
+                (*n_passed)++;
+                k = 0;
+        }
+        free(reason);
+        return k;
+}
+
+/* The names of every vault: reference in the environment that the mapping
+ * does not map (copied: setenv and unsetenv change environ). */
+static int reference_names(struct cli_resolver *c, char ***ret_names) {
+        size_t n = 0;
+        char **names;
+
+        for (char **ep = environ; ep && *ep; ep++)
+                n++;
+        names = calloc(n + 1, sizeof *names);
+        if (!names)
+                return -ENOMEM;
+        n = 0;
+        for (char **ep = environ; ep && *ep; ep++) {
+                const char *eq = strchr(*ep, '=');
+                char *name;
+
+                if (!eq || !ve_value_is_reference(eq + 1))
+                        continue;
+                name = strndup(*ep, (size_t) (eq - *ep));
+                if (!name) {
+                        ve_names_free(names);
+                        return -ENOMEM;
+                }
+                if (ve_resolver_find(c->resolver, name))
+                        free(name);
+                else
+                        names[n++] = name;
+        }
+        *ret_names = names;
+        return 0;
+}
+
+/* exec --env: resolve everything here, exec COMMAND without the shim. */
+static int exec_env(const char *map_opt, char **argv) {
+        struct cli_resolver c;
+        const struct ve_map *map;
+        char shim[PATH_MAX], **refs = NULL;
+        size_t n_passed = 0;
+        int k, status = 0;
+
+        if ((k = cli_resolver_open(map_opt, &c)) != 0)
+                return k;
+        /* lib warns, as in the shim, when a name falls back or has no
+         * value; --quiet keeps only errors. */
+        if (cli_quiet)
+                cli_log_level(VE_LOG_ERROR);
+        map = ve_resolver_map(c.resolver);
+
+        /* vault: references already in the environment */
+        if ((k = reference_names(&c, &refs)) < 0)
+                goto out;
+        for (char **p = refs; *p; p++) {
+                const char *value = NULL, *ref = getenv(*p);
+
+                if (!ref)
+                        continue;
+                if ((k = ve_resolve_reference(c.resolver, *p, ref, &value, NULL)) < 0 ||
+                    (k = pass(*p, value)) < 0)
+                        goto out;
+                n_passed += (size_t) k;
+        }
+
+        /* every mapped name */
+        for (size_t i = 0; i < ve_resolver_count(c.resolver); i++)
+                if ((k = pass_entry(&c, ve_resolver_entry(c.resolver, i), &n_passed, &status)) < 0)
+                        goto out;
+
+        /* every name of each bulk rule that no entry maps */
+        for (size_t i = 0; i < map->n_bulk; i++) {
+                char **names = NULL, *reason = NULL;
+
+                k = ve_resolver_bulk_names(c.resolver, i, &names, &reason);
+                if (k == -ENOMEM)
+                        goto out;
+                if (k < 0)
+                        cli_warn("%s* (line %u): cannot list the keys of %s: %s", map->bulk[i].prefix,
+                                 map->bulk[i].line, map->bulk[i].ref.path, reason ? reason : strerror(-k));
+                free(reason);
+                k = 0;
+                for (char **p = names; p && *p && k >= 0; p++) {
+                        struct ve_entry *e = ve_resolver_find(c.resolver, *p);
+
+                        if (e && !ve_map_find(map, *p))
+                                k = pass_entry(&c, e, &n_passed, &status);
+                }
+                ve_names_free(names);
+                if (k < 0)
+                        goto out;
+        }
+        /* A required name failed: stop before COMMAND starts. */
+        if (status != 0)
+                goto out;
+
+        if ((k = drop_shim_from_preload(cli_find_shim(shim, sizeof shim) == 0 ? shim : NULL)) < 0)
+                goto out;
+        cli_status("--env: %zu name%s passed in the environment of %s, without the shim: "
+                   "visible in its /proc/PID/environ", n_passed, n_passed == 1 ? " is" : "s are", argv[0]);
+        /* Nothing is freed and no lease given back: exec replaces this
+         * image and COMMAND uses the leases. */
+        status = run(argv);
+        k = 0;
+out:
+        if (k < 0) {
+                cli_error("%s", strerror(-k));
+                status = CLI_EX_FAIL;
+        }
+        ve_names_free(refs);
+        cli_resolver_close(&c, false);
+        return status;
+}
+
 int cmd_exec(int argc, char **argv) {
         static const struct option opts[] = {
                 { "map", required_argument, NULL, 'm' },
+                { "eager", no_argument, NULL, 'E' },
+                { "env", no_argument, NULL, 'e' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -34,6 +235,7 @@ int cmd_exec(int argc, char **argv) {
         struct ve_settings *s;
         struct ve_map *map;
         char shim[PATH_MAX], *preload;
+        bool eager = false, env = false;
         int c, k;
 
         optind = 0;
@@ -42,6 +244,12 @@ int cmd_exec(int argc, char **argv) {
                 switch (c) {
                 case 'm':
                         map_opt = optarg;
+                        break;
+                case 'E':
+                        eager = true;
+                        break;
+                case 'e':
+                        env = true;
                         break;
                 case 'q':
                         cli_quiet = true;
@@ -55,6 +263,10 @@ int cmd_exec(int argc, char **argv) {
         argv += optind;
         if (argc < 1)
                 return cli_usage_error("exec", "missing COMMAND");
+        if (eager && env)
+                return cli_usage_error("exec", "--eager and --env exclude each other (--env runs COMMAND without the shim)");
+        if (env)
+                return exec_env(map_opt, argv);
 
         /* Refuse a bad mapping here, before the program starts, rather
          * than let the shim fall back to pass-through inside it. */
@@ -88,8 +300,9 @@ int cmd_exec(int argc, char **argv) {
                 return CLI_EX_FAIL;
         }
         free(preload);
-        execvp(argv[0], argv);
-        k = errno;
-        cli_error("%s: %s", argv[0], strerror(k));
-        return k == ENOENT ? 127 : 126;
+        if (eager && setenv("VAULTENV_EAGER", "1", 1) < 0) {
+                cli_error("out of memory");
+                return CLI_EX_FAIL;
+        }
+        return run(argv);
 }

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* vaultenv get [-m MAPFILE] NAME: the one subcommand (with export) whose
- * job is to print a value. */
+ * job is to print a value. NAME is a mapped name (or a name of a bulk
+ * rule), or, when not mapped, a variable of this environment whose value is
+ * a vault: reference: get prints what the shim would serve a program for it. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "reference.h"
 
 static int help(void) {
         printf("Usage: %s get [-m MAPFILE] NAME\n"
                "\n"
                "Prints the value NAME resolves to (Vault, then its fallbacks), for scripts.\n"
+               "NAME is mapped in MAPFILE, or holds a vault: reference in the environment\n"
+               "(DB_PASSWORD=vault:secret/app/db#password vaultenv get DB_PASSWORD).\n"
+               "Exit status 1 when NAME has no value, 78 when a required NAME has none.\n"
                "\n"
                "  -m, --map MAPFILE  mapping file (default: $VAULTENV_MAP, else " VE_DEFAULT_MAP_PATH ")\n"
                "  -h, --help         this help\n",
@@ -51,7 +57,16 @@ int cmd_get(int argc, char **argv) {
         if ((k = cli_resolver_open(map_opt, &c)) != 0)
                 return k;
         e = ve_resolver_find(c.resolver, argv[optind]);
-        if (!e) {
+        if (!e && ve_value_is_reference(getenv(argv[optind]))) {
+                /* As the shim: the secret, never the reference text. */
+                value = NULL;
+                k = ve_resolve_reference(c.resolver, argv[optind], getenv(argv[optind]), &value, NULL);
+                if (k < 0 || !value) {
+                        cli_error("%s: the vault: reference in the environment gives no value", argv[optind]);
+                        status = CLI_EX_FAIL;
+                } else if (printf("%s\n", value) < 0 || fflush(stdout) != 0)
+                        status = CLI_EX_FAIL;
+        } else if (!e) {
                 cli_error("%s is not mapped in %s", argv[optind], c.settings->map_path);
                 status = CLI_EX_FAIL;
         } else {

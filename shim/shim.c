@@ -19,7 +19,11 @@
  *     first Vault request went out (a login or a lease may then exist);
  *   - eager mode: a constructor that resolves the eager names before main
  *     and places them in the environment (setenv), for runtimes that copy
- *     environ at start-up; exec.c keeps them out of children.
+ *     environ at start-up; exec.c keeps them out of children;
+ *   - learning mode (VAULTENV_LEARN, set by `vaultenv learn`): nothing is
+ *     resolved, no mapping is read, Vault is never contacted; each distinct
+ *     name asked for is appended to the learn file (lib/learn.h). Children
+ *     inherit the mode through LD_PRELOAD and VAULTENV_LEARN.
  * Exported: getenv, secure_getenv, and the exec family, posix_spawn,
  * system and popen/pclose (exec.c; shim.sym). */
 #include <dlfcn.h>
@@ -39,6 +43,7 @@
 #include "eager.h"
 #include "envscan.h"
 #include "exec.h"
+#include "learn.h"
 #include "log.h"
 #include "mapfile.h"
 #include "reference.h"
@@ -57,6 +62,13 @@ static __thread bool in_shim __attribute__((tls_model("initial-exec")));
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static _Atomic(struct ve_resolver *) resolver;     /* NULL: pass-through only */
 static struct ve_settings *settings;
+
+/* Learning mode: decided once in shim_init(), read-only afterwards. The
+ * path is copied: the program may change its environment. */
+static bool learning;
+static char learn_file[PATH_MAX];
+static struct ve_learn_seen learn_seen;
+static atomic_bool learn_failed;
 
 static pthread_once_t core_once = PTHREAD_ONCE_INIT;
 static const struct ve_core_api *core;
@@ -219,6 +231,54 @@ static void atfork_child(void) {
                 core->atfork_child(core_client);
 }
 
+/* Learning mode, when VAULTENV_LEARN names a file: then the shim only
+ * records names (learn_note()) and never loads settings or a mapping. */
+static bool learn_start(void) {
+        const char *f = passthrough("VAULTENV_LEARN");
+
+        if (!f || !*f)
+                return false;
+        if (strlen(f) >= sizeof learn_file) {
+                write_line("error: ", "VAULTENV_LEARN: path too long; recording nothing");
+                atomic_store(&learn_failed, true);
+        } else
+                strcpy(learn_file, f);
+        learning = true;
+        return true;
+}
+
+/* Appends "NAME\tPROGRAM\n" for a name this process did not ask for yet:
+ * no lock, no allocation, one write(2) on a descriptor opened for it (a
+ * descriptor kept open could be closed or reused by the program). A
+ * failure is said once; recording then stops for this process. */
+static void learn_note(const char *name) {
+        char line[VE_LEARN_NAME_MAX + VE_LEARN_PROGRAM_MAX + 4];
+        int fd, n, saved_errno = errno;     /* getenv() leaves errno alone */
+        ssize_t w;
+
+        if (atomic_load_explicit(&learn_failed, memory_order_relaxed) || !name)
+                return;
+        n = ve_learn_format(name, program_invocation_short_name, line, sizeof line);
+        if (n < 0 || !ve_learn_seen_add(&learn_seen, name))
+                return;
+        fd = open(learn_file, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                char msg[PATH_MAX + 128];
+
+                if (!atomic_exchange(&learn_failed, true)) {
+                        snprintf(msg, sizeof msg, "VAULTENV_LEARN: cannot open %s: %s; recording nothing more",
+                                 learn_file, strerror(errno));
+                        write_line("error: ", msg);
+                }
+        } else {
+                do
+                        w = write(fd, line, (size_t) n);
+                while (w < 0 && errno == EINTR);
+                (void) close(fd);
+        }
+        errno = saved_errno;
+}
+
 static void shim_init(void) {
         struct ve_resolver *r;
         struct ve_map *map;
@@ -228,6 +288,9 @@ static void shim_init(void) {
         /* Secure mode (setuid, file capabilities): pure pass-through. Do
          * not read a token or a mapping named by an untrusted environment. */
         if (getauxval(AT_SECURE))
+                return;
+
+        if (learn_start())
                 return;
 
         /* Bad values are reported while settings load: log to stderr at
@@ -287,6 +350,11 @@ static char *shim_getenv(const char *name) {
 
         in_shim = true;
         pthread_once(&init_once, shim_init);
+        if (learning) {
+                learn_note(name);
+                in_shim = false;
+                return (char *) passthrough(name);
+        }
         r = atomic_load_explicit(&resolver, memory_order_acquire);
         e = r ? ve_resolver_find(r, name) : NULL;
         if (!e) {
@@ -390,6 +458,8 @@ static bool eager_possible(void) {
                         inherit = s + 8;
                 else if (!path && strncmp(s, "MAP=", 4) == 0)
                         path = s + 4;
+                else if (strncmp(s, "LEARN=", 6) == 0 && s[6])
+                        return false;   /* learning mode: nothing is resolved */
         }
         if (eager && eager[0] && (ve_bool_parse(eager, &b) < 0 || b))
                 return true;    /* a bad value is reported when the settings load */

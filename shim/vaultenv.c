@@ -13,7 +13,7 @@ static const struct {
         int (*run)(int argc, char **argv);
         const char *summary;
 } commands[] = {
-        { "exec",    cmd_exec,    "run a command with Vault-backed variables (the shim preloaded)" },
+        { "exec",    cmd_exec,    "run a command with Vault-backed variables (the shim preloaded, or --env)" },
         { "check",   cmd_check,   "validate the mapping and check every mapped secret (no values shown)" },
         { "get",     cmd_get,     "print the resolved value of one name" },
         { "export",  cmd_export,  "print every mapped value, for eval or other tools" },

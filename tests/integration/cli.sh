@@ -43,10 +43,10 @@ check "get of an unmapped name fails and says so" bash -c "[ $r = 1 ] && grep -q
 "$VE_CLI" check -m "$VE_TMP/app.map" >"$out" 2>"$VE_TMP/err" && r=0 || r=$?
 check "check passes" test "$r" = 0
 check "check lists every name" test "$(grep -cE '^(PGPASSWORD|DB_USER|OPTIONAL) ' "$out")" = 3
-check "check shows the fallback" grep -qE '^OPTIONAL +fallback +default' "$out"
+check "check shows the fallback" grep -qE '^OPTIONAL +default ' "$out"
 check "check never shows a value" bash -c "! grep -qE 'fake-cli-pw|fake-user|fallback-default' '$out' '$VE_TMP/err'"
 VAULT_TOKEN=fake-bad-token "$VE_CLI" check -m "$VE_TMP/app.map" >"$out" 2>"$VE_TMP/err" && r=0 || r=$?
-check "check fails when a required name fails" bash -c "[ $r != 0 ] && grep -qE '^PGPASSWORD +MISSING .*permission denied' '$out'"
+check "check fails when a required name fails" bash -c "[ $r != 0 ] && grep -qE '^PGPASSWORD +denied +permission denied' '$out'"
 
 check "the shipped example mapping is valid" "$VE_CLI" exec -m "$VE_SOURCE_ROOT/doc/examples/app.map" -- true
 check "version" bash -c "'$VE_CLI' version | grep -q '^vaultenv '"

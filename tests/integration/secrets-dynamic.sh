@@ -73,7 +73,7 @@ for l in $(curl -sS "$VAULT_ADDR/_dev/leases" | python3 -c 'import json,sys; pri
 done
 ve_reset_counts
 "$VE_CLI" check >"$out" 2>"$VE_TMP/stderr"
-check "vaultenv check: ok for both names" test "$(grep -c ' ok ' "$out")" = 2
+check "vaultenv check: found for both names" test "$(grep -c ' found ' "$out")" = 2
 check "vaultenv check: no lease left behind" \
         test "$(curl -sS "$VAULT_ADDR/_dev/leases" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["leases"]))')" = 0
 check "vaultenv check: revoked it" test "$(ve_count 'PUT /v1/sys/leases/revoke')" = 1

@@ -84,6 +84,6 @@ printf 'CLI_V1 = secret/cli/x#k@1\nCLI_LATEST = secret/cli/x#k\n' >"$VE_TMP/cli.
 "$VE_CLI" get -m "$VE_TMP/cli.map" CLI_V1 >"$out" 2>"$VE_TMP/stderr"
 check "vaultenv get: a versioned reference" ve_expect "$out" "fake-cli-1"
 "$VE_CLI" check -m "$VE_TMP/cli.map" >"$out" 2>"$VE_TMP/stderr"
-check "vaultenv check: shows the version" grep -q '^CLI_V1 .* ok .*vault secret/cli/x#k@1$' "$out"
+check "vaultenv check: shows the version" grep -q '^CLI_V1 .* found .*vault secret/cli/x#k@1$' "$out"
 check "vaultenv check: no value shown" bash -c "! grep -q fake-cli '$out'"
 ve_done
