@@ -53,4 +53,15 @@ check "version" bash -c "'$VE_CLI' version | grep -q '^vaultenv '"
 check "help lists the commands" bash -c "'$VE_CLI' --help | grep -q '^  exec ' && '$VE_CLI' exec --help | grep -q 'Usage: vaultenv exec'"
 "$VE_CLI" frobnicate 2>/dev/null && r=0 || r=$?
 check "unknown command: exit 2" test "$r" = 2
+# colour: only on a terminal (script(1) gives one), never with NO_COLOR or
+# TERM=dumb, never in a pipe
+esc=$(printf '\033[')
+TERM=xterm script -qec "'$VE_CLI' get -m '$VE_TMP/app.map' NOT_MAPPED" /dev/null >"$VE_TMP/tty" 2>&1 || true
+check "a terminal: the error label is coloured" grep -qF "${esc}1;31merror: " "$VE_TMP/tty"
+NO_COLOR=1 TERM=xterm script -qec "'$VE_CLI' get -m '$VE_TMP/app.map' NOT_MAPPED" /dev/null >"$VE_TMP/tty" 2>&1 || true
+check "a terminal with NO_COLOR: no colour" eval 'grep -qF "error: NOT_MAPPED" "$VE_TMP/tty" && ! grep -qF "$esc" "$VE_TMP/tty"'
+TERM=dumb script -qec "'$VE_CLI' get -m '$VE_TMP/app.map' NOT_MAPPED" /dev/null >"$VE_TMP/tty" 2>&1 || true
+check "TERM=dumb: no colour" eval 'grep -qF "error: NOT_MAPPED" "$VE_TMP/tty" && ! grep -qF "$esc" "$VE_TMP/tty"'
+TERM=xterm "$VE_CLI" get -m "$VE_TMP/app.map" NOT_MAPPED 2>"$VE_TMP/err" >/dev/null || true
+check "not a terminal: no colour" eval 'grep -qF "error: NOT_MAPPED" "$VE_TMP/err" && ! grep -qF "$esc" "$VE_TMP/err"'
 ve_done
