@@ -98,3 +98,123 @@ bool ve_eager_strip(char *const *envp, const struct ve_eager_var *vars, size_t n
         out[k] = NULL;
         return changed;
 }
+
+/* ---- the shim's start-up check ---- */
+
+/* Whether s starts with prefix; never reads past the end of s. */
+static bool has_prefix(const char *s, const char *prefix) {
+        for (; *prefix; s++, prefix++)
+                if (*s != *prefix)
+                        return false;
+        return true;
+}
+
+static bool preload_list_relative(const char *p) {
+        while (*p) {
+                if (*p == ' ' || *p == ':')
+                        p++;
+                else if (*p == '/')     /* absolute: on to the next item */
+                        while (*p && *p != ' ' && *p != ':')
+                                p++;
+                else                    /* relative, or a bare name */
+                        for (; *p && *p != ' ' && *p != ':'; p++)
+                                if (*p == '/')
+                                        return true;
+        }
+        return false;
+}
+
+void ve_eager_env_scan(char *const *envp, struct ve_eager_env *out) {
+        out->eager = out->inherit = out->map = NULL;
+        out->learning = out->relative_preload = false;
+        /* most entries are rejected on their first byte */
+        for (; envp && *envp; envp++) {
+                const char *s = *envp;
+
+                if (s[0] == 'L') {
+                        if (has_prefix(s, "LD_PRELOAD=") && preload_list_relative(s + 11))
+                                out->relative_preload = true;
+                        continue;
+                }
+                if (s[0] != 'V' || !has_prefix(s, "VAULTENV_"))
+                        continue;
+                s += 9;
+                if (!out->eager && has_prefix(s, "EAGER="))
+                        out->eager = s + 6;
+                else if (!out->inherit && has_prefix(s, "INHERIT="))
+                        out->inherit = s + 8;
+                else if (!out->map && has_prefix(s, "MAP="))
+                        out->map = s + 4;
+                else if (has_prefix(s, "LEARN=") && s[6])
+                        out->learning = true;
+        }
+}
+
+/* Whether "eager" or "inherit" starts at buf[at] and ends within len. */
+static bool word_at(const unsigned char *buf, size_t len, size_t at) {
+        const unsigned char *p = buf + at;
+
+        if (len - at >= 5 && p[0] == 'e' && p[1] == 'a' && p[2] == 'g' && p[3] == 'e' && p[4] == 'r')
+                return true;
+        return len - at >= 7 && p[0] == 'i' && p[1] == 'n' && p[2] == 'h' && p[3] == 'e' && p[4] == 'r' &&
+               p[5] == 'i' && p[6] == 't';
+}
+
+/* The pairs "ag" (e-AG-er) and "nh" (i-NH-erit) are rare in a mapping
+ * file: 16 positions are compared at once (SSE2 on x86-64, GCC's and
+ * Clang's vector extension elsewhere: NEON on arm64, plain code where
+ * there is nothing better), and only where a pair is does word_at() look. */
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* A bit for each of the 16 positions at p that holds one of the pairs. */
+static unsigned pairs16(const unsigned char *p) {
+        __m128i a = _mm_loadu_si128((const __m128i *) (const void *) p);
+        __m128i b = _mm_loadu_si128((const __m128i *) (const void *) (p + 1));
+        __m128i m = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8('a')), _mm_cmpeq_epi8(b, _mm_set1_epi8('g'))),
+                                 _mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8('n')), _mm_cmpeq_epi8(b, _mm_set1_epi8('h'))));
+
+        return (unsigned) _mm_movemask_epi8(m);
+}
+#else
+typedef unsigned char ve_u8x16 __attribute__((vector_size(16)));
+typedef signed char ve_s8x16 __attribute__((vector_size(16)));
+
+/* Not 0 when one of the 16 positions at p holds one of the pairs. */
+static unsigned pairs16(const unsigned char *p) {
+        ve_u8x16 a, b;
+        ve_s8x16 m;
+        unsigned long long w[2];
+
+        __builtin_memcpy(&a, p, 16);
+        __builtin_memcpy(&b, p + 1, 16);
+        m = ((a == 'a') & (b == 'g')) | ((a == 'n') & (b == 'h'));
+        __builtin_memcpy(w, &m, 16);
+        return (w[0] | w[1]) != 0;
+}
+#endif
+
+bool ve_eager_mentioned(const char *text, size_t len) {
+        const unsigned char *buf = (const unsigned char *) text;
+        size_t i = 1;   /* where a word's second and third bytes are */
+
+        /* pairs16() reads 17 bytes; two at a time, one test */
+        for (; len >= 33 && i <= len - 33; i += 32) {
+                if (!(pairs16(buf + i) | pairs16(buf + i + 16)))
+                        continue;
+                for (size_t k = i; k < i + 32; k++)
+                        if (word_at(buf, len, k - 1))
+                                return true;
+        }
+        for (; len >= 17 && i <= len - 17; i += 16) {
+                if (!pairs16(buf + i))
+                        continue;
+                for (size_t k = i; k < i + 16; k++)
+                        if (word_at(buf, len, k - 1))
+                                return true;
+        }
+        for (; i + 1 < len; i++)
+                if (word_at(buf, len, i - 1))
+                        return true;
+        return false;
+}

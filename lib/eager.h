@@ -57,3 +57,29 @@ size_t ve_eager_env_count(char *const *envp);
  * (then the caller may pass envp on unchanged). envp NULL: out gets an
  * empty environment, false returned. */
 bool ve_eager_strip(char *const *envp, const struct ve_eager_var *vars, size_t n_vars, char **out);
+
+/* ---- the shim's start-up check ----
+ * The shim's constructor runs in every process, most of which have no eager
+ * name; these two decide cheaply whether it has more to do. Pure as well:
+ * they call nothing in libc (each first call of a libc function from the
+ * shim costs a symbol lookup by the dynamic loader). */
+
+/* What the constructor needs from the environment, found in one pass. */
+struct ve_eager_env {
+        const char *eager;      /* value of the first VAULTENV_EAGER entry, or NULL */
+        const char *inherit;    /* of the first VAULTENV_INHERIT entry, or NULL */
+        const char *map;        /* of the first VAULTENV_MAP entry, or NULL */
+        bool learning;          /* some VAULTENV_LEARN entry has a value */
+        bool relative_preload;  /* some LD_PRELOAD entry lists an object by a
+                                 * relative path with a slash ("lib/x.so") */
+};
+
+/* Fills out from envp (NULL: nothing found). The first entry of a name
+ * wins, as in getenv(); LD_PRELOAD items are separated by blanks or colons,
+ * as the dynamic loader splits them, and every LD_PRELOAD entry counts. */
+void ve_eager_env_scan(char *const *envp, struct ve_eager_env *out);
+
+/* Whether buf[0..len) contains "eager" or "inherit" (the mapping options
+ * that make a name eager): a pre-filter, exact as two memmem() calls would
+ * be. 16 bytes at a time; NUL bytes are ordinary bytes. */
+bool ve_eager_mentioned(const char *buf, size_t len);

@@ -133,8 +133,11 @@ struct ve_resolver {
         size_t n_paths;
 
         /* Open addressing over entries, immutable after construction. */
-        struct ve_entry **table;
-        size_t table_mask;
+        struct slot *table;
+        size_t table_mask;              /* size - 1 */
+        unsigned table_shift;           /* 64 - log2(size) */
+        /* The fast reject: every entry's name and every bulk prefix. */
+        struct ve_name_filter filter;
 
         struct bulk_rule *bulk;         /* map->n_bulk, immutable */
 
@@ -154,12 +157,80 @@ struct ve_resolver {
 
 static void audit_note(struct ve_resolver *r, struct ve_entry *e, enum ve_from from, const char *value);
 
-static uint64_t hash_name(const char *s) {
-        uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
+/* A slot of the name table: besides the entry, what a lookup compares
+ * first, the name's length and two words that cover its first and last
+ * bytes (name_words()); for a name of up to 16 bytes they are the whole
+ * name, so most lookups never call strcmp(). */
+struct slot {
+        uint64_t w0, w1;
+        size_t len;
+        struct ve_entry *e;     /* NULL: empty */
+};
 
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-        return h;
+static inline uint64_t load64(const char *p) {
+        uint64_t v;
+
+        memcpy(&v, p, sizeof v);
+        return v;
+}
+
+static inline uint32_t load32(const char *p) {
+        uint32_t v;
+
+        memcpy(&v, p, sizeof v);
+        return v;
+}
+
+/* Two words that together cover bytes [0, min(len, 16)) and the last
+ * min(len, 8) bytes of a name of len bytes; never read past it. */
+static inline void name_words(const char *s, size_t len, uint64_t *ret_w0, uint64_t *ret_w1) {
+        if (len >= 8) {
+                *ret_w0 = load64(s);
+                *ret_w1 = load64(s + len - 8);
+        } else if (len >= 4) {
+                *ret_w0 = load32(s);
+                *ret_w1 = load32(s + len - 4);
+        } else {
+                *ret_w0 = len == 0 ? 0 :
+                          (uint64_t) (unsigned char) s[0] | (uint64_t) (unsigned char) s[len / 2] << 8 |
+                          (uint64_t) (unsigned char) s[len - 1] << 16;
+                *ret_w1 = 0;
+        }
+}
+
+/* The slot to start at: the top bits of one multiply (Fibonacci hashing;
+ * a multiply carries every input bit into the top ones). */
+static inline size_t name_slot(const struct ve_resolver *r, uint64_t w0, uint64_t w1, size_t len) {
+        uint64_t x = w0 ^ (w1 << 32 | w1 >> 32) ^ len;
+
+        return (size_t) ((x * 0x9E3779B97F4A7C15ULL) >> r->table_shift);
+}
+
+/* The explicit entry named name (len bytes), or NULL. */
+static inline struct ve_entry *table_find(const struct ve_resolver *r, const char *name, size_t len) {
+        uint64_t w0, w1;
+
+        name_words(name, len, &w0, &w1);
+        for (size_t i = name_slot(r, w0, w1, len); r->table[i].e; i = (i + 1) & r->table_mask) {
+                const struct slot *t = &r->table[i];
+
+                if (t->w0 == w0 && t->w1 == w1 && t->len == len &&
+                    (len <= 16 || memcmp(t->e->map->name + 8, name + 8, len - 16) == 0))
+                        return t->e;
+        }
+        return NULL;
+}
+
+static void table_add(struct ve_resolver *r, struct ve_entry *e) {
+        const char *name = e->map->name;
+        size_t len = strlen(name), i;
+        uint64_t w0, w1;
+
+        name_words(name, len, &w0, &w1);
+        for (i = name_slot(r, w0, w1, len); r->table[i].e; i = (i + 1) & r->table_mask)
+                ;
+        r->table[i] = (struct slot) { .w0 = w0, .w1 = w1, .len = len, .e = e };
+        ve_name_filter_add_name(&r->filter, name);
 }
 
 static void path_locks_init(struct ve_path *p) {
@@ -229,6 +300,7 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                     struct ve_resolver **ret_resolver) {
         struct ve_resolver *r;
         size_t n = map->n_entries, size = 8, n_refs = n + map->n_bulk;
+        unsigned bits = 3;      /* log2(size) */
 
         r = calloc(1, sizeof *r);
         if (!r) {
@@ -249,8 +321,10 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
         for (size_t i = 0; i < n; i++)
                 if (map->entries[i].tmpl)
                         n_refs += map->entries[i].tmpl->n_refs;
-        while (size < 2 * n)
+        while (size < 2 * n) {
                 size *= 2;
+                bits++;
+        }
         r->entries = calloc(n ? n : 1, sizeof *r->entries);
         r->paths = calloc(n_refs ? n_refs : 1, sizeof *r->paths);
         r->table = calloc(size, sizeof *r->table);
@@ -260,10 +334,10 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                 return -ENOMEM;
         }
         r->table_mask = size - 1;
+        r->table_shift = 64 - bits;
 
         for (size_t i = 0; i < n; i++) {
                 struct ve_entry *e = &r->entries[i];
-                size_t slot;
 
                 e->map = &map->entries[i];
                 pthread_mutex_init(&e->fb_lock, NULL);
@@ -275,15 +349,13 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                 } else
                         entry_attach(e, fixed_path(r, &e->map->ref));
 
-                for (slot = hash_name(e->map->name) & r->table_mask; r->table[slot];
-                     slot = (slot + 1) & r->table_mask)
-                        ;
-                r->table[slot] = e;
+                table_add(r, e);
         }
         for (size_t i = 0; i < map->n_bulk; i++) {
                 r->bulk[i].map = &map->bulk[i];
                 r->bulk[i].prefix_len = strlen(map->bulk[i].prefix);
                 r->bulk[i].path = fixed_path(r, &map->bulk[i].ref);
+                ve_name_filter_add_prefix(&r->filter, map->bulk[i].prefix);
         }
 
         *ret_resolver = r;
@@ -383,12 +455,13 @@ void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void)) {
 static struct ve_entry *bulk_entry(struct ve_resolver *r, struct bulk_rule *b, const char *name);
 
 struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name) {
-        if (!r || !name || !*name)
+        struct ve_entry *e;
+
+        if (!r || !name || !*name || !ve_name_filter_may_match(&r->filter, name))
                 return NULL;
-        for (size_t slot = hash_name(name) & r->table_mask; r->table[slot];
-             slot = (slot + 1) & r->table_mask)
-                if (strcmp(r->table[slot]->map->name, name) == 0)
-                        return r->table[slot];
+        e = table_find(r, name, strlen(name));
+        if (e)
+                return e;
         /* Explicit entries win; then at most one bulk rule matches (their
          * prefixes never overlap). */
         for (size_t i = 0; i < r->map->n_bulk; i++) {
@@ -398,6 +471,28 @@ struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name) {
                         return bulk_entry(r, b, name);
         }
         return NULL;
+}
+
+const struct ve_name_filter *ve_resolver_filter(const struct ve_resolver *r) {
+        return &r->filter;
+}
+
+struct ve_cached ve_resolver_cached(struct ve_resolver *r, const char *name) {
+        struct ve_entry *e = table_find(r, name, strlen(name));
+        const char *v;
+
+        if (!e) {
+                for (size_t i = 0; i < r->map->n_bulk; i++)
+                        if (strncmp(name, r->bulk[i].map->prefix, r->bulk[i].prefix_len) == 0 &&
+                            name[r->bulk[i].prefix_len])
+                                return (struct ve_cached) { .k = -1 };  /* perhaps a bulk name */
+                return (struct ve_cached) { .k = 0 };
+        }
+        /* As ve_resolve(): a fresh Vault value is served as it is. */
+        if (r->audit || e->tmpl || atomic_load_explicit(&e->fresh_until, memory_order_acquire) != FOREVER)
+                return (struct ve_cached) { .k = -1 };
+        v = atomic_load_explicit(&e->vault_value, memory_order_acquire);
+        return (struct ve_cached) { .k = v ? 1 : -1, .value = v };
 }
 
 size_t ve_resolver_count(const struct ve_resolver *r) {
@@ -427,10 +522,11 @@ const char *ve_from_name(enum ve_from from) {
         }
 }
 
-static bool entry_fresh(const struct ve_entry *e, uint64_t now) {
+/* The clock is read only for a value that has a deadline (ttl, lease). */
+static bool entry_fresh(const struct ve_resolver *r, const struct ve_entry *e) {
         uint64_t until = atomic_load_explicit(&e->fresh_until, memory_order_acquire);
 
-        return until != 0 && (until == FOREVER || now < until);
+        return until == FOREVER || (until != 0 && r->now_ms() < until);
 }
 
 static void retire_with(struct ve_resolver *r, char *value, void *extra) {
@@ -642,7 +738,7 @@ static void fetch(struct ve_resolver *r, struct ve_entry *e) {
         while (p->fetching)
                 pthread_cond_wait(&p->cond, &p->lock);
         /* Another thread may have done the work while we waited. */
-        if (entry_fresh(e, r->now_ms())) {
+        if (entry_fresh(r, e)) {
                 pthread_mutex_unlock(&p->lock);
                 return;
         }
@@ -793,7 +889,7 @@ static const char *template_value(struct ve_resolver *r, struct ve_entry *e) {
         char *value;
 
         for (size_t i = 0; i < ts->n; i++)
-                if (!entry_fresh(&ts->parts[i], r->now_ms()))
+                if (!entry_fresh(r, &ts->parts[i]))
                         fetch(r, &ts->parts[i]);
 
         rd = atomic_load_explicit(&ts->render, memory_order_acquire);
@@ -854,7 +950,7 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
         if (e->tmpl)
                 v = template_value(r, e);
         else {
-                if (!entry_fresh(e, r->now_ms()))
+                if (!entry_fresh(r, e))
                         fetch(r, e);
                 v = atomic_load_explicit(&e->vault_value, memory_order_acquire);
         }
@@ -1223,7 +1319,7 @@ int ve_resolver_bulk_names(struct ve_resolver *r, size_t i, char ***ret_names, c
         probe = bulk_entry(r, b, b->map->prefix);
         if (!probe)
                 return -ENOMEM;
-        if (!entry_fresh(probe, r->now_ms()))
+        if (!entry_fresh(r, probe))
                 fetch(r, probe);
 
         pthread_mutex_lock(&p->lock);

@@ -107,6 +107,25 @@ void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void));
  * before; the first lookup of a bulk name allocates its entry under a lock.
  * Does no I/O. */
 struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name);
+/* The fast reject (envscan.h) over r's names and bulk prefixes: a name it
+ * rejects is not mapped (ve_resolver_find() gives NULL). Immutable. */
+const struct ve_name_filter *ve_resolver_filter(const struct ve_resolver *r);
+
+/* The shim's hot path, for a name that r's filter passed. k is
+ *   1 with value: name is an explicit entry (not a template, not a bulk
+ *     name) whose Vault value is cached for the life of the process (no
+ *     ttl, no lease), and nothing else is due on the lookup (no audit
+ *     trail): the value ve_resolve() gives;
+ *   0: name is not mapped (ve_resolver_find() gives NULL);
+ *   -1: anything else: go through ve_resolver_find() and ve_resolve().
+ * A hash, a compare of the name, two atomic loads (or a prefix compare per
+ * bulk rule): no lock, no allocation, no clock. Returned in registers. */
+struct ve_cached {
+        int k;
+        const char *value;
+};
+struct ve_cached ve_resolver_cached(struct ve_resolver *r, const char *name);
+
 size_t ve_resolver_count(const struct ve_resolver *r);
 struct ve_entry *ve_resolver_entry(const struct ve_resolver *r, size_t i);
 const struct ve_map_entry *ve_entry_map(const struct ve_entry *e);

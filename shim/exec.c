@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -456,7 +457,10 @@ static FILE *do_popen(const char *command, const char *mode) {
         c = calloc(1, sizeof *c);
         if (!c)
                 return NULL;
-        if (pipe2(fds, O_CLOEXEC) < 0) {
+        /* pipe2() and fcntl() through syscall(): each would add a libc
+         * symbol version (GLIBC_2.9, GLIBC_2.28) that the dynamic loader
+         * checks at the start of every process that preloads the shim. */
+        if (syscall(SYS_pipe2, fds, O_CLOEXEC) < 0) {
                 free(c);
                 return NULL;
         }
@@ -476,7 +480,7 @@ static FILE *do_popen(const char *command, const char *mode) {
                 (void) posix_spawn_file_actions_destroy(&fa);
         }
         (void) close(theirs);
-        if (r == 0 && !cloexec && fcntl(mine, F_SETFD, 0) < 0)
+        if (r == 0 && !cloexec && syscall(SYS_fcntl, mine, F_SETFD, 0) < 0)
                 r = errno;
         if (r == 0) {
                 f = fdopen(mine, rd ? "r" : "w");

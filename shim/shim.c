@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -102,10 +103,13 @@ static void log_stderr(void *userdata, enum ve_log_level level, const char *msg)
         write_line(prefix[level <= VE_LOG_DEBUG ? level : VE_LOG_DEBUG], msg);
 }
 
-/* Where the core lives: beside this object. Worked out at load time so
- * that a relative LD_PRELOAD path survives a later chdir(); only that case
- * costs a system call (realpath). */
-__attribute__((constructor))
+/* Where the core lives: beside this object. dladdr() is not cheap (a walk
+ * of this object's symbol table), so this runs when the core is first
+ * loaded; only when LD_PRELOAD lists an object by a relative path does the
+ * constructor (shim_start()) run it at load time, so that such a path
+ * survives a later chdir(); only that case costs a system call (realpath).
+ * (An object dlopen()ed by a relative path is located relative to the
+ * working directory of the first mapped lookup.) */
 static void remember_location(void) {
         Dl_info info;
         const char *slash;
@@ -338,7 +342,26 @@ _Noreturn static void required_missing(const char *name, const char *reason) {
         _exit(VE_EX_CONFIG);
 }
 
-static char *shim_getenv(const char *name) {
+/* The hot path, published (once, by the slow path) when a resolver serves
+ * lookups: never in learning or secure mode. A copy of the resolver's name
+ * filter (lib/envscan.h), then the resolver itself (release). */
+static struct ve_name_filter fast_filter;
+static _Atomic(struct ve_resolver *) fast_resolver;
+static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
+
+static void fast_publish(void) {
+        struct ve_resolver *r = atomic_load_explicit(&resolver, memory_order_acquire);
+
+        if (learning || !r)
+                return;
+        fast_filter = *ve_resolver_filter(r);
+        atomic_store_explicit(&fast_resolver, r, memory_order_release);
+}
+
+/* Everything the hot path does not answer: before and during
+ * initialisation, under the guard, learning mode, secure mode, references,
+ * and mapped names whose value is not cached for good. */
+static char *shim_getenv_slow(const char *name) {
         struct ve_resolver *r;
         struct ve_entry *e;
         const char *value;
@@ -350,6 +373,7 @@ static char *shim_getenv(const char *name) {
 
         in_shim = true;
         pthread_once(&init_once, shim_init);
+        pthread_once(&fast_once, fast_publish);
         if (learning) {
                 learn_note(name);
                 in_shim = false;
@@ -377,6 +401,49 @@ static char *shim_getenv(const char *name) {
         return k < 0 ? NULL : (char *) value;
 }
 
+/* The environment value of an unmapped name: served unless it is a
+ * reference ("vault:..."), which the slow path resolves. */
+__attribute__((noinline))
+static char *unmapped_value(const char *name, char *env) {
+        return ve_value_is_reference(env) ? shim_getenv_slow(name) : env;
+}
+
+/* A name the filter passed: from the cache, or not mapped after all. */
+__attribute__((noinline))
+static char *maybe_mapped(struct ve_resolver *r, const char *name) {
+        struct ve_cached c;
+        char *env;
+
+        if (in_shim)
+                return shim_getenv_slow(name);
+        c = ve_resolver_cached(r, name);
+        if (c.k > 0)
+                return (char *) c.value;
+        if (c.k < 0)
+                return shim_getenv_slow(name);
+        env = ve_envscan(environ, name);
+        return env && env[0] == 'v' ? unmapped_value(name, env) : env;
+}
+
+/* Once initialised: a name that the filter rejects, or that the name table
+ * does not hold, is not mapped, and its environment value is the answer
+ * unless it is a reference; a mapped name whose value is cached for good
+ * is answered from the cache. No lock, no allocation, no system call, no
+ * clock; the guard is read only for a name the filter passes (the slow
+ * path reads it for a reference). Only tail calls here: no stack frame on
+ * the way of an unmapped name. */
+static char *shim_getenv(const char *name) {
+        struct ve_resolver *r = atomic_load_explicit(&fast_resolver, memory_order_acquire);
+        char *env;
+
+        if (!r || !name)
+                return shim_getenv_slow(name);
+        if (ve_name_filter_may_match(&fast_filter, name))
+                return maybe_mapped(r, name);
+        env = ve_envscan_inline(environ, name);
+        return env && env[0] == 'v' ? unmapped_value(name, env) : env;
+}
+
 EXPORT char *getenv(const char *name) {
         return shim_getenv(name);
 }
@@ -395,25 +462,58 @@ EXPORT char *secure_getenv(const char *name) {
 static struct ve_eager_var *eager_vars;
 static size_t n_eager_vars;
 
+/* A system call of up to three arguments: the result, or -errno (errno is
+ * left alone). Inline where the calling convention is known: the first call
+ * of a libc function from the shim costs a symbol lookup by the dynamic
+ * loader (some 700 instructions), and the constructor runs in every
+ * process. Elsewhere through libc's syscall(). */
+static long raw_syscall3(long n, long a, long b, long c) {
+#if defined(__x86_64__)
+        long r;
+
+        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+        return r;
+#elif defined(__aarch64__)
+        register long x8 __asm__("x8") = n;
+        register long x0 __asm__("x0") = a;
+        register long x1 __asm__("x1") = b;
+        register long x2 __asm__("x2") = c;
+
+        __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory", "cc");
+        return x0;
+#else
+        int saved_errno = errno;
+        long r = syscall(n, a, b, c);
+
+        if (r < 0)
+                r = -errno;
+        errno = saved_errno;
+        return r;
+#endif
+}
+
 /* Whether the file at path contains "eager" or "inherit". Reads it in
  * chunks into a stack buffer: no malloc (a process that never allocated
- * would pay for malloc's set-up) and no stdio. Unreadable: false (the lazy
- * path reports it on the first lookup, as without eager mode). At most
- * VE_MAP_MAX_SIZE bytes, as the parser takes. */
+ * would pay for malloc's set-up), no stdio, no libc function at all (see
+ * raw_syscall3(); the scan is ve_eager_mentioned(), the wipe is inline).
+ * Unreadable: false (the lazy path reports it on the first lookup, as
+ * without eager mode). At most VE_MAP_MAX_SIZE bytes, as the parser takes. */
 static bool file_mentions_eager(const char *path) {
-        char buf[4096 + 8];
+        typedef unsigned char chunk __attribute__((vector_size(16)));
+        _Alignas(16) char buf[4096 + 16];
         size_t keep = 0, total = 0, used = 0;
         bool found = false;
         int fd;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* no mode: without O_CREAT the kernel does not read it */
+        fd = (int) raw_syscall3(SYS_openat, AT_FDCWD, (long) path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return false;
         while (!found && total <= VE_MAP_MAX_SIZE) {
-                ssize_t n = read(fd, buf + keep, sizeof buf - keep);
+                ssize_t n = (ssize_t) raw_syscall3(SYS_read, fd, (long) (buf + keep), (long) (sizeof buf - keep));
                 size_t len;
 
-                if (n < 0 && errno == EINTR)
+                if (n == -EINTR)
                         continue;
                 if (n <= 0)
                         break;
@@ -421,15 +521,18 @@ static bool file_mentions_eager(const char *path) {
                 len = keep + (size_t) n;
                 if (len > used)
                         used = len;
-                found = memmem(buf, len, "eager", 5) || memmem(buf, len, "inherit", 7);
+                found = ve_eager_mentioned(buf, len);
                 /* a word may straddle two reads: carry the last 6 bytes */
                 keep = len < 6 ? len : 6;
                 for (size_t i = 0; i < keep; i++)
                         buf[i] = buf[len - keep + i];
         }
-        (void) close(fd);
-        /* a default= in it may be a credential */
-        explicit_bzero(buf, used);
+        (void) raw_syscall3(SYS_close, fd, 0, 0);
+        /* A default= in it may be a credential: wipe what was used, 16
+         * bytes a store; volatile, so that the stores are neither dropped
+         * nor turned into a memset() call. */
+        for (size_t i = 0; i < used; i += sizeof(chunk))
+                *(volatile chunk *) (void *) (buf + i) = (chunk) { 0 };
         return found;
 }
 
@@ -439,35 +542,17 @@ static bool file_mentions_eager(const char *path) {
  * (inherit implies eager), or the mapping file (VAULTENV_MAP, else the
  * default path) mentions "eager" or "inherit" somewhere. The latter is a
  * pre-filter only (it may be a comment): the parsed mapping decides. Without
- * a mapping file this costs one failing open(). */
-static bool eager_possible(void) {
-        const char *eager = NULL, *inherit = NULL, *path = NULL;
+ * a mapping file this costs one failing open(). Learning mode: no. */
+static bool eager_possible(const struct ve_eager_env *env) {
         bool b = false;
 
-        /* One pass over environ, rejecting most entries on their first
-         * bytes (the first match wins, as in getenv()). */
-        for (char **e = environ; e && *e; e++) {
-                const char *s = *e;
-
-                if (s[0] != 'V' || strncmp(s, "VAULTENV_", 9) != 0)
-                        continue;
-                s += 9;
-                if (!eager && strncmp(s, "EAGER=", 6) == 0)
-                        eager = s + 6;
-                else if (!inherit && strncmp(s, "INHERIT=", 8) == 0)
-                        inherit = s + 8;
-                else if (!path && strncmp(s, "MAP=", 4) == 0)
-                        path = s + 4;
-                else if (strncmp(s, "LEARN=", 6) == 0 && s[6])
-                        return false;   /* learning mode: nothing is resolved */
-        }
-        if (eager && eager[0] && (ve_bool_parse(eager, &b) < 0 || b))
+        if (env->learning)
+                return false;   /* nothing is resolved */
+        if (env->eager && env->eager[0] && (ve_bool_parse(env->eager, &b) < 0 || b))
                 return true;    /* a bad value is reported when the settings load */
-        if (inherit && inherit[0])
+        if (env->inherit && env->inherit[0])
                 return true;
-        if (!path || !path[0])
-                path = VE_DEFAULT_MAP_PATH;
-        return file_mentions_eager(path);
+        return file_mentions_eager(env->map && env->map[0] ? env->map : VE_DEFAULT_MAP_PATH);
 }
 
 /* The entry "NAME=..." of the environment, or NULL. */
@@ -626,17 +711,37 @@ static void eager_check_inherit_list(struct ve_resolver *r) {
         }
 }
 
+/* The shim's one constructor. It runs in every process, so its common
+ * path is one pass over environ (ve_eager_env_scan(): no libc call), one
+ * getauxval() and the mapping file's pre-filter (file_mentions_eager()).
+ * Learning mode: nothing (no name is resolved, the core is never loaded).
+ * Secure mode: nothing (the file is named by an untrusted environment; the
+ * shim only passes through). A relative LD_PRELOAD: the core's location,
+ * now (remember_location()). Then eager mode (eager_init()). */
+static void eager_init(void);
+
+__attribute__((constructor))
+static void shim_start(void) {
+        struct ve_eager_env env;
+
+        ve_eager_env_scan(environ, &env);
+        if (env.learning || getauxval(AT_SECURE))
+                return;
+        if (env.relative_preload)
+                remember_location();
+        if (eager_possible(&env))
+                eager_init();
+}
+
 /* Runs before main and before the program's own constructors (other
  * libraries' constructors may run before or after it). Before main no
  * other thread exists, so setenv() is safe here. Under the guard: getenv()
  * calls made by libcurl and OpenSSL while they load and work pass through.
- * Does nothing in secure mode, nor when eager_possible() says no. */
-__attribute__((constructor))
+ * Called by shim_start(), not in secure mode, and only when
+ * eager_possible() says yes. */
 static void eager_init(void) {
         struct ve_resolver *r;
 
-        if (getauxval(AT_SECURE) || !eager_possible())
-                return;
         in_shim = true;
         pthread_once(&init_once, shim_init);
         r = atomic_load_explicit(&resolver, memory_order_acquire);

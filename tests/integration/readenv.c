@@ -11,6 +11,7 @@
  * READYFILE and sleep until killed (for /proc/PID/environ checks).
  * --fork: read the first NAME, then fork; the child reads every NAME and
  * writes OUTFILE; the parent exits with the child's status.
+ * --chdir DIR: changes to DIR before reading (OUTFILE is opened after).
  * Among the NAMEs, "--sleep MS" pauses that long before reading on (for
  * ttl, lease and token-renewal tests within one process). */
 #include <pthread.h>
@@ -46,13 +47,18 @@ int main(int argc, char **argv) {
                         threads = atoi(argv[++i]);
                 else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
                         ready = argv[++i];
-                else {
+                else if (strcmp(argv[i], "--chdir") == 0 && i + 1 < argc) {
+                        if (chdir(argv[++i]) < 0) {
+                                perror(argv[i]);
+                                return 2;
+                        }
+                } else {
                         fprintf(stderr, "readenv: unknown option %s\n", argv[i]);
                         return 2;
                 }
         }
         if (i + 1 >= argc || threads > 256) {
-                fprintf(stderr, "usage: readenv [--secure] [--fork] [--threads N] [--wait FILE] OUTFILE NAME...\n");
+                fprintf(stderr, "usage: readenv [--secure] [--fork] [--threads N] [--wait FILE] [--chdir DIR] OUTFILE NAME...\n");
                 return 2;
         }
         if (do_fork) {

@@ -97,6 +97,22 @@ if command -v valgrind >/dev/null; then
         check "under valgrind: same values" ve_expect "$out" "PGPASSWORD=fake-pw-1" "DB_USER=fake-user" "DEBUG=false" "threads same"
 fi
 
+# A relative LD_PRELOAD, then the program changes directory before its
+# first mapped lookup: the core is still found beside the shim (the shim's
+# constructor noted where that is; issue 6 made the constructor do so only
+# when LD_PRELOAD has a relative path).
+shimdir=$(dirname "$VE_SHIM")
+(cd "$(dirname "$shimdir")" &&
+        LD_PRELOAD="$(basename "$shimdir")/$(basename "$VE_SHIM")" "$VE_READENV" --chdir / "$out" PGPASSWORD PLAIN_VAR \
+                2>"$VE_TMP/stderr")
+check "relative LD_PRELOAD, then chdir: the core is found" ve_expect "$out" "PGPASSWORD=fake-pw-1" "PLAIN_VAR=plain-value"
+check "relative LD_PRELOAD, then chdir: nothing on stderr" test ! -s "$VE_TMP/stderr"
+# the same through a relative path with more than one component, and ".."
+(cd "$shimdir" &&
+        LD_PRELOAD="../$(basename "$shimdir")/$(basename "$VE_SHIM")" "$VE_READENV" --chdir / "$out" PGPASSWORD \
+                2>"$VE_TMP/stderr")
+check "relative LD_PRELOAD with ..: the core is found" ve_expect "$out" "PGPASSWORD=fake-pw-1"
+
 # No mapping file: a pure pass-through, silent.
 VAULTENV_MAP= VAULTENV_LOG=debug ve_read "$out" PLAIN_VAR PGPASSWORD
 check "no mapping: pass-through" ve_expect "$out" "PLAIN_VAR=plain-value" "PGPASSWORD unset"

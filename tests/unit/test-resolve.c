@@ -952,6 +952,139 @@ static void test_reference_threads(void) {
         ve_resolver_free(r);
 }
 
+/* The name table and the hot path: every mapped name is found, whatever
+ * its length (the table compares two words, and the middle of names over
+ * 16 bytes); near misses are not; the filter never rejects a mapped name;
+ * ve_resolver_cached() says "not mapped" exactly when ve_resolver_find()
+ * finds nothing, and gives ve_resolve()'s pointer for a value cached for
+ * good. */
+static void test_name_table_and_cached(void) {
+        static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789";
+        struct ve_map *m = calloc(1, sizeof *m);
+        unsigned long long seed = 42;
+        struct ve_resolver *r;
+        struct ve_cached c;
+        char names[300][48];
+        size_t n = 0;
+
+        reset();
+        for (size_t i = 0; i < 300; i++) {
+                size_t len;
+
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                switch (i % 4) {
+                case 0: /* a shared prefix */
+                        snprintf(names[i], sizeof names[i], "SECRET_%zu", i);
+                        break;
+                case 1: /* a shared suffix, over 16 bytes */
+                        snprintf(names[i], sizeof names[i], "N%zu_THE_SAME_LONG_SUFFIX_X", i);
+                        break;
+                case 2: /* shared ends, over 16 bytes: only the middle differs */
+                        snprintf(names[i], sizeof names[i], "MIDDLE_%03zu_DIFFERS_END", i);
+                        break;
+                default: /* random, 1..40 bytes */
+                        len = 1 + (size_t) ((seed >> 33) % 40);
+                        names[i][0] = chars[(seed >> 20) % 26];
+                        for (size_t k = 1; k < len; k++) {
+                                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                                names[i][k] = chars[(seed >> 33) % (sizeof chars - 1)];
+                        }
+                        names[i][len] = '\0';
+                        break;
+                }
+                if (ve_map_find(m, names[i]))
+                        continue;       /* a random duplicate */
+                map_add(m, names[i], "secret/many", "k", false, NULL, i % 5 == 0 ? 60000 : 0);
+                n++;
+        }
+        answers[0] = (struct answer) { "secret/many", 0, { "k", "fake-v", NULL } };
+        r = resolver(m);
+        CU_ASSERT_EQUAL_FATAL(ve_resolver_count(r), n);
+        for (size_t i = 0; i < n; i++) {
+                const char *name = ve_entry_map(ve_resolver_entry(r, i))->name;
+                char probe[64];
+                size_t len = strlen(name);
+                struct ve_entry *e = ve_resolver_find(r, name);
+
+                CU_ASSERT_PTR_EQUAL(e, ve_resolver_entry(r, i));
+                CU_ASSERT_TRUE(ve_name_filter_may_match(ve_resolver_filter(r), name));
+                /* not fetched yet: not cached */
+                CU_ASSERT_EQUAL(ve_resolver_cached(r, name).k, -1);
+                /* near misses: one byte changed, one more, one fewer */
+                for (size_t k = 0; k < len; k++) {
+                        memcpy(probe, name, len + 1);
+                        probe[k] = probe[k] == 'Q' ? 'R' : 'Q';
+                        e = ve_resolver_find(r, probe);
+                        CU_ASSERT(e == NULL || strcmp(ve_entry_map(e)->name, probe) == 0);
+                        c = ve_resolver_cached(r, probe);
+                        CU_ASSERT_EQUAL(c.k == 0, e == NULL);
+                }
+                snprintf(probe, sizeof probe, "%sQ", name);
+                e = ve_resolver_find(r, probe);
+                CU_ASSERT(e == NULL || strcmp(ve_entry_map(e)->name, probe) == 0);
+                memcpy(probe, name, len - 1);
+                probe[len - 1] = '\0';
+                e = ve_resolver_find(r, probe);
+                CU_ASSERT(e == NULL || strcmp(ve_entry_map(e)->name, probe) == 0);
+        }
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "NOT_MAPPED_AT_ALL").k, 0);
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "").k, 0);
+        /* resolved: cached for good without ttl, never with one */
+        for (size_t i = 0; i < n; i++) {
+                struct ve_entry *e = ve_resolver_entry(r, i);
+                const char *v = get(r, ve_entry_map(e)->name, NULL);
+
+                CU_ASSERT_STRING_EQUAL(v, "fake-v");
+                c = ve_resolver_cached(r, ve_entry_map(e)->name);
+                if (ve_entry_map(e)->ttl_ms) {
+                        CU_ASSERT_EQUAL(c.k, -1);
+                } else {
+                        CU_ASSERT_EQUAL(c.k, 1);
+                        CU_ASSERT_PTR_EQUAL(c.value, v);
+                }
+        }
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        ve_resolver_free(r);
+}
+
+/* Not answered by the hot path: templates, bulk names, a failed read,
+ * the audit trail; names a bulk rule cannot map are "not mapped". */
+static void test_cached_declines(void) {
+        struct ve_resolver *r;
+        char audit[128];
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "password", "fake-pw", "user", "fake-user", NULL } };
+        r = resolver_text("DB_* = secret/app/db#*\n"
+                          "URL = \"x://{{ secret/app/db#user }}:{{ secret/app/db#password }}@h\"\n"
+                          "PLAIN = secret/app/db#user\n"
+                          "BROKEN = secret/app/none#x\n");
+        CU_ASSERT_STRING_EQUAL(get(r, "URL", NULL), "x://fake-user:fake-pw@h");
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_PASSWORD", NULL), "fake-pw");
+        CU_ASSERT_STRING_EQUAL(get(r, "PLAIN", NULL), "fake-user");
+        CU_ASSERT_PTR_NULL(get(r, "BROKEN", NULL));
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "URL").k, -1);
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "DB_PASSWORD").k, -1);
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "DB_ANYTHING").k, -1);
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "BROKEN").k, -1);
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "PLAIN").k, 1);
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "DB_").k, 0);     /* the prefix alone maps nothing */
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "DB_"));
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "DA_X").k, 0);
+        CU_ASSERT_TRUE(ve_name_filter_may_match(ve_resolver_filter(r), "DB_ANYTHING"));
+        ve_resolver_free(r);
+
+        /* with the audit trail, every lookup goes through ve_resolve() */
+        snprintf(audit, sizeof audit, "%s/audit.log", secrets_dir);
+        settings.audit = audit;
+        r = resolver_text("PLAIN = secret/app/db#user\n");
+        CU_ASSERT_STRING_EQUAL(get(r, "PLAIN", NULL), "fake-user");
+        CU_ASSERT_EQUAL(ve_resolver_cached(r, "PLAIN").k, -1);
+        ve_resolver_free(r);
+        settings.audit = NULL;
+        unlink(audit);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "vault first, one read per path", test_vault_first_and_one_read_per_path },
@@ -977,6 +1110,8 @@ int main(void) {
                 { "templates", test_template },
                 { "templates: required and fallback", test_template_required },
                 { "bulk mapping", test_bulk },
+                { "name table and the cached hot path", test_name_table_and_cached },
+                { "hot path declines what it cannot answer", test_cached_declines },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "resolve", tests };
