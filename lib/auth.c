@@ -65,6 +65,7 @@ struct ve_auth {
         char *token;                    /* NULL: none (yet) */
         enum source source;
         bool file_loaded;
+        char *file_refused;             /* the token file failed the trust checks: why (no request is made) */
         bool busy;                      /* a refresh is in flight */
         uint64_t refresh_at;            /* ms; 0: never */
         uint64_t expires_at;            /* ms; 0: never */
@@ -302,6 +303,24 @@ static void warn_mode(const char *path, const char *var, const struct stat *st) 
                         path, var, (unsigned) (st->st_mode & 07777));
 }
 
+/* A refused credential file is an error the user must see (not only the
+ * warning a fallback gives): logged once, until the refusal changes. */
+static void refusal_log(const char *msg) {
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static char last[512];
+        bool again;
+
+        if (!msg)
+                return;
+        pthread_mutex_lock(&lock);
+        again = strncmp(last, msg, sizeof last - 1) == 0;
+        if (!again)
+                snprintf(last, sizeof last, "%s", msg);
+        pthread_mutex_unlock(&lock);
+        if (!again)
+                ve_error("%s", msg);
+}
+
 int ve_auth_read_credential(const char *path, const char *var, char **ret_value, char **ret_error) {
         struct stat st;
         int fd, r;
@@ -317,6 +336,22 @@ int ve_auth_read_credential(const char *path, const char *var, char **ret_value,
                 ve_set_error(ret_error, ve_asprintf("cannot read %s (%s): %s", path, var, strerror(-r)));
                 close(fd);
                 return r;
+        }
+        {
+                /* Checked on the opened descriptor: a symbolic link's
+                 * target, and no window between check and read. */
+                char *why = NULL;
+
+                r = ve_file_trust_check(&st, &why);
+                if (r < 0) {
+                        char *m = why ? ve_asprintf("%s (%s) %s; refusing to use it", path, var, why) : NULL;
+
+                        refusal_log(m);
+                        ve_set_error(ret_error, m);
+                        free(why);
+                        close(fd);
+                        return r;
+                }
         }
         warn_mode(path, var, &st);
         r = read_fd_trimmed(fd, ret_value);
@@ -567,6 +602,7 @@ void ve_auth_free(struct ve_auth *a) {
         free(a->cfg.secret_id_file);
         free(a->cfg.k8s_token_file);
         free(a->cfg.jwt_file);
+        free(a->file_refused);
         ve_erase_free(a->cfg.unwrapped_from);
         ve_erase_free(a->cfg.unwrapped_secret_id);
         pthread_cond_destroy(&a->cond);
@@ -588,6 +624,15 @@ static char *token_file_read(struct ve_auth *a) {
         if (!a->token_file)
                 return NULL;
         r = ve_auth_read_credential(a->token_file, var, &t, &err);
+        if (r == -EPERM && err) {
+                /* Refused (writable by others, a stranger's file): no
+                 * request at all, rather than one without a token. */
+                free(a->file_refused);
+                a->file_refused = err;
+                return NULL;
+        }
+        free(a->file_refused);
+        a->file_refused = NULL;
         if (r == -ENOENT && !a->token_file_explicit)
                 ve_debug("no token file at %s; sending no token", a->token_file);
         else if (r == -ENODATA)
@@ -913,6 +958,11 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
                         a->file_loaded = true;
                         a->token = token_file_read(a);
                         a->source = a->token ? SRC_FILE : SRC_NONE;
+                }
+                if (a->file_refused) {
+                        ve_set_error(ret_error, strdup(a->file_refused));
+                        pthread_mutex_unlock(&a->lock);
+                        return -EPERM;
                 }
                 r = copy_out(a->token, ret_token);
                 pthread_mutex_unlock(&a->lock);

@@ -11,10 +11,12 @@
  * before they are freed; libcurl's own copy inside the request is
  * libcurl's. Response bodies may hold values and are wiped before they are
  * freed. Nothing logged or returned here holds a token, a value or a body. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +60,58 @@ struct ve_http {
 
         pthread_mutex_t lock;
 
-        /* Guarded by lock. */
-        CURL *curl;             /* created by the first request */
+        /* Guarded by lock, which is never held across network I/O: a
+         * request takes the idle handle out (or makes one when another
+         * request has it) and puts it back after, so its connection is
+         * kept alive for the next one. */
+        CURL *curl;             /* the idle handle, created by the first request */
         CURL *abandoned;        /* the parent's handle, in a forked child: never
                                  * touched, only kept referenced */
-        char errbuf[CURL_ERROR_SIZE];
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
+
+/* Never a TLS key log. libcurl's OpenSSL backend logs the keys of every
+ * connection when SSLKEYLOGFILE was set at curl_global_init(). The shim
+ * hides that variable while it works, but a program that set up libcurl
+ * itself may have opened a key log for its own connections, and ours
+ * would land there too. So each TLS context of ours loses the key-log
+ * callback libcurl gave it (CURLOPT_SSL_CTX_FUNCTION runs after libcurl's
+ * own set-up). OpenSSL 3 only, where the context is an SSL_CTX of
+ * libssl.so.3: the function is looked up with its symbol version, so it
+ * is libssl.so.3's (the library that made the context) even when the
+ * program also loaded another OpenSSL. (Not dlopen(RTLD_NOLOAD) of
+ * libcurl's own file: that costs glibc a block valgrind calls lost.) */
+typedef void (*keylog_cb_fn)(const void *ssl, const char *line);
+typedef void (*set_keylog_fn)(void *ssl_ctx, keylog_cb_fn cb);
+/* Looked up by handle_setup() after curl_once, never inside it: dlvsym()
+ * takes the dynamic loader's lock, which a thread running a plugin's
+ * constructor holds while it waits for curl_once (rel-plugin.sh). Any
+ * thread may look it up; they all store the same value. */
+static _Atomic(set_keylog_fn) ssl_set_keylog;
+static atomic_bool keylog_looked_up;
+
+static void keylog_guard_init(void) {
+        const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+        void *sym;
+
+        if (!vi || !vi->ssl_version || strncmp(vi->ssl_version, "OpenSSL/3.", 10) != 0)
+                return;
+        set_keylog_fn fn;
+
+        sym = dlvsym(RTLD_DEFAULT, "SSL_CTX_set_keylog_callback", "OPENSSL_3.0.0");
+        memcpy(&fn, &sym, sizeof fn);
+        atomic_store(&ssl_set_keylog, fn);
+}
+
+static CURLcode ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *userptr) {
+        set_keylog_fn fn = atomic_load(&ssl_set_keylog);
+
+        if (fn && ssl_ctx)
+                fn(ssl_ctx, NULL);
+        return CURLE_OK;
+}
 
 static void curl_init_once(void) {
         curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -395,8 +440,8 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
         return n;
 }
 
-/* Creates and configures the handle. Called with lock held. */
-static int handle_setup(struct ve_http *h, char **ret_error) {
+/* Creates and configures a handle (reads only what ve_http_new() set). */
+static int handle_setup(struct ve_http *h, CURL **ret_curl, char **ret_error) {
         CURLcode c = CURLE_OK;
         CURL *eh;
 
@@ -405,13 +450,16 @@ static int handle_setup(struct ve_http *h, char **ret_error) {
                 ve_set_error(ret_error, ve_asprintf("cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result)));
                 return -EIO;
         }
+        if (!atomic_load(&keylog_looked_up)) {
+                keylog_guard_init();
+                atomic_store(&keylog_looked_up, true);
+        }
         eh = curl_easy_init();
         if (!eh)
                 return -ENOMEM;
 
 #define SET(opt, val) do { if (c == CURLE_OK) c = curl_easy_setopt(eh, opt, val); } while (0)
         SET(CURLOPT_NOSIGNAL, 1L);
-        SET(CURLOPT_ERRORBUFFER, h->errbuf);
         SET(CURLOPT_WRITEFUNCTION, write_cb);
         SET(CURLOPT_HEADERFUNCTION, header_cb);
         /* A Content-Length over the cap fails before the body is read;
@@ -452,12 +500,15 @@ static int handle_setup(struct ve_http *h, char **ret_error) {
         if (h->connect_to)
                 SET(CURLOPT_CONNECT_TO, h->connect_to);
 #undef SET
+        /* Not fatal: a backend without it has no SSL_CTX to clean. */
+        if (c == CURLE_OK && ssl_set_keylog)
+                (void) curl_easy_setopt(eh, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
         if (c != CURLE_OK) {
                 ve_set_error(ret_error, ve_asprintf("cannot configure libcurl: %s", curl_easy_strerror(c)));
                 curl_easy_cleanup(eh);
                 return -EIO;
         }
-        h->curl = eh;
+        *ret_curl = eh;
         return 0;
 }
 
@@ -810,60 +861,75 @@ static int follow_redirect(const struct ve_http *h, const char *url, const struc
 
 /* ---- one request ---- */
 
-/* One HTTP exchange, under the lock. remaining_ms bounds it (>= 1). 0 with
- * the outcome in *a (a->cc) and, on CURLE_OK, the answer in *resp; -errno
- * only for local failures (setup, memory). */
+/* One HTTP exchange on a handle of its own: the lock is held only to take
+ * the idle handle and to put it back, never across the exchange (another
+ * thread's request, or a fork, must not wait for this one's network I/O).
+ * remaining_ms bounds it (>= 1). 0 with the outcome in *a (a->cc) and, on
+ * CURLE_OK, the answer in *resp; -errno only for local failures (setup,
+ * memory). */
 static int perform_once(struct ve_http *h, const char *method, const char *url, const char *body,
                         struct curl_slist *headers, uint64_t remaining_ms,
                         struct ve_http_response *resp, struct attempt *a, char **ret_error) {
         long timeout, connect_timeout;
+        CURL *eh;
         int r = 0;
 
         pthread_mutex_lock(&h->lock);
-        if (!h->curl) {
-                r = handle_setup(h, ret_error);
+        eh = h->curl;
+        h->curl = NULL;
+        pthread_mutex_unlock(&h->lock);
+        if (!eh) {
+                r = handle_setup(h, &eh, ret_error);
                 if (r < 0)
-                        goto unlock;
+                        return r;
         }
         timeout = remaining_ms > LONG_MAX ? LONG_MAX : (long) remaining_ms;
         if (timeout < 1)
                 timeout = 1;
         connect_timeout = timeout < CONNECT_TIMEOUT_MAX_MS ? timeout : CONNECT_TIMEOUT_MAX_MS;
 
-        h->errbuf[0] = 0;
-        curl_easy_setopt(h->curl, CURLOPT_URL, url);
-        curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout);
-        curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+        a->errbuf[0] = 0;
+        curl_easy_setopt(eh, CURLOPT_ERRORBUFFER, a->errbuf);
+        curl_easy_setopt(eh, CURLOPT_URL, url);
+        curl_easy_setopt(eh, CURLOPT_TIMEOUT_MS, timeout);
+        curl_easy_setopt(eh, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
         /* Reset to a GET, then shape the method: POST with a body (copied
          * by curl: POSTFIELDS points at the caller's buffer for the
          * request's duration only), or a custom verb (LIST, PUT, DELETE). */
-        curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(eh, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(eh, CURLOPT_CUSTOMREQUEST, NULL);
         if (body) {
-                curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+                curl_easy_setopt(eh, CURLOPT_POSTFIELDS, body);
+                curl_easy_setopt(eh, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
         }
         if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
-                curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, resp);
-        curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, a);
-        a->cc = curl_easy_perform(h->curl);
+                curl_easy_setopt(eh, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(eh, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(eh, CURLOPT_WRITEDATA, resp);
+        curl_easy_setopt(eh, CURLOPT_HEADERDATA, a);
+        a->cc = curl_easy_perform(eh);
         /* The handle must not keep pointers to what the caller frees. */
-        curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
-        curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, NULL);
-        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
-        curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(eh, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(eh, CURLOPT_WRITEDATA, NULL);
+        curl_easy_setopt(eh, CURLOPT_HEADERDATA, NULL);
+        curl_easy_setopt(eh, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(eh, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(eh, CURLOPT_ERRORBUFFER, NULL);
         if (a->cc == CURLE_OK)
-                curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-        memcpy(a->errbuf, h->errbuf, sizeof a->errbuf);
+                curl_easy_getinfo(eh, CURLINFO_RESPONSE_CODE, &resp->status);
         a->errbuf[sizeof a->errbuf - 1] = 0;
         /* Strip the newline some backends end the text with. */
         for (size_t n = strlen(a->errbuf); n > 0 && (a->errbuf[n - 1] == '\n' || a->errbuf[n - 1] == '\r'); )
                 a->errbuf[--n] = 0;
-unlock:
+        /* Back as the idle handle, unless another request's is there. */
+        pthread_mutex_lock(&h->lock);
+        if (!h->curl) {
+                h->curl = eh;
+                eh = NULL;
+        }
         pthread_mutex_unlock(&h->lock);
+        if (eh)
+                curl_easy_cleanup(eh);
         return r;
 }
 

@@ -23,7 +23,14 @@
  *    and waits together stay within VAULT_CLIENT_TIMEOUT.
  *  - Redirects 301, 302, 307 and 308 are followed (method and body kept, at
  *    most VE_HTTP_MAX_REDIRECTS hops), but only to the same scheme, host and
- *    port; anything else is refused and nothing is sent there. */
+ *    port; anything else is refused and nothing is sent there.
+ * Hygiene (issue 7): the proxy variables of the environment (http_proxy,
+ * HTTPS_PROXY, ALL_PROXY, NO_PROXY...) are ignored; only VAULT_PROXY_ADDR
+ * (or VAULT_HTTP_PROXY) names a proxy, used for every request. TLS 1.2 at
+ * least, peer and host verified unless VAULT_SKIP_VERIFY; TLS failures are
+ * never retried. No TLS key log: libcurl's key-log callback is removed
+ * from every TLS context (OpenSSL backend), so SSLKEYLOGFILE, even when
+ * libcurl opened it, receives nothing from here. No .netrc. */
 
 #define VE_HTTP_BODY_MAX (1024 * 1024)
 #define VE_HTTP_MAX_REDIRECTS 3

@@ -594,6 +594,34 @@ static int unknown_option(struct parser *ps, const char *at, const char *token, 
         return r;
 }
 
+/* The shim's configuration (VAULT_TOKEN, VAULT_SECRET_ID, VAULT_ADDR,
+ * VAULTENV_MAP, ...) comes from the real environment only: served through a
+ * mapping, a secret would become a credential or a setting, and the
+ * application could read the token through getenv(). */
+static const char *const reserved_prefixes[] = { "VAULT_", "VAULTENV_" };
+
+bool ve_name_reserved(const char *name) {
+        if (!name)
+                return false;
+        for (size_t i = 0; i < sizeof reserved_prefixes / sizeof reserved_prefixes[0]; i++)
+                if (strncmp(name, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
+/* Whether a bulk rule's prefix could give a reserved name: it starts with
+ * a reserved prefix, or one starts with it ("VAULT*", "V*"). */
+static bool bulk_prefix_reserved(const char *prefix) {
+        size_t n = strlen(prefix);
+
+        if (ve_name_reserved(prefix))
+                return true;
+        for (size_t i = 0; i < sizeof reserved_prefixes / sizeof reserved_prefixes[0]; i++)
+                if (strncmp(reserved_prefixes[i], prefix, n) == 0)
+                        return true;
+        return false;
+}
+
 /* "PREFIX* = REF#* [ttl=DURATION]": one bulk rule. ps->p is after the name
  * (name_len bytes at name_at, ending in '*'). */
 static int parse_bulk(struct parser *ps, const char *name_at, size_t name_len) {
@@ -614,6 +642,11 @@ static int parse_bulk(struct parser *ps, const char *name_at, size_t name_len) {
 
                 r = q ? parser_error(ps, name_at, "invalid variable name prefix %s", q) : parser_oom(ps);
                 free(q);
+                goto fail;
+        }
+        if (bulk_prefix_reserved(b.prefix)) {
+                r = parser_error(ps, name_at, "bulk mapping %s* covers vaultenv's own configuration names "
+                                 "(VAULT_*, VAULTENV_*), which are never served through a mapping", b.prefix);
                 goto fail;
         }
         for (size_t i = 0; i < ps->n_bulk; i++) {
@@ -738,6 +771,11 @@ static int parse_line(struct parser *ps) {
 
                 r = q ? parser_error(ps, name_at, "invalid variable name %s", q) : parser_oom(ps);
                 free(q);
+                goto fail;
+        }
+        if (ve_name_reserved(e.name)) {
+                r = parser_error(ps, name_at, "%s is one of vaultenv's own configuration names (VAULT_*, "
+                                 "VAULTENV_*), which are never served through a mapping", e.name);
                 goto fail;
         }
         first = names_find(ps, e.name);
@@ -982,20 +1020,27 @@ out:
 }
 
 int ve_map_load(const char *path, struct ve_map **ret_map, char **ret_error) {
-        char *data = NULL;
+        char *data = NULL, *why = NULL;
         size_t len = 0;
         int r;
 
         if (!path || !ret_map)
                 return -EINVAL;
 
-        r = ve_read_file(path, VE_MAP_MAX_SIZE, &data, &len);
+        r = ve_read_trusted_file(path, VE_MAP_MAX_SIZE, &data, &len, &why);
         if (r < 0) {
                 char *msg;
 
-                if (!ret_error)
+                if (!ret_error) {
+                        free(why);
                         return r;
-                if (r == -ENOENT)
+                }
+                if (r == -EPERM && why)
+                        /* Checked on the opened file (a symbolic link's
+                         * target): whoever can write it chooses what
+                         * this process reads from Vault. */
+                        msg = ve_asprintf("%s: %s; refusing the mapping file", path, why);
+                else if (r == -ENOENT)
                         msg = ve_asprintf("%s: no such file", path);
                 else if (r == -EFBIG)
                         msg = ve_asprintf("%s: file too large (more than %d bytes)", path, VE_MAP_MAX_SIZE);
@@ -1005,6 +1050,7 @@ int ve_map_load(const char *path, struct ve_map **ret_map, char **ret_error) {
                         errno = -r;
                         msg = ve_asprintf("%s: %m", path);
                 }
+                free(why);
                 *ret_error = msg;
                 return msg ? r : -ENOMEM;
         }

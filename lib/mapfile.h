@@ -70,6 +70,11 @@ struct ve_map {
         size_t n_bulk;
 };
 
+/* Whether name is one of vaultenv's own configuration names (VAULT_*,
+ * VAULTENV_*): never mapped (the parser refuses such a name, and a bulk
+ * prefix that could give one, with FILE:LINE:COL). */
+bool ve_name_reserved(const char *name);
+
 /* Whether key, under the bulk name rule, gives name_suffix (the name with
  * the rule's prefix taken off). */
 bool ve_bulk_name_matches(const char *key, const char *name_suffix);

@@ -362,8 +362,18 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
         return 0;
 }
 
+/* A value this file handed out: a Vault value lives in secure memory
+ * (util.h: out of core dumps), a rendering or a file's text on the heap;
+ * either way wiped. */
+static void value_free(char *v) {
+        if (v && ve_secure_owns(v))
+                ve_secure_free(v);
+        else
+                ve_erase_free(v);
+}
+
 static void entry_done(struct ve_entry *e) {
-        ve_erase_free(atomic_load(&e->vault_value));
+        value_free(atomic_load(&e->vault_value));
         free(e->vault_reason);
         ve_erase_free(e->fb_value);
         free(e->fb_path);
@@ -432,7 +442,7 @@ void ve_resolver_free(struct ve_resolver *r) {
                 struct retired *t = r->retired;
 
                 r->retired = t->next;
-                ve_erase_free(t->value);
+                value_free(t->value);
                 free(t->extra);
                 free(t);
         }
@@ -594,7 +604,7 @@ static void entry_set(struct ve_resolver *r, struct ve_path *p, struct ve_entry 
                         retire(r, old);
                 }
         } else if (!old || strcmp(old, v) != 0) {
-                char *nv = strdup(v);
+                char *nv = ve_secure_strdup(v);
 
                 if (!nv) {
                         e->vault_reason = strdup("out of memory");
@@ -828,6 +838,9 @@ static void fallback_compute(struct ve_resolver *r, struct ve_entry *e) {
         const char *f;
         int k;
 
+        /* VAULTENV_FALLBACK (settings.h) takes steps out of the chain. */
+        if (r->settings->fallback_off & VE_FALLBACK_FILE)
+                goto no_file;
         fname = ve_asprintf("%s_FILE", name);
         f = fname ? r->env(fname) : NULL;
         if (f && *f) {
@@ -869,7 +882,8 @@ static void fallback_compute(struct ve_resolver *r, struct ve_entry *e) {
         }
         free(path);
 
-        if (e->map->default_value) {
+no_file:
+        if (e->map->default_value && !(r->settings->fallback_off & VE_FALLBACK_DEFAULT)) {
                 value = strdup(e->map->default_value);
                 if (value)
                         e->fb_from = VE_FROM_DEFAULT;
@@ -964,7 +978,7 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
         /* A reference's environment value is the reference itself. A
          * mapped name whose environment value is a reference (or an escaped
          * literal) gets what that resolves to. */
-        v = e->is_reference ? NULL : r->env(e->map->name);
+        v = e->is_reference || (r->settings->fallback_off & VE_FALLBACK_ENV) ? NULL : r->env(e->map->name);
         if (v && ve_value_is_reference(v)) {
                 const char *rv = NULL;
 
@@ -1220,6 +1234,7 @@ static void atfork_entries(struct ve_entry *e) {
 void ve_resolver_atfork_child(struct ve_resolver *r) {
         if (!r)
                 return;
+        ve_secure_atfork_child();       /* the values' arena (util.h) */
         for (size_t i = 0; i < r->n_paths; i++)
                 path_locks_init(&r->paths[i]);
         for (struct ve_path *p = r->dyn_paths; p; p = p->dyn_next)

@@ -13,12 +13,13 @@ struct ve_secret *ve_secret_new(void) {
 int ve_secret_add(struct ve_secret *s, const char *key, const char *value) {
         char *k, *v, **nk, **nv;
 
-        v = strdup(value);
+        /* Values live in pages kept out of core dumps (util.h). */
+        v = ve_secure_strdup(value);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < s->n; i++)
                 if (strcmp(s->keys[i], key) == 0) {
-                        ve_erase_free(s->values[i]);
+                        ve_secure_free(s->values[i]);
                         s->values[i] = v;
                         return 0;
                 }
@@ -39,7 +40,7 @@ int ve_secret_add(struct ve_secret *s, const char *key, const char *value) {
         return 0;
 fail:
         free(k);
-        ve_erase_free(v);
+        ve_secure_free(v);
         return -ENOMEM;
 }
 
@@ -69,7 +70,7 @@ void ve_secret_free(struct ve_secret *s) {
         ve_lease_done(&s->lease);
         for (size_t i = 0; i < s->n; i++) {
                 free(s->keys[i]);
-                ve_erase_free(s->values[i]);
+                ve_secure_free(s->values[i]);
         }
         free(s->keys);
         free(s->values);

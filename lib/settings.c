@@ -22,6 +22,51 @@ static int dup_opt(ve_getenv_fn env, const char *name, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* dup_opt() for a credential: a copy in memory kept out of core dumps
+ * (util.h), wiped when freed. */
+static int dup_secret(ve_getenv_fn env, const char *name, char **ret) {
+        const char *v = get(env, name);
+
+        *ret = NULL;
+        if (!v)
+                return 0;
+        *ret = ve_secure_strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int ve_fallback_parse(const char *s, unsigned *ret) {
+        unsigned bits = 0;
+        const char *p = s;
+
+        if (!s || !*s)
+                return -EINVAL;
+        if (strcmp(s, "all") == 0) {
+                *ret = VE_FALLBACK_ALL;
+                return 0;
+        }
+        if (strcmp(s, "none") == 0) {
+                *ret = 0;
+                return 0;
+        }
+        for (;;) {
+                size_t n = strcspn(p, ",");
+
+                if (n == 3 && strncmp(p, "env", 3) == 0)
+                        bits |= VE_FALLBACK_ENV;
+                else if (n == 4 && strncmp(p, "file", 4) == 0)
+                        bits |= VE_FALLBACK_FILE;
+                else if (n == 7 && strncmp(p, "default", 7) == 0)
+                        bits |= VE_FALLBACK_DEFAULT;
+                else
+                        return -EINVAL;
+                if (!p[n])
+                        break;
+                p += n + 1;
+        }
+        *ret = bits;
+        return 0;
+}
+
 int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
         struct ve_settings *s;
         const char *v;
@@ -54,7 +99,7 @@ int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
                         ve_error("VAULTENV_ON_MISSING: unknown value \"%.32s\" (use exit or null); using exit", v);
         }
 
-        if ((r = dup_opt(env, "VAULT_TOKEN", &s->token)) < 0 ||
+        if ((r = dup_secret(env, "VAULT_TOKEN", &s->token)) < 0 ||
             (r = dup_opt(env, "VAULT_NAMESPACE", &s->namespace)) < 0 ||
             (r = dup_opt(env, "VAULT_CACERT", &s->cacert)) < 0 ||
             (r = dup_opt(env, "VAULT_CAPATH", &s->capath)) < 0 ||
@@ -86,7 +131,7 @@ int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
             (r = dup_opt(env, "VAULT_AUTH_ROLE", &s->auth_role)) < 0 ||
             (r = dup_opt(env, "VAULT_ROLE_ID", &s->role_id)) < 0 ||
             (r = dup_opt(env, "VAULT_ROLE_ID_FILE", &s->role_id_file)) < 0 ||
-            (r = dup_opt(env, "VAULT_SECRET_ID", &s->secret_id)) < 0 ||
+            (r = dup_secret(env, "VAULT_SECRET_ID", &s->secret_id)) < 0 ||
             (r = dup_opt(env, "VAULT_SECRET_ID_FILE", &s->secret_id_file)) < 0 ||
             (r = dup_opt(env, "VAULT_JWT_FILE", &s->jwt_file)) < 0 ||
             (r = dup_opt(env, "VAULTENV_TOKEN_SINK", &s->token_sink)) < 0)
@@ -116,6 +161,28 @@ int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
         if (v && ve_duration_parse(v, &s->stale_max_ms) < 0) {
                 ve_error("VAULTENV_STALE_MAX: invalid duration \"%.32s\"; using 24h", v);
                 s->stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
+        }
+
+        v = get(env, "VAULTENV_FALLBACK");
+        if (v) {
+                unsigned on;
+
+                if (ve_fallback_parse(v, &on) < 0) {
+                        ve_error("VAULTENV_FALLBACK: invalid value \"%.32s\" (use all, none, or a list of env, "
+                                 "file, default such as env,default); using none (Vault only)", v);
+                        on = 0;
+                }
+                s->fallback_off = VE_FALLBACK_ALL & ~on;
+        }
+        v = get(env, "VAULTENV_NODUMP");
+        if (v && ve_bool_parse(v, &s->nodump) < 0) {
+                ve_error("VAULTENV_NODUMP: not a boolean \"%.32s\"; setting the process non-dumpable", v);
+                s->nodump = true;
+        }
+        v = get(env, "VAULTENV_SCRUB");
+        if (v && ve_bool_parse(v, &s->scrub) < 0) {
+                ve_error("VAULTENV_SCRUB: not a boolean \"%.32s\"; scrubbing the credentials", v);
+                s->scrub = true;
         }
 
         /* Relative paths are refused: the program may chdir() between
@@ -166,7 +233,7 @@ void ve_settings_free(struct ve_settings *s) {
         free(s->map_path);
         free(s->secrets_dir);
         free(s->addr);
-        ve_erase_free(s->token);
+        ve_secure_free(s->token);
         free(s->token_file);
         free(s->namespace);
         free(s->cacert);
@@ -181,7 +248,7 @@ void ve_settings_free(struct ve_settings *s) {
         free(s->auth_role);
         free(s->role_id);
         free(s->role_id_file);
-        ve_erase_free(s->secret_id);
+        ve_secure_free(s->secret_id);
         free(s->secret_id_file);
         free(s->k8s_token_file);
         free(s->jwt_file);

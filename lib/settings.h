@@ -26,7 +26,7 @@ struct ve_settings {
 
         /* Vault */
         char *addr;                     /* VAULT_ADDR, else VE_DEFAULT_VAULT_ADDR */
-        char *token;                    /* VAULT_TOKEN (a secret: wiped on free) */
+        char *token;                    /* VAULT_TOKEN (a secret: ve_secure_strdup(), util.h) */
         char *token_file;               /* $HOME/.vault-token, read lazily when token is NULL */
         char *namespace;                /* VAULT_NAMESPACE */
         char *cacert;                   /* VAULT_CACERT */
@@ -47,7 +47,7 @@ struct ve_settings {
         char *auth_role;                /* VAULT_AUTH_ROLE: role for kubernetes, jwt, cert (cert: certificate name) */
         char *role_id;                  /* VAULT_ROLE_ID */
         char *role_id_file;             /* VAULT_ROLE_ID_FILE */
-        char *secret_id;                /* VAULT_SECRET_ID (a secret: wiped on free) */
+        char *secret_id;                /* VAULT_SECRET_ID (a secret: ve_secure_strdup(), util.h) */
         char *secret_id_file;           /* VAULT_SECRET_ID_FILE */
         bool secret_id_wrapped;         /* VAULT_SECRET_ID_WRAPPED: the secret id is a response-wrapping token */
         char *k8s_token_file;           /* VAULT_K8S_TOKEN_FILE, default the service-account token path */
@@ -63,10 +63,28 @@ struct ve_settings {
         /* The vaultenv command (issue 5) */
         char *audit;                    /* VAULTENV_AUDIT: "syslog" or an absolute file path (audit.h);
                                          * NULL: no audit trail (also after a bad value) */
+        /* Reliability and security (issue 7) */
+        unsigned fallback_off;          /* VAULTENV_FALLBACK: the VE_FALLBACK_* steps taken out of the
+                                         * chain (0, the zero value: all steps; so a hand-made
+                                         * settings struct keeps the whole chain) */
+        bool nodump;                    /* VAULTENV_NODUMP: PR_SET_DUMPABLE 0 in the shim */
+        bool scrub;                     /* VAULTENV_SCRUB: VAULT_TOKEN / VAULT_SECRET_ID wiped from the
+                                         * environment once read */
         char *learn;                    /* VAULTENV_LEARN: the file `vaultenv learn` collects names in;
                                          * set: the shim records names and resolves nothing (the
                                          * shim checks it before it loads the settings) */
 };
+
+/* VAULTENV_FALLBACK: "all" (default), "none" (fail closed: Vault or
+ * nothing), or a comma list of env, file, default: the steps after Vault
+ * that a mapped name may use (resolve.h). A bad value is logged and taken
+ * as "none": a mistyped fail-closed setting must not open. */
+#define VE_FALLBACK_ENV     (1u << 0)
+#define VE_FALLBACK_FILE    (1u << 1)
+#define VE_FALLBACK_DEFAULT (1u << 2)
+#define VE_FALLBACK_ALL     (VE_FALLBACK_ENV | VE_FALLBACK_FILE | VE_FALLBACK_DEFAULT)
+/* 0 and the bits, or -EINVAL. */
+int ve_fallback_parse(const char *s, unsigned *ret);
 
 #define VE_DEFAULT_STALE_MAX_MS (24ULL * 3600 * 1000)
 

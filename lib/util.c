@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util.h"
+
+extern char **environ;
 
 char *ve_asprintf(const char *fmt, ...) {
         va_list ap;
@@ -120,7 +124,8 @@ int ve_bool_parse(const char *s, bool *ret) {
         return -EINVAL;
 }
 
-int ve_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_len) {
+static int read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_len, bool check,
+                     char **ret_reason) {
         struct stat st;
         char *buf = NULL;
         size_t len = 0, cap;
@@ -141,6 +146,8 @@ int ve_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret
                 r = -EINVAL;
                 goto out;
         }
+        if (check && (r = ve_file_trust_check(&st, ret_reason)) < 0)
+                goto out;
         cap = S_ISREG(st.st_mode) && (size_t) st.st_size < max_size ? (size_t) st.st_size + 1 : 4096;
         buf = malloc(cap);
         if (!buf) {
@@ -198,6 +205,140 @@ out:
         return r;
 }
 
+int ve_read_file(const char *path, size_t max_size, char **ret_data, size_t *ret_len) {
+        return read_file(path, max_size, ret_data, ret_len, false, NULL);
+}
+
+int ve_read_trusted_file(const char *path, size_t max_size, char **ret_data, size_t *ret_len, char **ret_reason) {
+        if (ret_reason)
+                *ret_reason = NULL;
+        return read_file(path, max_size, ret_data, ret_len, true, ret_reason);
+}
+
+int ve_file_trust_check(const struct stat *st, char **ret_reason) {
+        char *m;
+
+        if (ret_reason)
+                *ret_reason = NULL;
+        if (S_ISCHR(st->st_mode))
+                return 0;
+        if (st->st_uid != geteuid() && st->st_uid != 0)
+                m = ve_asprintf("is owned by uid %u, neither this user (uid %u) nor root",
+                                (unsigned) st->st_uid, (unsigned) geteuid());
+        else if (st->st_mode & (S_IWGRP | S_IWOTH))
+                m = ve_asprintf("is writable by group or others (mode %04o)", (unsigned) (st->st_mode & 07777));
+        else
+                return 0;
+        ve_set_error(ret_reason, m);
+        return -EPERM;
+}
+
+/* The secure arena: chunks of pages excluded from core dumps and locked in
+ * memory where the limit allows; blocks carry their size in a header and
+ * go, wiped, to a first-fit free list. Secret values are few and small. */
+#define SECURE_CHUNK (64 * 1024)
+#define SECURE_ALIGN 16
+
+struct secure_chunk {
+        struct secure_chunk *next;
+        size_t size, used;
+};
+
+struct secure_block {
+        size_t cap;                     /* usable bytes after the header */
+        struct secure_block *next_free; /* when on the free list */
+};
+
+static pthread_mutex_t secure_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct secure_chunk *secure_chunks;
+static struct secure_block *secure_free_list;
+
+static size_t round_up(size_t n, size_t to) {
+        return (n + to - 1) / to * to;
+}
+
+static struct secure_chunk *secure_chunk_new(size_t need) {
+        size_t page = (size_t) sysconf(_SC_PAGESIZE);
+        size_t size = round_up(need + round_up(sizeof(struct secure_chunk), SECURE_ALIGN), page);
+        struct secure_chunk *c;
+        void *p;
+
+        if (size < SECURE_CHUNK)
+                size = SECURE_CHUNK;
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return NULL;
+        (void) madvise(p, size, MADV_DONTDUMP);
+        (void) mlock(p, size);          /* best effort: RLIMIT_MEMLOCK */
+        c = p;
+        c->size = size;
+        c->used = round_up(sizeof *c, SECURE_ALIGN);
+        c->next = secure_chunks;
+        secure_chunks = c;
+        return c;
+}
+
+char *ve_secure_strdup(const char *s) {
+        size_t len = strlen(s), hdr = round_up(sizeof(struct secure_block), SECURE_ALIGN);
+        size_t cap = round_up(len + 1, SECURE_ALIGN);
+        struct secure_block *b = NULL, **pp;
+        struct secure_chunk *c;
+        char *d;
+
+        pthread_mutex_lock(&secure_lock);
+        for (pp = &secure_free_list; *pp; pp = &(*pp)->next_free)
+                if ((*pp)->cap >= cap && (*pp)->cap <= 4 * cap + 64) {
+                        b = *pp;
+                        *pp = b->next_free;
+                        break;
+                }
+        if (!b) {
+                c = secure_chunks;
+                if (!c || c->size - c->used < hdr + cap)
+                        c = secure_chunk_new(hdr + cap);
+                if (!c) {
+                        pthread_mutex_unlock(&secure_lock);
+                        return NULL;
+                }
+                b = (struct secure_block *) ((char *) c + c->used);
+                b->cap = cap;
+                c->used += hdr + cap;
+        }
+        b->next_free = NULL;
+        pthread_mutex_unlock(&secure_lock);
+        d = (char *) b + hdr;
+        memcpy(d, s, len + 1);
+        return d;
+}
+
+void ve_secure_free(char *s) {
+        size_t hdr = round_up(sizeof(struct secure_block), SECURE_ALIGN);
+        struct secure_block *b;
+
+        if (!s)
+                return;
+        b = (struct secure_block *) (s - hdr);
+        explicit_bzero(s, b->cap);
+        pthread_mutex_lock(&secure_lock);
+        b->next_free = secure_free_list;
+        secure_free_list = b;
+        pthread_mutex_unlock(&secure_lock);
+}
+
+void ve_secure_atfork_child(void) {
+        pthread_mutex_init(&secure_lock, NULL);
+}
+
+bool ve_secure_owns(const void *p) {
+        bool found = false;
+
+        pthread_mutex_lock(&secure_lock);
+        for (struct secure_chunk *c = secure_chunks; c && !found; c = c->next)
+                found = (const char *) p >= (const char *) c && (const char *) p < (const char *) c + c->size;
+        pthread_mutex_unlock(&secure_lock);
+        return found;
+}
+
 void ve_set_error(char **ret_error, char *msg) {
         if (ret_error)
                 *ret_error = msg;
@@ -217,4 +358,77 @@ uint64_t ve_now_ms(void) {
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* env_start and env_end (fields 50 and 51, Linux 3.5) of /proc/self/stat. */
+static int env_block(uintptr_t *ret_start, uintptr_t *ret_end) {
+        char buf[2048], *p;
+        unsigned long long a = 0, b = 0;
+        char *q, *r;
+        ssize_t n;
+        int fd;
+
+        fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        do
+                n = read(fd, buf, sizeof buf - 1);
+        while (n < 0 && errno == EINTR);
+        close(fd);
+        if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+        buf[n] = '\0';
+        /* The command name (field 2) may hold blanks and ')'. */
+        p = strrchr(buf, ')');
+        if (!p)
+                return -EIO;
+        p++;
+        for (int field = 3; field < 50; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EIO;
+        }
+        /* fields 50 and 51: env_start env_end (strtoull, not sscanf: the
+         * shim links this, and each libc symbol version it needs is
+         * checked by the loader in every process) */
+        errno = 0;
+        a = strtoull(p, &q, 10);
+        if (q == p || *q != ' ')
+                return -EIO;
+        b = strtoull(q, &r, 10);
+        if (r == q || errno != 0 || a == 0 || b <= a)
+                return -EIO;
+        *ret_start = (uintptr_t) a;
+        *ret_end = (uintptr_t) b;
+        return 0;
+}
+
+int ve_env_scrub(const char *name) {
+        char *found[16];
+        size_t len = strlen(name), n = 0;
+        uintptr_t start = 0, end = 0;
+        int r, wiped = 0;
+
+        for (char **e = environ; e && *e && n < sizeof found / sizeof found[0]; e++)
+                if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+                        found[n++] = *e;
+        if (n == 0)
+                return 0;
+        r = env_block(&start, &end);
+        /* First out of environ, so that no getenv() finds a string being
+         * overwritten. */
+        (void) unsetenv(name);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                uintptr_t s = (uintptr_t) found[i];
+
+                if (s >= start && s < end) {
+                        size_t l = strnlen(found[i], end - s);
+
+                        explicit_bzero(found[i], l);
+                        wiped++;
+                }
+        }
+        return wiped;
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* Small helpers shared by every part of lib/. */
 
@@ -41,3 +42,44 @@ bool ve_has_control(const char *s);
 
 /* Milliseconds from CLOCK_MONOTONIC. */
 uint64_t ve_now_ms(void);
+
+/* ---- trusted files (issue 7) ---- */
+
+/* The checks for a file vaultenv takes a credential or its mapping from,
+ * made on the OPENED descriptor's fstat (so on a symbolic link's target, as
+ * Kubernetes mounts Secrets and ConfigMaps through links): refused, -EPERM
+ * and a reason ("is writable by group or others (mode 0666)"), when it is
+ * group- or world-writable or owned by a user who is neither the effective
+ * user nor root. Character devices (/dev/null) are not checked. 0: trusted;
+ * *ret_reason (heap, when not NULL) is then NULL. */
+int ve_file_trust_check(const struct stat *st, char **ret_reason);
+
+/* ve_read_file() plus ve_file_trust_check() on the descriptor it opened:
+ * -EPERM with *ret_reason (heap; NULL for other errors). */
+int ve_read_trusted_file(const char *path, size_t max_size, char **ret_data, size_t *ret_len, char **ret_reason);
+
+/* ---- memory for secret values (issue 7) ---- */
+
+/* A copy of s in pages marked MADV_DONTDUMP (not in a core dump) and, best
+ * effort, mlock()ed (not swapped). NULL on allocation failure. Thread-safe.
+ * Free with ve_secure_free() only. */
+char *ve_secure_strdup(const char *s);
+/* Wipes (explicit_bzero) the whole block and gives it back. Accepts NULL. */
+void ve_secure_free(char *s);
+/* In a forked child: re-creates the arena's lock (another thread of the
+ * parent may have held it at fork()). */
+void ve_secure_atfork_child(void);
+/* Whether p lies in memory ve_secure_strdup() handed out. */
+bool ve_secure_owns(const void *p);
+
+/* ---- the environment (issue 7) ---- */
+
+/* VAULTENV_SCRUB: removes name from the environment (unsetenv()) and
+ * overwrites with NUL bytes each "NAME=value" string of it that lies in the
+ * process's original environment block, the memory /proc/PID/environ shows
+ * (env_start..env_end of /proc/self/stat): unsetenv() alone leaves it there.
+ * A string a setenv() made is on the heap, not in that file, and stays as
+ * glibc keeps it. Returns the number of strings overwritten, or -errno when
+ * the block cannot be found (the name is removed from the environment
+ * anyway). Not for a moment when another thread walks environ. */
+int ve_env_scrub(const char *name);

@@ -29,6 +29,12 @@
 
 #define ERRORS_TEXT_MAX 1024
 
+/* How deep objects and arrays may nest in an answer. Vault's own envelopes
+ * nest 4 levels (data.data.KEY: {...}); the rest is room for a JSON value
+ * stored in a KV key. cJSON's own limit (1000) would let a hostile body
+ * cost deep recursion here and in the callers' walks. */
+#define JSON_DEPTH_MAX 32
+
 /* A parsed body: the cJSON tree and the copy of the body it was parsed
  * from. Numbers are turned into cJSON_Raw items holding their text exactly as
  * Vault sent it (cJSON would print 12345678901234567890 as
@@ -38,6 +44,7 @@ struct parsed {
         char *copy;
         size_t copy_len;
         bool had_nul;           /* a "\u0000" was replaced by NUL_STANDIN */
+        bool too_deep;          /* nesting beyond JSON_DEPTH_MAX */
         const char **numbers;   /* start of each number token in copy, in document order */
         size_t *number_lens;
         size_t n_numbers;
@@ -98,7 +105,7 @@ static int add_number(struct parsed *p, const char *start, size_t len) {
  * the body malformed (-EPROTO). */
 static int scan_copy(struct parsed *p, const char *body, size_t len) {
         bool in_string = false, had_ff = false;
-        size_t o = 0;
+        size_t o = 0, depth = 0;
         int r;
 
         if (len > 64 * 1024 * 1024 || memchr(body, 0, len))
@@ -135,6 +142,13 @@ static int scan_copy(struct parsed *p, const char *body, size_t len) {
                         p->copy[o++] = body[i++];
                         continue;
                 }
+                if (c == '{' || c == '[') {
+                        if (++depth > JSON_DEPTH_MAX) {
+                                p->too_deep = true;
+                                return -EPROTO;
+                        }
+                } else if ((c == '}' || c == ']') && depth > 0)
+                        depth--;
                 if (c == '-' || (c >= '0' && c <= '9')) {
                         size_t start = o;
 
@@ -184,11 +198,74 @@ static int numbers_to_raw(struct parsed *p, cJSON *item, size_t *idx) {
         return 0;
 }
 
+static int key_cmp(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* A key that occurs twice in one object: Go's decoder (Vault, its CLI)
+ * takes the last, cJSON's lookups the first, so such a body cannot be
+ * read one way only. Refused. Sets *ret_dup to the key (inside the tree),
+ * or NULL. Recursion is bounded by JSON_DEPTH_MAX. */
+static int find_duplicate(const cJSON *item, const char **ret_dup) {
+        for (; item; item = item->next) {
+                const cJSON *c;
+                const char **keys;
+                size_t n = 0;
+                int r;
+
+                if (!item->child)
+                        continue;
+                if (cJSON_IsObject(item)) {
+                        for (c = item->child; c; c = c->next)
+                                n++;
+                        keys = malloc(n * sizeof *keys);
+                        if (!keys)
+                                return -ENOMEM;
+                        n = 0;
+                        for (c = item->child; c; c = c->next)
+                                keys[n++] = c->string ? c->string : "";
+                        qsort(keys, n, sizeof *keys, key_cmp);
+                        for (size_t i = 1; i < n; i++)
+                                if (strcmp(keys[i - 1], keys[i]) == 0) {
+                                        *ret_dup = keys[i];
+                                        free(keys);
+                                        return -EPROTO;
+                                }
+                        free(keys);
+                }
+                r = find_duplicate(item->child, ret_dup);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Whether a key (it comes from the server) may be named in a one-line
+ * message: short, printable ASCII, no quote. */
+static bool key_nameable(const char *key) {
+        size_t n = strlen(key);
+
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) key[i] < 0x20 || (unsigned char) key[i] >= 0x7f || key[i] == '"')
+                        return false;
+        return true;
+}
+
+static char *duplicate_message(const char *key) {
+        if (key_nameable(key))
+                return ve_asprintf("key \"%s\" appears twice in one object of the answer from Vault", key);
+        return strdup("a key appears twice in one object of the answer from Vault");
+}
+
 /* 0, -ENOMEM, or -EPROTO for anything that is not exactly one JSON value
- * (surrounding whitespace allowed). */
-static int parse_body(const char *body, size_t len, struct parsed *ret) {
+ * (surrounding whitespace allowed), nests deeper than JSON_DEPTH_MAX, or
+ * has a key twice in one object. With -EPROTO, *ret_why (may be NULL) gets
+ * the reason when there is a more precise one than "malformed JSON". */
+static int parse_body_why(const char *body, size_t len, struct parsed *ret, char **ret_why) {
         struct parsed p = {};
-        const char *end = NULL;
+        const char *end = NULL, *dup = NULL;
         size_t idx = 0;
         int r, n;
 
@@ -197,6 +274,8 @@ static int parse_body(const char *body, size_t len, struct parsed *ret) {
         n = scan_copy(&p, body, len);
         if (n < 0) {
                 r = n;
+                if (p.too_deep && ret_why)
+                        *ret_why = ve_asprintf("JSON from Vault nests deeper than %d levels", JSON_DEPTH_MAX);
                 goto fail;
         }
         /* Not require_null_terminated: with an exact length cJSON then fails
@@ -218,11 +297,21 @@ static int parse_body(const char *body, size_t len, struct parsed *ret) {
                 r = -EPROTO;
                 goto fail;
         }
+        r = find_duplicate(p.root, &dup);
+        if (r < 0) {
+                if (dup && ret_why)
+                        *ret_why = duplicate_message(dup);
+                goto fail;
+        }
         *ret = p;
         return 0;
 fail:
         parsed_done(&p);
         return r;
+}
+
+static int parse_body(const char *body, size_t len, struct parsed *ret) {
+        return parse_body_why(body, len, ret, NULL);
 }
 
 static void set_error(char **ret_error, char *msg) {
@@ -469,8 +558,8 @@ int ve_vault_parse_lease(const char *body, size_t len, struct ve_lease *ret_leas
         char *msg = NULL;
         int r;
 
-        r = parse_body(body, len, &p);
-        if (r == -EPROTO)
+        r = parse_body_why(body, len, &p, &msg);
+        if (r == -EPROTO && !msg)
                 msg = strdup("malformed JSON from Vault");
         if (r < 0)
                 goto out;
@@ -517,8 +606,8 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
         if (kv_version != 1 && kv_version != 2)
                 return -EINVAL;
 
-        r = parse_body(body, len, &p);
-        if (r == -EPROTO)
+        r = parse_body_why(body, len, &p, &msg);
+        if (r == -EPROTO && !msg)
                 msg = strdup("malformed JSON from Vault");
         if (r < 0)
                 goto out;
@@ -584,7 +673,9 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
                 if (cJSON_IsString(item)) {
                         if (strchr(item->valuestring, NUL_STANDIN)) {
                                 r = -EPROTO;
-                                msg = ve_asprintf("value of key %s contains a NUL byte", key);
+                                msg = key_nameable(key) ?
+                                        ve_asprintf("value of key %s contains a NUL byte", key) :
+                                        strdup("the value of a key contains a NUL byte");
                                 goto out;
                         }
                         value = item->valuestring;
@@ -597,7 +688,9 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
                 else {
                         r = print_compound(item, len, &printed);
                         if (r == -EPROTO)
-                                msg = ve_asprintf("cannot print the value of key %s", key);
+                                msg = key_nameable(key) ?
+                                        ve_asprintf("cannot print the value of key %s", key) :
+                                        strdup("cannot print the value of a key");
                         if (r < 0)
                                 goto out;
                         value = printed;

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -110,18 +111,18 @@ static void log_stderr(void *userdata, enum ve_log_level level, const char *msg)
  * survives a later chdir(); only that case costs a system call (realpath).
  * (An object dlopen()ed by a relative path is located relative to the
  * working directory of the first mapped lookup.) */
-static void remember_location(void) {
+static void locate_core(char *path, size_t size) {
         Dl_info info;
         const char *slash;
         char dir[PATH_MAX];
 
-        if (!dladdr((void *) remember_location, &info) || !info.dli_fname)
+        if (!dladdr((void *) locate_core, &info) || !info.dli_fname)
                 return;
         slash = strrchr(info.dli_fname, '/');
         if (!slash) {
                 /* found through the library search path: dladdr gives the
                  * name only when the loader did; use the same search. */
-                snprintf(core_path, sizeof core_path, "libvaultenv-core.so");
+                snprintf(path, size, "libvaultenv-core.so");
                 return;
         }
         if ((size_t) (slash - info.dli_fname) >= sizeof dir)
@@ -135,41 +136,70 @@ static void remember_location(void) {
                         return;
                 strcpy(dir, abs);
         }
-        if (strlen(dir) + sizeof "/libvaultenv-core.so" > sizeof core_path)
+        if (strlen(dir) + sizeof "/libvaultenv-core.so" > size)
                 return;
-        strcpy(core_path, dir);
-        strcat(core_path, "/libvaultenv-core.so");
+        strcpy(path, dir);
+        strcat(path, "/libvaultenv-core.so");
 }
 
-static void core_load(void) {
+static void remember_location(void) {
+        locate_core(core_path, sizeof core_path);
+}
+
+/* The core is found, dlopen()ed and its entry point looked up by each
+ * thread that needs it before the pthread_once() that opens the client,
+ * never inside it: dlopen() and dlsym() take the dynamic loader's lock,
+ * which a thread running a plugin's constructor (dlopen() of the plugin)
+ * already holds; had that thread to wait in pthread_once() for one stuck
+ * in dlopen(), both would wait for ever (rel-plugin.sh). Loading an object
+ * already loaded only counts a reference. What the thread found, for
+ * core_load() (which that thread runs, if any): */
+/* initial-exec, as in_shim: no __tls_get_addr (a preloaded object is
+ * loaded at start-up, so its TLS is in the static block). */
+static __thread const struct ve_core_api *found_api __attribute__((tls_model("initial-exec")));
+static __thread char *found_error __attribute__((tls_model("initial-exec")));
+static atomic_bool core_done;           /* core_load() ran: core is final */
+
+static void core_find(void) {
         ve_core_entry_fn entry;
-        const struct ve_core_api *api;
-        char *err = NULL;
+        char path[PATH_MAX] = "";
         void *h;
 
-        if (!core_path[0])
-                remember_location();
-        if (!core_path[0]) {
-                ve_error("cannot locate libvaultenv-core.so beside libvaultenv.so");
+        found_api = NULL;
+        found_error = NULL;
+        if (core_path[0])
+                strcpy(path, core_path);        /* set by the constructor */
+        else
+                locate_core(path, sizeof path);
+        if (!path[0]) {
+                found_error = strdup("cannot locate libvaultenv-core.so beside libvaultenv.so");
                 return;
         }
-        h = dlopen(core_path, RTLD_NOW | RTLD_LOCAL);
+        h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
-                ve_error("cannot load %s: %s", core_path, dlerror());
+                found_error = ve_asprintf("cannot load %s: %s", path, dlerror());
                 return;
         }
         entry = (ve_core_entry_fn) dlsym(h, VE_CORE_ENTRY);
-        api = entry ? entry() : NULL;
-        if (!api || api->abi != VE_CORE_ABI) {
-                ve_error("%s: not a matching vaultenv core", core_path);
-                return;
+        found_api = entry ? entry() : NULL;
+        if (!found_api || found_api->abi != VE_CORE_ABI) {
+                found_api = NULL;
+                found_error = ve_asprintf("%s: not a matching vaultenv core", path);
         }
-        if (api->open(settings, log_stderr, NULL, settings->log_level, &core_client, &err) < 0) {
+}
+
+static void core_load(void) {
+        const struct ve_core_api *api = found_api;
+        char *err = NULL;
+
+        if (!api)
+                ve_error("%s", found_error ? found_error : "cannot load libvaultenv-core.so");
+        else if (api->open(settings, log_stderr, NULL, settings->log_level, &core_client, &err) < 0) {
                 ve_error("Vault client: %s", err ? err : "cannot be created");
                 free(err);
-                return;
-        }
-        core = api;
+        } else
+                core = api;
+        atomic_store_explicit(&core_done, true, memory_order_release);
 }
 
 /* Runs at exit() (never on the _exit() paths) when VAULTENV_REVOKE_ON_EXIT
@@ -202,7 +232,12 @@ static int shim_vault_read(void *userdata, const struct ve_ref *ref,
                            struct ve_secret **ret_secret, char **ret_error) {
         int r;
 
-        pthread_once(&core_once, core_load);
+        if (!atomic_load_explicit(&core_done, memory_order_acquire)) {
+                core_find();
+                pthread_once(&core_once, core_load);
+                free(found_error);
+                found_error = NULL;
+        }
         if (!core) {
                 *ret_error = strdup("the Vault client could not be loaded");
                 return -ENOTCONN;
@@ -283,6 +318,29 @@ static void learn_note(const char *name) {
         errno = saved_errno;
 }
 
+/* VAULTENV_NODUMP and VAULTENV_SCRUB (issue 7), once the settings hold
+ * their own copies of the credentials (in memory kept out of core dumps).
+ * Scrubbing happens at the shim's first lookup (before main in eager mode):
+ * from then on neither the environment, nor /proc/PID/environ, nor a child
+ * shows VAULT_TOKEN / VAULT_SECRET_ID. */
+static void harden_process(void) {
+        static const char *const credentials[] = { "VAULT_TOKEN", "VAULT_SECRET_ID" };
+
+        if (settings->nodump && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                ve_warn("VAULTENV_NODUMP: cannot make the process non-dumpable: %m");
+        if (!settings->scrub)
+                return;
+        for (size_t i = 0; i < sizeof credentials / sizeof credentials[0]; i++) {
+                int k = ve_env_scrub(credentials[i]);
+
+                if (k < 0) {
+                        errno = -k;
+                        ve_warn("VAULTENV_SCRUB: %s is out of the environment, but its original bytes could not "
+                                "be overwritten (/proc/self/stat: %m)", credentials[i]);
+                }
+        }
+}
+
 static void shim_init(void) {
         struct ve_resolver *r;
         struct ve_map *map;
@@ -303,6 +361,7 @@ static void shim_init(void) {
         if (ve_settings_load(passthrough, &settings) < 0)
                 return;
         ve_log_set(log_stderr, NULL, settings->log_level);
+        harden_process();
 
         k = ve_map_load(settings->map_path, &map, &err);
         if (k < 0) {
@@ -355,7 +414,30 @@ static void fast_publish(void) {
         if (learning || !r)
                 return;
         fast_filter = *ve_resolver_filter(r);
+        /* So that the guard sees it (key_log_name()). */
+        ve_name_filter_add_name(&fast_filter, "SSLKEYLOGFILE");
         atomic_store_explicit(&fast_resolver, r, memory_order_release);
+}
+
+/* An allocator's own configuration: jemalloc reads MALLOC_CONF (or, built
+ * with a prefix, e.g. _RJEM_MALLOC_CONF) through secure_getenv() while it
+ * holds its non-recursive init lock, often in a constructor that runs
+ * before the shim's. Initialising the shim there would allocate, re-enter
+ * the allocator and hang the process (rel-malloc.sh): such a name passes
+ * through without initialising the shim. */
+static bool allocator_config(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+
+        return n >= 11 && memcmp(name + n - 11, "MALLOC_CONF", 11) == 0;
+}
+
+/* Under the guard, SSLKEYLOGFILE reads as unset: libcurl (at
+ * curl_global_init()) and newer OpenSSL would write the TLS keys of the
+ * shim's own connections to that file (rel-transport.sh). The hot path
+ * sends the name here (it is in fast_filter); the program itself, outside
+ * the guard, still gets its value. */
+static bool key_log_name(const char *name) {
+        return name && strcmp(name, "SSLKEYLOGFILE") == 0;
 }
 
 /* Everything the hot path does not answer: before and during
@@ -368,7 +450,9 @@ static char *shim_getenv_slow(const char *name) {
         char *reason = NULL;
         int k;
 
-        if (in_shim)
+        if (in_shim && key_log_name(name))
+                return NULL;
+        if (in_shim || allocator_config(name))
                 return (char *) passthrough(name);
 
         in_shim = true;

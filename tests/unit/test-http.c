@@ -962,6 +962,59 @@ static void test_url(void) {
         ve_http_free(h);
 }
 
+/* The proxy variables of the environment (libcurl's http_proxy,
+ * HTTPS_PROXY, ALL_PROXY...) are never used: only VAULT_PROXY_ADDR /
+ * VAULT_HTTP_PROXY (settings->proxy) sends requests to a proxy, and then
+ * every request, whatever NO_PROXY says. The trap stands in for the proxy. */
+static void test_proxy(void) {
+        static const char *const vars[] = {
+                "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+        };
+        struct ve_settings st = { .timeout_ms = 10000 };
+        char *addr = srv_addr(&srv), *proxy = srv_addr(&trap), *err = NULL, *target;
+        struct ve_http *h = NULL;
+
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+                CU_ASSERT_EQUAL(setenv(vars[i], proxy, 1), 0);
+        unsetenv("no_proxy");
+        unsetenv("NO_PROXY");
+        h = client(0);
+        reset(&srv);
+        reset(&trap);
+        CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(n_seen(&trap), 0);
+        ve_http_free(h);
+
+        /* told to use one: the proxy gets the request, NO_PROXY or not */
+        CU_ASSERT_EQUAL(setenv("no_proxy", "127.0.0.1", 1), 0);
+        st.addr = addr;
+        st.proxy = proxy;
+        h = NULL;
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        free(err);
+        reset(&srv);
+        reset(&trap);
+        if (h)
+                CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 0);
+        CU_ASSERT_EQUAL(n_seen(&trap), 1);
+        target = ve_asprintf("%s/v1/secret/x", addr);
+        pthread_mutex_lock(&trap.lock);
+        if (trap.n_seen == 1 && target)
+                CU_ASSERT_STRING_EQUAL(trap.seen[0].target, target);
+        pthread_mutex_unlock(&trap.lock);
+        free(target);
+        ve_http_free(h);
+
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+                unsetenv(vars[i]);
+        unsetenv("no_proxy");
+        free(addr);
+        free(proxy);
+}
+
 static void test_agent(void) {
         struct ve_settings st = { .timeout_ms = 5000 };
         struct ve_http_response resp = {};
@@ -1069,6 +1122,7 @@ int main(void) {
                 { "oversize", test_oversize },
                 { "url", test_url },
                 { "agent", test_agent },
+                { "proxy", test_proxy },
                 { NULL, NULL },
         };
         static const struct unit_suite suites[] = {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mapfile.h"
@@ -853,6 +854,67 @@ static void test_bulk_in_map(void) {
         CU_ASSERT_FALSE(ve_bulk_name_matches("", ""));
 }
 
+/* issue 7: vaultenv's own configuration names are never mapped. */
+static void test_reserved_names(void) {
+        struct ve_map *map;
+
+        CHECK_ERROR("A = m/a\nVAULT_TOKEN = secret/app/t\n",
+                    SOURCE ":2:1: VAULT_TOKEN is one of vaultenv's own configuration names (VAULT_*, VAULTENV_*), "
+                    "which are never served through a mapping");
+        CHECK_ERROR("  VAULT_SECRET_ID = secret/app/t\n",
+                    SOURCE ":1:3: VAULT_SECRET_ID is one of vaultenv's own configuration names (VAULT_*, "
+                    "VAULTENV_*), which are never served through a mapping");
+        CHECK_ERROR("VAULTENV_MAP = secret/app/t\n",
+                    SOURCE ":1:1: VAULTENV_MAP is one of vaultenv's own configuration names (VAULT_*, VAULTENV_*), "
+                    "which are never served through a mapping");
+        CHECK_ERROR("VAULT_* = secret/app/t#*\n",
+                    SOURCE ":1:1: bulk mapping VAULT_* covers vaultenv's own configuration names (VAULT_*, "
+                    "VAULTENV_*), which are never served through a mapping");
+        CHECK_ERROR("V* = secret/app/t#*\n",
+                    SOURCE ":1:1: bulk mapping V* covers vaultenv's own configuration names (VAULT_*, "
+                    "VAULTENV_*), which are never served through a mapping");
+        CHECK_ERROR("VAULTENV_X_* = secret/app/t#*\n",
+                    SOURCE ":1:1: bulk mapping VAULTENV_X_* covers vaultenv's own configuration names (VAULT_*, "
+                    "VAULTENV_*), which are never served through a mapping");
+        CU_ASSERT_TRUE(ve_name_reserved("VAULT_ADDR"));
+        CU_ASSERT_TRUE(ve_name_reserved("VAULTENV_FALLBACK"));
+        CU_ASSERT_FALSE(ve_name_reserved("VAULTED"));
+        CU_ASSERT_FALSE(ve_name_reserved("MY_VAULT_TOKEN"));
+        CU_ASSERT_FALSE(ve_name_reserved(NULL));
+        /* Look-alikes stay mappable. */
+        map = PARSE_OK("VAULTED = m/a\nvault_token = m/b\nMY_VAULT_TOKEN = m/c\nVB_* = m/d#*\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_EQUAL(map->n_entries, 3);
+        ve_map_free(map);
+}
+
+/* issue 7: the mapping file is checked on the opened descriptor. */
+static void test_load_trust(void) {
+        static const char text[] = "A = m/a\n";
+        struct ve_map *map = POISON;
+        char *error = NULL, *path, link[64];
+
+        path = write_temp(text, sizeof text - 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+        snprintf(link, sizeof link, "%s.link", path);
+        CU_ASSERT_EQUAL_FATAL(symlink(path, link), 0);
+        CU_ASSERT_EQUAL(chmod(path, 0644), 0);
+        CU_ASSERT_EQUAL(ve_map_load(link, &map, &error), 0);
+        if (map != POISON)
+                ve_map_free(map);
+        map = POISON;
+        CU_ASSERT_EQUAL(chmod(path, 0664), 0);
+        CU_ASSERT_EQUAL(ve_map_load(link, &map, &error), -EPERM);
+        CU_ASSERT_PTR_EQUAL(map, POISON);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+        CU_ASSERT_PTR_NOT_NULL(strstr(error, "is writable by group or others (mode 0664); refusing the mapping file"));
+        CU_ASSERT_EQUAL(strncmp(error, link, strlen(link)), 0);
+        free(error);
+        unlink(link);
+        unlink(path);
+        free(path);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "example file", test_example },
@@ -871,6 +933,8 @@ int main(void) {
                 { "ve_map_load", test_load },
                 { "templates", test_templates_in_map },
                 { "bulk mapping", test_bulk_in_map },
+                { "reserved names", test_reserved_names },
+                { "ve_map_load trust checks", test_load_trust },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "mapfile", tests };

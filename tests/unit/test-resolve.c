@@ -1085,6 +1085,90 @@ static void test_cached_declines(void) {
         unlink(audit);
 }
 
+/* issue 7: VAULTENV_FALLBACK takes steps out of the chain. */
+static void test_fallback_policy(void) {
+        static const struct {
+                unsigned off;
+                const char *env, *file, *dflt;  /* what FROM_ENV, FROM_FILE, FROM_DEFAULT then read */
+        } cases[] = {
+                { 0, "fake-env", "fake-file", "fake-dflt" },
+                { VE_FALLBACK_ALL, NULL, NULL, NULL },                          /* none: fail closed */
+                { VE_FALLBACK_FILE | VE_FALLBACK_DEFAULT, "fake-env", NULL, NULL },  /* env */
+                { VE_FALLBACK_ENV, "fake-dflt", "fake-file", "fake-dflt" },     /* file,default */
+                { VE_FALLBACK_ENV | VE_FALLBACK_FILE, "fake-dflt", "fake-dflt", "fake-dflt" }, /* default */
+        };
+        char fpath[128], *fvar;
+
+        snprintf(fpath, sizeof fpath, "%s/policy-file", secrets_dir);
+        write_file(fpath, "fake-file\n", 10);
+        fvar = ve_asprintf("FROM_FILE_FILE=%s", fpath);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct ve_map *m = calloc(1, sizeof *m);
+                struct ve_resolver *r;
+                struct ve_entry *e;
+                const char *v;
+                char *reason = NULL;
+                int k;
+
+                reset();
+                settings.fallback_off = cases[i].off;
+                answers[0] = (struct answer) { "secret/down", -ECONNREFUSED, { NULL } };
+                map_add(m, "FROM_ENV", "secret/down", "a", false, "fake-dflt", 0);
+                map_add(m, "FROM_FILE", "secret/down", "b", false, "fake-dflt", 0);
+                map_add(m, "FROM_DEFAULT", "secret/down", "c", false, "fake-dflt", 0);
+                map_add(m, "MUST", "secret/down", "d", true, "fake-dflt", 0);
+                env_vars[0] = "FROM_ENV=fake-env";
+                env_vars[1] = fvar;
+                env_vars[2] = "MUST=fake-env";
+                r = resolver(m);
+                v = get(r, "FROM_ENV", NULL);
+                CU_ASSERT_TRUE(cases[i].env ? v && strcmp(v, cases[i].env) == 0 : !v);
+                v = get(r, "FROM_FILE", NULL);
+                CU_ASSERT_TRUE(cases[i].file ? v && strcmp(v, cases[i].file) == 0 : !v);
+                v = get(r, "FROM_DEFAULT", NULL);
+                CU_ASSERT_TRUE(cases[i].dflt ? v && strcmp(v, cases[i].dflt) == 0 : !v);
+                /* none: a required name is an error, whatever the environment holds */
+                e = ve_resolver_find(r, "MUST");
+                k = ve_resolve(r, e, &v, NULL, &reason);
+                CU_ASSERT_EQUAL(k, cases[i].off == VE_FALLBACK_ALL ? -ENOENT : 0);
+                free(reason);
+                ve_resolver_free(r);
+        }
+        settings.fallback_off = 0;
+        free(fvar);
+        unlink(fpath);
+}
+
+/* issue 7: after a success, the cached value up to the stale bound, then the
+ * same policy; Vault values live in memory kept out of core dumps. */
+static void test_stale_then_policy(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        struct ve_resolver *r;
+        enum ve_from from;
+        const char *v;
+
+        reset();
+        settings.stale_max_ms = 10000;
+        settings.fallback_off = VE_FALLBACK_ALL;
+        answers[0] = (struct answer) { "secret/rot", 0, { "k", "fake-1", NULL } };
+        env_vars[0] = "ROT=fake-env";
+        map_add(m, "ROT", "secret/rot", "k", false, "fake-default", 1000);
+        r = resolver(m);
+        ve_resolver_set_clock(r, fake_clock);
+        v = get(r, "ROT", NULL);
+        CU_ASSERT_STRING_EQUAL(v, "fake-1");
+        CU_ASSERT_TRUE(ve_secure_owns(v));
+        answers[0].err = -ECONNREFUSED;
+        fake_now_ms += 5000;
+        CU_ASSERT_PTR_EQUAL(get(r, "ROT", NULL), v);            /* stale, within the bound */
+        fake_now_ms += 6000;
+        CU_ASSERT_PTR_NULL(get(r, "ROT", &from));               /* past it: the policy, none */
+        CU_ASSERT_EQUAL(from, VE_FROM_NONE);
+        settings.fallback_off = 0;
+        settings.stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
+        ve_resolver_free(r);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "vault first, one read per path", test_vault_first_and_one_read_per_path },
@@ -1112,6 +1196,8 @@ int main(void) {
                 { "bulk mapping", test_bulk },
                 { "name table and the cached hot path", test_name_table_and_cached },
                 { "hot path declines what it cannot answer", test_cached_declines },
+                { "VAULTENV_FALLBACK restricts the chain", test_fallback_policy },
+                { "stale bound, then the same policy", test_stale_then_policy },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "resolve", tests };

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "unit.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +11,8 @@
 
 #include "envscan.h"
 #include "log.h"
+#include "mapfile.h"
+#include "resolve.h"
 #include "secret.h"
 #include "settings.h"
 #include "util.h"
@@ -187,6 +192,259 @@ static void test_settings(void) {
         ve_log_set(NULL, NULL, VE_LOG_ERROR);
 }
 
+/* ---- issue 7: trusted files, secure memory, failure policy ---- */
+
+static void test_file_trust(void) {
+        struct stat st = { .st_mode = S_IFREG | 0600, .st_uid = geteuid() };
+        char dir[] = "/tmp/ve-trust-XXXXXX", path[64], link[64], *why = NULL, *data = NULL;
+        size_t len = 0;
+        int fd;
+
+        CU_ASSERT_EQUAL(ve_file_trust_check(&st, &why), 0);
+        CU_ASSERT_PTR_NULL(why);
+        st.st_mode = S_IFREG | 0644;            /* readable by all: the caller's warning, not a refusal */
+        CU_ASSERT_EQUAL(ve_file_trust_check(&st, NULL), 0);
+        st.st_mode = S_IFREG | 0664;
+        CU_ASSERT_EQUAL(ve_file_trust_check(&st, &why), -EPERM);
+        CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "writable by group or others (mode 0664)"));
+        free(why);
+        st.st_mode = S_IFREG | 0602;
+        CU_ASSERT_EQUAL(ve_file_trust_check(&st, NULL), -EPERM);
+        st.st_mode = S_IFREG | 0600;
+        st.st_uid = 0;                          /* root's file: trusted (Kubernetes volumes) */
+        CU_ASSERT_EQUAL(ve_file_trust_check(&st, NULL), 0);
+        st.st_uid = geteuid() + 4242;           /* a stranger's */
+        CU_ASSERT_EQUAL(ve_file_trust_check(&st, &why), -EPERM);
+        CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "is owned by uid"));
+        free(why);
+        st = (struct stat) { .st_mode = S_IFCHR | 0666, .st_uid = 0 };     /* /dev/null */
+        CU_ASSERT_EQUAL(ve_file_trust_check(&st, NULL), 0);
+
+        /* On the opened descriptor: a link to a world-writable file is refused. */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/target", dir);
+        snprintf(link, sizeof link, "%s/link", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        CU_ASSERT_FATAL(fd >= 0);
+        CU_ASSERT_EQUAL(write(fd, "fake-x", 6), 6);
+        close(fd);
+        CU_ASSERT_EQUAL_FATAL(symlink("target", link), 0);
+        CU_ASSERT_EQUAL(ve_read_trusted_file(link, 100, &data, &len, &why), 0);
+        CU_ASSERT_EQUAL(len, 6);
+        CU_ASSERT_PTR_NULL(why);
+        free(data);
+        data = NULL;
+        CU_ASSERT_EQUAL(chmod(path, 0666), 0);
+        CU_ASSERT_EQUAL(ve_read_trusted_file(link, 100, &data, &len, &why), -EPERM);
+        CU_ASSERT_PTR_NULL(data);
+        CU_ASSERT_PTR_NOT_NULL(why && strstr(why, "mode 0666"));
+        free(why);
+        /* ve_read_file() itself does not judge (secret files of the fallback). */
+        CU_ASSERT_EQUAL(ve_read_file(link, 100, &data, &len), 0);
+        free(data);
+        unlink(link);
+        unlink(path);
+        rmdir(dir);
+}
+
+/* The VmFlags of the mapping holding p (/proc/self/smaps), in buf. */
+static bool vmflags_of(const void *p, char *buf, size_t size) {
+        FILE *f = fopen("/proc/self/smaps", "re");
+        char line[512];
+        bool in = false, found = false;
+
+        if (!f)
+                return false;
+        while (fgets(line, sizeof line, f)) {
+                unsigned long a, b;
+
+                if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' '))
+                        in = (uintptr_t) p >= a && (uintptr_t) p < b;
+                else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+                        snprintf(buf, size, "%.200s", line + 8);
+                        found = true;
+                        break;
+                }
+        }
+        fclose(f);
+        return found;
+}
+
+static void test_secure_memory(void) {
+        char flags[256] = "", *v, *w;
+        struct ve_secret *s;
+        size_t n;
+
+        v = ve_secure_strdup("fake-secure-value");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        CU_ASSERT_STRING_EQUAL(v, "fake-secure-value");
+        CU_ASSERT_TRUE(ve_secure_owns(v));
+        /* "dd": MADV_DONTDUMP, the mapping is left out of a core dump */
+        CU_ASSERT_TRUE(vmflags_of(v, flags, sizeof flags));
+        CU_ASSERT_PTR_NOT_NULL(strstr(flags, " dd"));
+        n = strlen(v);
+        ve_secure_free(v);
+        /* wiped, not just given back (the arena stays mapped) */
+        for (size_t i = 0; i < n; i++)
+                CU_ASSERT_EQUAL(v[i], 0);
+        w = ve_secure_strdup("x");
+        CU_ASSERT_PTR_NOT_NULL(w);
+        ve_secure_free(w);
+
+        /* Values of a Vault answer live there. */
+        s = ve_secret_new();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_EQUAL(ve_secret_add(s, "password", "fake-pw"), 0);
+        CU_ASSERT_TRUE(ve_secure_owns(ve_secret_get(s, "password")));
+        CU_ASSERT_FALSE(ve_secure_owns(s));
+        ve_secret_free(s);
+}
+
+static void test_fallback_parse(void) {
+        unsigned b = 99;
+
+        CU_ASSERT_EQUAL(ve_fallback_parse("all", &b), 0);
+        CU_ASSERT_EQUAL(b, VE_FALLBACK_ALL);
+        CU_ASSERT_EQUAL(ve_fallback_parse("none", &b), 0);
+        CU_ASSERT_EQUAL(b, 0);
+        CU_ASSERT_EQUAL(ve_fallback_parse("env,default", &b), 0);
+        CU_ASSERT_EQUAL(b, VE_FALLBACK_ENV | VE_FALLBACK_DEFAULT);
+        CU_ASSERT_EQUAL(ve_fallback_parse("file", &b), 0);
+        CU_ASSERT_EQUAL(b, VE_FALLBACK_FILE);
+        CU_ASSERT_EQUAL(ve_fallback_parse("env,", &b), -EINVAL);
+        CU_ASSERT_EQUAL(ve_fallback_parse("nnoe", &b), -EINVAL);
+        CU_ASSERT_EQUAL(ve_fallback_parse("", &b), -EINVAL);
+        CU_ASSERT_EQUAL(ve_fallback_parse("env,files", &b), -EINVAL);
+}
+
+/* Issue 7, odd names: a name containing '=', an empty name and NULL never
+ * match a mapping (neither an entry nor a bulk prefix they start with), and
+ * read the environment as glibc's getenv() does where the shim's
+ * pass-through agrees with it (see the comments on the differences). */
+extern char **environ;
+static char **odd_env;
+static int odd_reads;
+
+static const char *odd_getenv(const char *name) {
+        return ve_envscan(odd_env, name);
+}
+
+static int odd_read(void *ud, const struct ve_ref *ref, struct ve_secret **ret, char **ret_error) {
+        (void) ud;
+        (void) ref;
+        (void) ret;
+        odd_reads++;
+        *ret_error = strdup("fake: no read expected");
+        return -EIO;
+}
+
+static void test_odd_names(void) {
+        static const char text[] =
+                "DB_PASSWORD = secret/app#password\n"
+                "A = secret/app#a\n"
+                "APP_* = secret/app#*\n";
+        static const char *const odd[] = {
+                "", "=", "==", "DB_PASSWORD=", "DB_PASSWORD=x", "=DB_PASSWORD", "A=", "A=B",
+                "APP_X=Y", "APP_=", "APP_X=", "APP_==", "DB_PASSWORD\n=",
+        };
+        char *env[] = { "DB_PASSWORD=x=fake-env-1", "A=B=fake-env-2", "APP_X=Y=fake-env-3", "==fake-env-4",
+                        "DB_PASSWORD=fake-env-5", "APP_X=fake-env-6", NULL };
+        static const struct ve_source source = { .read = odd_read };
+        static struct ve_settings settings;
+        struct ve_resolver *r = NULL;
+        struct ve_map *m = NULL;
+        char *err = NULL, **saved = environ;
+
+        odd_env = env;
+        CU_ASSERT_EQUAL_FATAL(ve_map_parse("odd.map", text, strlen(text), &m, &err), 0);
+        CU_ASSERT_EQUAL_FATAL(ve_resolver_new(m, &settings, &source, odd_getenv, &r), 0);
+        /* the mapping matches the plain names ... */
+        CU_ASSERT_PTR_NOT_NULL(ve_resolver_find(r, "DB_PASSWORD"));
+        CU_ASSERT_PTR_NOT_NULL(ve_resolver_find(r, "A"));
+        CU_ASSERT_PTR_NOT_NULL(ve_resolver_find(r, "APP_X"));
+        /* ... and none of the odd ones, nor NULL */
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, NULL));
+        for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+                struct ve_cached c = ve_resolver_cached(r, odd[i]);
+
+                CU_ASSERT_FALSE(ve_name_valid(odd[i]));
+                CU_ASSERT_PTR_NULL(ve_resolver_find(r, odd[i]));
+                /* the shim's hot path: never a cached Vault value */
+                CU_ASSERT(c.k <= 0);
+                /* asked twice (a bulk name is remembered after its first
+                 * lookup): still nothing */
+                CU_ASSERT_PTR_NULL(ve_resolver_find(r, odd[i]));
+        }
+        CU_ASSERT_EQUAL(odd_reads, 0);
+
+        /* The pass-through against glibc's getenv() over the same block.
+         * Empty name: NULL in both. NULL: the pass-through gives NULL
+         * (glibc's getenv(NULL) crashes). A name with '=': glibc compares
+         * it as a prefix of the entry ("A=B" finds "A=B=fake-env-2" and
+         * gives "fake-env-2"; "=" finds "==fake-env-4"); the pass-through
+         * gives NULL (musl's rule, envscan.h): never another name's value,
+         * never a mapped value. */
+        environ = env;
+        CU_ASSERT_PTR_NULL(getenv(""));
+        CU_ASSERT_PTR_NULL(ve_envscan(env, ""));
+        CU_ASSERT_PTR_NULL(ve_envscan(env, NULL));
+        CU_ASSERT_STRING_EQUAL(getenv("DB_PASSWORD"), "x=fake-env-1");
+        CU_ASSERT_STRING_EQUAL(ve_envscan(env, "DB_PASSWORD"), "x=fake-env-1");
+        CU_ASSERT_STRING_EQUAL(getenv("A"), "B=fake-env-2");
+        CU_ASSERT_STRING_EQUAL(ve_envscan(env, "A"), "B=fake-env-2");
+        CU_ASSERT_STRING_EQUAL(getenv("A=B"), "fake-env-2");
+        CU_ASSERT_STRING_EQUAL(getenv("="), "fake-env-4");
+        environ = saved;
+        for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
+                CU_ASSERT_PTR_NULL(ve_envscan(env, odd[i]));
+        ve_resolver_free(r);
+        odd_env = NULL;
+}
+
+/* /proc/self/environ holds a line starting with prefix. */
+static bool proc_environ_has(const char *prefix) {
+        char buf[65536];
+        size_t n, l = strlen(prefix);
+        FILE *f = fopen("/proc/self/environ", "re");
+        bool found = false;
+
+        if (!f)
+                return false;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+                if (strncmp(buf + i, prefix, l) == 0)
+                        found = true;
+        return found;
+}
+
+static void test_env_scrub(void) {
+        /* A string setenv() made: out of the environment, nothing to wipe. */
+        CU_ASSERT_EQUAL(setenv("VE_FAKE_SCRUB", "fake-scrub", 1), 0);
+        CU_ASSERT_EQUAL(ve_env_scrub("VE_FAKE_SCRUB"), 0);
+        CU_ASSERT_PTR_NULL(getenv("VE_FAKE_SCRUB"));
+        CU_ASSERT_EQUAL(ve_env_scrub("VE_FAKE_NOT_THERE"), 0);
+        /* A variable of the original block (meson's test runner sets
+         * MALLOC_PERTURB_; PATH otherwise): gone from /proc/self/environ.
+         * Not under valgrind: /proc/self/stat then describes valgrind's
+         * own block, not the one the program was given. */
+        if (getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload"))
+                return;
+        for (int i = 0; i < 2; i++) {
+                const char *name = i ? "PATH" : "MALLOC_PERTURB_";
+                char prefix[32];
+
+                snprintf(prefix, sizeof prefix, "%s=", name);
+                if (!getenv(name) || !proc_environ_has(prefix))
+                        continue;
+                CU_ASSERT_EQUAL(ve_env_scrub(name), 1);
+                CU_ASSERT_PTR_NULL(getenv(name));
+                CU_ASSERT_FALSE(proc_environ_has(prefix));
+                return;
+        }
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "envscan", test_envscan },
@@ -195,6 +453,11 @@ int main(void) {
                 { "read_file", test_read_file },
                 { "secret", test_secret },
                 { "settings", test_settings },
+                { "file_trust", test_file_trust },
+                { "secure_memory", test_secure_memory },
+                { "fallback_parse", test_fallback_parse },
+                { "env_scrub", test_env_scrub },
+                { "odd_names", test_odd_names },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "util", tests };

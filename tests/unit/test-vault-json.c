@@ -231,12 +231,12 @@ static void test_kv_values(void) {
         CU_ASSERT_STRING_EQUAL(err, "malformed JSON from Vault");
         free(err);
         err = NULL;
-        /* a repeated key: the last one wins, as Go's decoder */
-        CU_ASSERT_EQUAL(parse_kv_str(1, "{\"data\":{\"a\":\"1\",\"a\":\"2\"}}", &s, &err), 0);
-        CU_ASSERT_STRING_EQUAL(ve_secret_get(s, "a"), "2");
-        CU_ASSERT_EQUAL(s->n, 1);
-        ve_secret_free(s);
-        s = NULL;
+        /* a repeated key: Go's decoder takes the last, cJSON the first;
+         * refused (test_kv_hostile) */
+        CU_ASSERT_EQUAL(parse_kv_str(1, "{\"data\":{\"a\":\"1\",\"a\":\"2\"}}", &s, &err), -EPROTO);
+        CU_ASSERT_PTR_NULL(s);
+        free(err);
+        err = NULL;
         /* an empty secret is a secret with no keys */
         CU_ASSERT_EQUAL(parse_kv_str(2, "{\"data\":{\"data\":{},\"metadata\":{\"version\":1}}}", &s, &err), 0);
         CU_ASSERT_EQUAL(s->n, 0);
@@ -1304,6 +1304,154 @@ static void test_client_versions(void) {
         ve_vault_free(v);
 }
 
+/* Issue 7, bad input: bodies no real Vault sends. Each gives no value and a
+ * clear message, never a truncated or partial secret, never a crash. */
+static char *nested(size_t depth, const char *inner) {
+        /* {"data":{"k": [[...[ inner ]...]] }} with depth-2 brackets */
+        size_t n = depth - 2, o = 0, len = strlen(inner);
+        char *b = malloc(2 * n + len + 32);
+
+        if (!b)
+                abort();
+        o += (size_t) sprintf(b, "{\"data\":{\"k\":");
+        memset(b + o, '[', n);
+        o += n;
+        memcpy(b + o, inner, len);
+        o += len;
+        memset(b + o, ']', n);
+        o += n;
+        strcpy(b + o, "}}");
+        return b;
+}
+
+static void test_kv_hostile(void) {
+        static const struct {
+                int version;
+                const char *body;
+                int r;
+                const char *msg;
+        } cases[] = {
+                /* \u0000 inside a value: never "ab" */
+                { 2, "{\"data\":{\"data\":{\"pw\":\"ab\\u0000cd\"}}}", -EPROTO,
+                  "value of key pw contains a NUL byte" },
+                { 1, "{\"data\":{\"pw\":\"\\u0000\"}}", -EPROTO, "value of key pw contains a NUL byte" },
+                /* a key that cannot be named on one line (found by the fuzzer) */
+                { 2, "{\"data\":{\"data\":{\"p\n\t* w\":\"ab\\u0000cd\"}}}", -EPROTO,
+                  "the value of a key contains a NUL byte" },
+                /* duplicate keys, at every level: which one Vault meant is
+                 * not knowable (Go takes the last, cJSON the first) */
+                { 1, "{\"data\":{\"pw\":\"fake-1\",\"pw\":\"fake-2\"}}", -EPROTO,
+                  "key \"pw\" appears twice in one object of the answer from Vault" },
+                { 1, "{\"data\":{\"pw\":\"fake-1\"},\"data\":{\"pw\":\"fake-2\"}}", -EPROTO,
+                  "key \"data\" appears twice in one object of the answer from Vault" },
+                { 2, "{\"data\":{\"data\":{\"pw\":\"fake-1\"},\"data\":{}}}", -EPROTO,
+                  "key \"data\" appears twice in one object of the answer from Vault" },
+                { 1, "{\"data\":{\"o\":{\"x\":1,\"y\":2,\"x\":3}}}", -EPROTO,
+                  "key \"x\" appears twice in one object of the answer from Vault" },
+                { 1, "{\"data\":{\"a\\nb\":\"1\",\"a\\nb\":\"2\"}}", -EPROTO,
+                  "a key appears twice in one object of the answer from Vault" },
+                /* non-string where an object or a string is needed */
+                { 1, "{\"data\":5}", -EPROTO, "\"data\" in the answer from Vault is not an object" },
+                { 1, "{\"data\":true}", -EPROTO, "\"data\" in the answer from Vault is not an object" },
+                { 2, "{\"data\":{\"data\":[\"x\"]}}", -EPROTO,
+                  "\"data.data\" in the answer from Vault is not an object" },
+                { 1, "{\"lease_id\":5,\"data\":{\"pw\":\"x\"}}", -EPROTO,
+                  "unexpected lease fields in the answer from Vault" },
+                { 1, "{\"lease_duration\":\"1h\",\"data\":{\"pw\":\"x\"}}", -EPROTO,
+                  "unexpected lease fields in the answer from Vault" },
+                { 1, "\"data\"", -EPROTO, "answer from Vault is not a JSON object" },
+                { 1, "null", -EPROTO, "answer from Vault is not a JSON object" },
+                /* data: null */
+                { 1, "{\"data\":null}", -ENOENT, "no data in the answer" },
+                { 2, "{\"data\":{\"data\":null,\"metadata\":null}}", -ENOENT, "no data in the answer" },
+                /* trailing garbage */
+                { 1, "{\"data\":{\"pw\":\"x\"}}}", -EPROTO, "malformed JSON from Vault" },
+                { 1, "{\"data\":{\"pw\":\"x\"}}\n\"y\"", -EPROTO, "malformed JSON from Vault" },
+                { 1, "{\"data\":{\"pw\":\"x\"}},", -EPROTO, "malformed JSON from Vault" },
+                { 1, "{\"data\":{\"pw\":\"x\"}}\\u0000", -EPROTO, "malformed JSON from Vault" },
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct ve_secret *s = NULL;
+                char *err = NULL;
+
+                CU_ASSERT_EQUAL(parse_kv_str(cases[i].version, cases[i].body, &s, &err), cases[i].r);
+                CU_ASSERT_PTR_NULL(s);
+                CU_ASSERT_PTR_NOT_NULL(err);
+                if (err && strcmp(err, cases[i].msg) != 0) {
+                        fprintf(stderr, "case %zu: got \"%s\"\n", i, err);
+                        CU_FAIL("message differs");
+                }
+                free(err);
+        }
+}
+
+static void test_kv_depth(void) {
+        struct ve_secret *s = NULL;
+        char *err = NULL, *b, *expect;
+
+        /* 32 levels (the limit) parse; the value is the inner JSON */
+        b = nested(32, "1");
+        CU_ASSERT_EQUAL(parse_kv_str(1, b, &s, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        expect = nested(32, "1");
+        /* the value of k: the 30 brackets around 1 */
+        expect[strlen(expect) - 2] = 0;
+        CU_ASSERT_STRING_EQUAL(ve_secret_get(s, "k"), expect + strlen("{\"data\":{\"k\":"));
+        free(expect);
+        ve_secret_free(s);
+        s = NULL;
+        free(b);
+
+        /* 33: no value, a clear error */
+        b = nested(33, "1");
+        CU_ASSERT_EQUAL(parse_kv_str(1, b, &s, &err), -EPROTO);
+        CU_ASSERT_PTR_NULL(s);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+        CU_ASSERT_STRING_EQUAL(err, "JSON from Vault nests deeper than 32 levels");
+        free(err);
+        err = NULL;
+        free(b);
+
+        /* far deeper (cJSON alone would take 1000 levels), objects too */
+        b = nested(100000, "{\"a\":1}");
+        CU_ASSERT_EQUAL(parse_kv_str(1, b, &s, &err), -EPROTO);
+        CU_ASSERT_PTR_NULL(s);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+        CU_ASSERT_STRING_EQUAL(err, "JSON from Vault nests deeper than 32 levels");
+        free(err);
+        err = NULL;
+        free(b);
+
+        /* brackets inside strings do not count */
+        b = malloc(200);
+        if (!b)
+                abort();
+        strcpy(b, "{\"data\":{\"k\":\"");
+        memset(b + 14, '[', 100);
+        strcpy(b + 14 + 100, "\"}}");
+        CU_ASSERT_EQUAL(parse_kv_str(1, b, &s, &err), 0);
+        CU_ASSERT_EQUAL(strlen(ve_secret_get(s, "k")), 100);
+        ve_secret_free(s);
+        s = NULL;
+        free(b);
+
+        /* the other parsers say no as well */
+        b = nested(40, "1");
+        CU_ASSERT_PTR_NULL(ve_vault_errors_text(b, strlen(b)));
+        free(b);
+        {
+                struct ve_lease l = {};
+
+                CU_ASSERT_EQUAL(ve_vault_parse_lease("{\"lease_id\":\"a\",\"lease_id\":\"b\"}", 31, &l, &err), -EPROTO);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+                CU_ASSERT_STRING_EQUAL(err, "key \"lease_id\" appears twice in one object of the answer from Vault");
+                CU_ASSERT_PTR_NULL(l.lease_id);
+                free(err);
+                err = NULL;
+        }
+}
+
 int main(void) {
         static const struct unit_test json_tests[] = {
                 { "kv2_read", test_kv2_read },
@@ -1316,6 +1464,8 @@ int main(void) {
                 { "parse_mount", test_parse_mount },
                 { "lease_parse", test_lease_parse },
                 { "lease_registry", test_lease_registry },
+                { "kv_hostile", test_kv_hostile },
+                { "kv_depth", test_kv_depth },
                 { NULL, NULL },
         };
         /* The client tests need the in-test server: no server, a failure. */
