@@ -229,3 +229,24 @@ int cli_find_shim(char *buf, size_t size) {
                 return 0;
         return -ENOENT;
 }
+
+int cli_preload_shim(void) {
+        const char *old = getenv("LD_PRELOAD");
+        char shim[PATH_MAX], *preload;
+        int k = 0;
+
+        if (cli_find_shim(shim, sizeof shim) < 0) {
+                cli_error("cannot find libvaultenv.so (looked beside this program and in %s)", VE_PKGLIBDIR);
+                return VE_EX_CONFIG;
+        }
+        if (old && *old)
+                preload = strstr(old, shim) ? strdup(old) : ve_asprintf("%s:%s", shim, old);
+        else
+                preload = strdup(shim);
+        if (!preload || setenv("LD_PRELOAD", preload, 1) < 0) {
+                cli_error("out of memory");
+                k = CLI_EX_FAIL;
+        }
+        free(preload);
+        return k;
+}

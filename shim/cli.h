@@ -83,6 +83,12 @@ int cli_vault_open(struct ve_settings **ret_settings, struct ve_vault **ret_vaul
  * private libdir relative to it, or in VE_PKGLIBDIR. 0 or -ENOENT. */
 int cli_find_shim(char *buf, size_t size);
 
+/* Finds the shim (cli_find_shim) and puts it first in LD_PRELOAD, so that
+ * its getenv is the one every later object binds to; an existing list is
+ * kept (and not given the shim twice). 0, or an exit status after printing
+ * why (VE_EX_CONFIG: no shim; CLI_EX_FAIL: out of memory). */
+int cli_preload_shim(void);
+
 /* The subcommands. */
 int cmd_exec(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -231,10 +231,9 @@ int cmd_exec(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *map_opt = NULL, *old;
+        const char *map_opt = NULL;
         struct ve_settings *s;
         struct ve_map *map;
-        char shim[PATH_MAX], *preload;
         bool eager = false, env = false;
         int c, k;
 
@@ -281,25 +280,8 @@ int cmd_exec(int argc, char **argv) {
         ve_map_free(map);
         ve_settings_free(s);
 
-        if (cli_find_shim(shim, sizeof shim) < 0) {
-                cli_error("cannot find libvaultenv.so (looked beside this program and in %s)", VE_PKGLIBDIR);
-                return VE_EX_CONFIG;
-        }
-        /* Keep an existing LD_PRELOAD list; put the shim first so that its
-         * getenv is the one every later object binds to. */
-        old = getenv("LD_PRELOAD");
-        if (old && *old) {
-                if (strstr(old, shim))
-                        preload = strdup(old);
-                else
-                        preload = ve_asprintf("%s:%s", shim, old);
-        } else
-                preload = strdup(shim);
-        if (!preload || setenv("LD_PRELOAD", preload, 1) < 0) {
-                cli_error("out of memory");
-                return CLI_EX_FAIL;
-        }
-        free(preload);
+        if ((k = cli_preload_shim()) != 0)
+                return k;
         if (eager && setenv("VAULTENV_EAGER", "1", 1) < 0) {
                 cli_error("out of memory");
                 return CLI_EX_FAIL;

@@ -44,22 +44,6 @@ static int help(void) {
         return 0;
 }
 
-/* The LD_PRELOAD list with the shim first (an existing list is kept). */
-static int set_preload(const char *shim) {
-        const char *old = getenv("LD_PRELOAD");
-        char *preload;
-        int k = 0;
-
-        if (old && *old)
-                preload = strstr(old, shim) ? strdup(old) : ve_asprintf("%s:%s", shim, old);
-        else
-                preload = strdup(shim);
-        if (!preload || setenv("LD_PRELOAD", preload, 1) < 0)
-                k = -ENOMEM;
-        free(preload);
-        return k;
-}
-
 /* A private, empty file for the records: 0600 (mkstemp). */
 static int make_records_file(char **ret_path) {
         const char *dir = getenv("TMPDIR");
@@ -193,7 +177,7 @@ int cmd_learn(int argc, char **argv) {
                 {},
         };
         const char *out = NULL;
-        char shim[PATH_MAX], *records_path = NULL, *records = NULL, *text = NULL, *command = NULL;
+        char *records_path = NULL, *records = NULL, *text = NULL, *command = NULL;
         size_t len = 0, n_names = 0, n_secret = 0;
         bool force = false;
         int c, k, status;
@@ -228,13 +212,11 @@ int cmd_learn(int argc, char **argv) {
                 cli_error("learn: %s exists; not overwritten (use --force)", out);
                 return CLI_EX_FAIL;
         }
-        if (cli_find_shim(shim, sizeof shim) < 0) {
-                cli_error("cannot find libvaultenv.so (looked beside this program and in %s)", VE_PKGLIBDIR);
-                return VE_EX_CONFIG;
-        }
+        if ((k = cli_preload_shim()) != 0)
+                return k;
         if ((k = make_records_file(&records_path)) < 0)
                 return CLI_EX_FAIL;
-        if (set_preload(shim) < 0 || setenv("VAULTENV_LEARN", records_path, 1) < 0) {
+        if (setenv("VAULTENV_LEARN", records_path, 1) < 0) {
                 cli_error("out of memory");
                 status = CLI_EX_FAIL;
                 goto finish;
