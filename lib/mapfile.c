@@ -622,6 +622,22 @@ static bool bulk_prefix_reserved(const char *prefix) {
         return false;
 }
 
+/* After a line's NAME (shown as name + suffix in messages): "=" and the
+ * value token, as lex_token(). 1 and the token, or a parser error. */
+static int lex_value(struct parser *ps, const char *name, const char *suffix, char **ret_token,
+                     const char **ret_at) {
+        int r;
+
+        skip_blanks(ps);
+        if (ps->p >= ps->end || *ps->p != '=')
+                return parser_error(ps, ps->p, "expected '=' after %s%s", name, suffix);
+        ps->p++;
+        r = lex_token(ps, ret_token, ret_at);
+        if (r == 0)
+                return parser_error(ps, ps->p, "missing Vault reference for %s%s", name, suffix);
+        return r;
+}
+
 /* "PREFIX* = REF#* [ttl=DURATION]": one bulk rule. ps->p is after the name
  * (name_len bytes at name_at, ending in '*'). */
 static int parse_bulk(struct parser *ps, const char *name_at, size_t name_len) {
@@ -659,19 +675,9 @@ static int parse_bulk(struct parser *ps, const char *name_at, size_t name_len) {
                 }
         }
 
-        skip_blanks(ps);
-        if (ps->p >= ps->end || *ps->p != '=') {
-                r = parser_error(ps, ps->p, "expected '=' after %s*", b.prefix);
-                goto fail;
-        }
-        ps->p++;
-        r = lex_token(ps, &tok, &at);
+        r = lex_value(ps, b.prefix, "*", &tok, &at);
         if (r < 0)
                 goto fail;
-        if (r == 0) {
-                r = parser_error(ps, ps->p, "missing Vault reference for %s*", b.prefix);
-                goto fail;
-        }
         r = ve_ref_parse(tok, &b.ref, &msg);
         if (r == -EINVAL) {
                 r = msg ? parser_error(ps, at, "%s", msg) : parser_oom(ps);
@@ -785,20 +791,9 @@ static int parse_line(struct parser *ps) {
                 goto fail;
         }
 
-        skip_blanks(ps);
-        if (ps->p >= ps->end || *ps->p != '=') {
-                r = parser_error(ps, ps->p, "expected '=' after %s", e.name);
-                goto fail;
-        }
-        ps->p++;
-
-        r = lex_token(ps, &tok, &at);
+        r = lex_value(ps, e.name, "", &tok, &at);
         if (r < 0)
                 goto fail;
-        if (r == 0) {
-                r = parser_error(ps, ps->p, "missing Vault reference for %s", e.name);
-                goto fail;
-        }
         if (ve_template_is(tok)) {
                 size_t off = 0;
 
