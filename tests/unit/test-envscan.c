@@ -80,24 +80,27 @@ static void test_scan_cases(void) {
         }
 }
 
-/* Random environments and names over "AB=_": the inline scan and
- * ve_envscan() agree with musl's getenv on every one. */
-static void test_scan_random(void) {
+/* 400 random environments (up to max_entries entries over env_chars, up
+ * to env_len bytes each), each looked up with 50 random names (over
+ * name_chars, up to name_len) and with each entry's own name, which is
+ * often present: the inline scan and ve_envscan() agree with musl's
+ * getenv on every one. */
+static void scan_rounds(unsigned max_entries, const char *env_chars, unsigned env_len, const char *name_chars,
+                        unsigned name_len) {
         for (int round = 0; round < 400; round++) {
-                unsigned n = rnd(12);
+                unsigned n = rnd(max_entries);
                 char **env = calloc(n + 1, sizeof *env);
 
                 CU_ASSERT_PTR_NOT_NULL_FATAL(env);
                 for (unsigned i = 0; i < n; i++)
-                        env[i] = rnd_string("AB=_", 7);
+                        env[i] = rnd_string(env_chars, env_len);
                 for (int q = 0; q < 50; q++) {
-                        char *name = rnd_string("AB=_", 5);
+                        char *name = rnd_string(name_chars, name_len);
 
                         CU_ASSERT_PTR_EQUAL(ve_envscan_inline(env, name), reference_scan(env, name));
                         CU_ASSERT_PTR_EQUAL(ve_envscan(env, name), reference_scan(env, name));
                         free(name);
                 }
-                /* and each entry's own name, which is often present */
                 for (unsigned i = 0; i < n; i++) {
                         const char *eq = strchr(env[i], '=');
                         char *name = eq ? strndup(env[i], (size_t) (eq - env[i])) : strdup(env[i]);
@@ -112,35 +115,16 @@ static void test_scan_random(void) {
         }
 }
 
+/* Short names over "AB=_". */
+static void test_scan_random(void) {
+        scan_rounds(12, "AB=_", 7, "AB=_", 5);
+}
+
 /* Long names with long common prefixes (over "AAB=": mostly 'A'), so
  * that the compare of the rest runs over several of its unrolled rounds
  * and stops at every position. */
 static void test_scan_random_long(void) {
-        for (int round = 0; round < 400; round++) {
-                unsigned n = rnd(10);
-                char **env = calloc(n + 1, sizeof *env);
-
-                CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-                for (unsigned i = 0; i < n; i++)
-                        env[i] = rnd_string("AAAAB=", 16);
-                for (int q = 0; q < 50; q++) {
-                        char *name = rnd_string("AAAAAB=", 14);
-
-                        CU_ASSERT_PTR_EQUAL(ve_envscan_inline(env, name), reference_scan(env, name));
-                        free(name);
-                }
-                for (unsigned i = 0; i < n; i++) {
-                        const char *eq = strchr(env[i], '=');
-                        char *name = eq ? strndup(env[i], (size_t) (eq - env[i])) : strdup(env[i]);
-
-                        CU_ASSERT_PTR_NOT_NULL_FATAL(name);
-                        CU_ASSERT_PTR_EQUAL(ve_envscan_inline(env, name), reference_scan(env, name));
-                        free(name);
-                }
-                for (unsigned i = 0; i < n; i++)
-                        free(env[i]);
-                free(env);
-        }
+        scan_rounds(10, "AAAAB=", 16, "AAAAAB=", 14);
 }
 
 static const char name_start[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
