@@ -55,8 +55,10 @@ const char *ve_auth_method_name(enum ve_auth_method m);
 
 /* Decides the method from the settings (see README, "Authentication") and
  * checks that its inputs are there. -EINVAL and a one-line message naming
- * the missing variable. Looks at the file system only to see whether the
- * Kubernetes token file exists (for detection). */
+ * the missing variable. An AppRole secret id may be missing when
+ * VAULTENV_TOKEN_SINK is set: only the sink's token is used then (a child
+ * of a VAULTENV_SCRUB parent). Looks at the file system only to see whether
+ * the Kubernetes token file exists (for detection). */
 int ve_auth_detect(const struct ve_settings *s, enum ve_auth_method *ret_method, char **ret_error);
 
 /* {"k1":"v1","k2":"v2",...} from n key/value pairs (NULL values are left
@@ -66,13 +68,21 @@ char *ve_auth_json_object(size_t n, const char *const *kv);
 
 /* Parses the "auth" block of a login or renew-self answer (client_token,
  * lease_duration, renewable), or with lookup=true the "data" block of
- * lookup-self (id, ttl, creation_ttl, renewable). 0 or -EPROTO. The parse
+ * lookup-self (id, ttl, creation_ttl, renewable), through the checked
+ * parser (ve_vault_parse_json()). 0 (the token may be NULL: absent, null or
+ * ""), -ENOMEM, or -EPROTO and a one-line reason in *ret_why (may be NULL):
+ * a body the checked parser refuses, no such block, a token that is not a
+ * string or holds "\u0000" or a control character (never a shortened
+ * token), a TTL that is not a number, renewable not a boolean. The parse
  * tree is wiped before it is freed. */
-int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_auth_grant *ret);
+int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_auth_grant *ret, char **ret_why);
 
-/* data.KEY of an answer as a string (wiped tree; the copy is the caller's
- * to wipe). 0, -ENOENT when absent or not a string, -EPROTO, -ENOMEM. */
-int ve_auth_parse_data_string(const char *body, size_t len, const char *key, char **ret_value);
+/* data.KEY of an answer as a string, through the checked parser (wiped
+ * tree; the copy is the caller's to wipe). 0, -ENOENT when absent, null or
+ * empty, -EPROTO (refused body, not a string, "\u0000" in it), -ENOMEM;
+ * -ENOENT and -EPROTO with a one-line reason in *ret_why (may be NULL). */
+int ve_auth_parse_data_string(const char *body, size_t len, const char *key, char **ret_value,
+                              char **ret_why);
 
 /* Reads a credential file: whole, surrounding whitespace trimmed, at most
  * 64 KiB. A file readable by group or others gives a warning naming it and

@@ -11,7 +11,11 @@
  * user wrote there is used when lookup-self accepts it; after a login of
  * its own, the shim writes its token there. So a child (or a later
  * process) needs no login of its own, which matters for single-use secret
- * ids. The token never goes into a child's environment.
+ * ids. The token never goes into a child's environment. An AppRole child
+ * whose parent kept VAULT_SECRET_ID from it (VAULTENV_SCRUB) has nothing
+ * to log in with: with a sink it is set up all the same and uses the
+ * sink's token, or fails with one line naming the sink and what is wrong
+ * with it (missing_credential(), a->no_credential).
  *
  * Locking: a->lock guards the fields marked "guarded". A refresh (renewal,
  * sink, login: HTTP requests) is single-flight: the thread that finds a
@@ -57,6 +61,7 @@ struct ve_auth {
         char *token_file;               /* token method */
         bool token_file_explicit;
         char *sink;                     /* VAULTENV_TOKEN_SINK */
+        const char *no_credential;      /* missing_credential(): no login, only the sink's token */
         uint64_t (*now)(void);
 
         pthread_mutex_t lock;
@@ -170,84 +175,133 @@ char *ve_auth_json_object(size_t n, const char *const *kv) {
         return buf;
 }
 
-/* cJSON frees without wiping; the tree of a login answer holds the token. */
-static void json_wipe(cJSON *item) {
-        for (; item; item = item->next) {
-                if (item->valuestring)
-                        explicit_bzero(item->valuestring, strlen(item->valuestring));
-                if (item->string)
-                        explicit_bzero(item->string, strlen(item->string));
-                json_wipe(item->child);
-        }
-}
+/* A number of seconds in block (absent or null: 0). -EPROTO with a reason
+ * when it is of another type. */
+static int json_seconds(const cJSON *block, const char *name, const char *key, uint64_t *ret, char **ret_why) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(block, key);
 
-static void json_free(cJSON *root) {
-        json_wipe(root);
-        cJSON_Delete(root);
-}
-
-static uint64_t json_seconds(const cJSON *o, const char *key) {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
-
-        if (!cJSON_IsNumber(n) || n->valuedouble <= 0)
+        if (!n || cJSON_IsNull(n)) {
+                *ret = 0;
                 return 0;
-        if (n->valuedouble > 1e12)
-                return (uint64_t) 1e12;
-        return (uint64_t) n->valuedouble;
+        }
+        if (!cJSON_IsNumber(n)) {
+                ve_set_error(ret_why, ve_asprintf("%s.%s in the answer from Vault is not a number", name, key));
+                return -EPROTO;
+        }
+        if (n->valuedouble <= 0)
+                *ret = 0;
+        else if (n->valuedouble > 1e12)
+                *ret = (uint64_t) 1e12;
+        else
+                *ret = (uint64_t) n->valuedouble;
+        return 0;
 }
 
-int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_auth_grant *ret) {
+int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_auth_grant *ret, char **ret_why) {
+        const char *name = lookup ? "data" : "auth", *token = NULL;
         struct ve_auth_grant g = {};
-        const cJSON *block, *tok;
-        cJSON *root;
+        const cJSON *block, *renewable;
+        cJSON *root = NULL;
+        char *field = NULL;
+        int r;
 
-        if (!body)
+        if (!body) {
+                ve_set_error(ret_why, strdup("no answer from Vault"));
                 return -EPROTO;
-        root = cJSON_ParseWithLength(body, len);
-        if (!root)
-                return -EPROTO;
-        block = cJSON_GetObjectItemCaseSensitive(root, lookup ? "data" : "auth");
+        }
+        r = ve_vault_parse_json(body, len, &root, ret_why);
+        if (r < 0)
+                return r;
+        block = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, name) : NULL;
         if (!cJSON_IsObject(block)) {
-                json_free(root);
-                return -EPROTO;
+                ve_set_error(ret_why, ve_asprintf("the answer from Vault holds no %s block", name));
+                r = -EPROTO;
+                goto out;
         }
-        tok = cJSON_GetObjectItemCaseSensitive(block, lookup ? "id" : "client_token");
-        if (cJSON_IsString(tok) && tok->valuestring[0] && !(g.token = strdup(tok->valuestring))) {
-                json_free(root);
-                return -ENOMEM;
+        field = ve_asprintf("%s.%s", name, lookup ? "id" : "client_token");
+        if (!field) {
+                r = -ENOMEM;
+                goto out;
         }
-        g.ttl_s = json_seconds(block, lookup ? "ttl" : "lease_duration");
-        g.full_ttl_s = lookup ? json_seconds(block, "creation_ttl") : g.ttl_s;
+        /* A token with an escaped NUL, or of another type, is refused:
+         * never a shortened token. */
+        r = ve_vault_json_string(block, lookup ? "id" : "client_token", field, &token, ret_why);
+        if (r < 0)
+                goto out;
+        if (token && ve_has_control(token)) {
+                /* It goes into an HTTP header. */
+                ve_set_error(ret_why, ve_asprintf("%s in the answer from Vault contains a control character", field));
+                r = -EPROTO;
+                goto out;
+        }
+        r = json_seconds(block, name, lookup ? "ttl" : "lease_duration", &g.ttl_s, ret_why);
+        if (r < 0)
+                goto out;
+        if (lookup) {
+                r = json_seconds(block, name, "creation_ttl", &g.full_ttl_s, ret_why);
+                if (r < 0)
+                        goto out;
+        } else
+                g.full_ttl_s = g.ttl_s;
         if (g.full_ttl_s < g.ttl_s)
                 g.full_ttl_s = g.ttl_s;
-        g.renewable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(block, "renewable"));
-        json_free(root);
+        renewable = cJSON_GetObjectItemCaseSensitive(block, "renewable");
+        if (renewable && !cJSON_IsNull(renewable) && !cJSON_IsBool(renewable)) {
+                ve_set_error(ret_why, ve_asprintf("%s.renewable in the answer from Vault is not a boolean", name));
+                r = -EPROTO;
+                goto out;
+        }
+        g.renewable = cJSON_IsTrue(renewable);
+        if (token && token[0] && !(g.token = strdup(token))) {
+                r = -ENOMEM;
+                goto out;
+        }
         *ret = g;
-        return 0;
+        r = 0;
+out:
+        free(field);
+        ve_vault_json_free(root);
+        return r;
 }
 
-int ve_auth_parse_data_string(const char *body, size_t len, const char *key, char **ret_value) {
-        const cJSON *data, *v;
-        cJSON *root;
-        char *s;
+int ve_auth_parse_data_string(const char *body, size_t len, const char *key, char **ret_value, char **ret_why) {
+        const char *v = NULL;
+        cJSON *root = NULL;
+        char *name, *s;
+        int r;
 
-        if (!body)
+        if (!body) {
+                ve_set_error(ret_why, strdup("no answer from Vault"));
                 return -EPROTO;
-        root = cJSON_ParseWithLength(body, len);
-        if (!root)
-                return -EPROTO;
-        data = cJSON_GetObjectItemCaseSensitive(root, "data");
-        v = cJSON_IsObject(data) ? cJSON_GetObjectItemCaseSensitive(data, key) : NULL;
-        if (!cJSON_IsString(v) || !v->valuestring[0]) {
-                json_free(root);
-                return -ENOENT;
         }
-        s = strdup(v->valuestring);
-        json_free(root);
-        if (!s)
-                return -ENOMEM;
+        r = ve_vault_parse_json(body, len, &root, ret_why);
+        if (r < 0)
+                return r;
+        name = ve_asprintf("data.%s", key);
+        if (!name) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = ve_vault_json_string(cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "data") : NULL,
+                                 key, name, &v, ret_why);
+        if (r < 0)
+                goto out;
+        if (!v || !v[0]) {
+                ve_set_error(ret_why, ve_asprintf("the answer from Vault holds no %s", name));
+                r = -ENOENT;
+                goto out;
+        }
+        s = strdup(v);
+        if (!s) {
+                r = -ENOMEM;
+                goto out;
+        }
         *ret_value = s;
-        return 0;
+        r = 0;
+out:
+        free(name);
+        ve_vault_json_free(root);
+        return r;
 }
 
 /* Reads an open file whole (at most CREDENTIAL_FILE_MAX) and trims
@@ -399,7 +453,7 @@ int ve_auth_login_post(const struct ve_auth_config *c, struct ve_http *http, con
                        struct ve_auth_grant *ret, char **ret_error) {
         struct ve_http_response resp = {};
         struct ve_auth_grant g = {};
-        char *path, *what;
+        char *path, *what, *why = NULL;
         int r;
 
         path = ve_asprintf("auth/%s/login", c->mount);
@@ -416,13 +470,16 @@ int ve_auth_login_post(const struct ve_auth_config *c, struct ve_http *http, con
                 r = status_errno(resp.status);
                 goto out;
         }
-        r = ve_auth_parse_grant(resp.body, resp.len, false, &g);
-        if (r == 0 && !g.token)
-                r = -EPROTO;
-        if (r < 0) {
+        r = ve_auth_parse_grant(resp.body, resp.len, false, &g, &why);
+        if (r == 0 && !g.token) {
                 ve_auth_grant_done(&g);
+                why = strdup("the answer holds no auth.client_token");
+                r = -EPROTO;
+        }
+        if (r < 0) {
+                /* No token at all rather than a doubtful one. */
                 if (r != -ENOMEM)
-                        ve_set_error(ret_error, ve_asprintf("%s: the answer holds no auth.client_token", what));
+                        ve_set_error(ret_error, ve_asprintf("%s: %s", what, why ? why : "unexpected answer"));
                 goto out;
         }
         *ret = g;
@@ -430,6 +487,7 @@ out:
         ve_http_response_done(&resp);
         free(path);
         free(what);
+        free(why);
         return r;
 }
 
@@ -453,6 +511,17 @@ static bool method_parse(const char *s, enum ve_auth_method *ret) {
 static int need(char **ret_error, const char *msg) {
         ve_set_error(ret_error, strdup(msg));
         return -EINVAL;
+}
+
+/* What a login method lacks when the credential that proves its identity
+ * is given by no variable at all, or NULL. Only AppRole's secret id is
+ * passed by value in the environment (VAULTENV_SCRUB takes it out, so a
+ * child never sees it); the other methods name files, which a child
+ * inherits and which are read at each login, after the sink was tried. */
+static const char *missing_credential(const struct ve_settings *s, enum ve_auth_method m) {
+        if (m == VE_AUTH_APPROLE && !s->secret_id && !s->secret_id_file)
+                return "approle login needs VAULT_SECRET_ID or VAULT_SECRET_ID_FILE";
+        return NULL;
 }
 
 int ve_auth_detect(const struct ve_settings *s, enum ve_auth_method *ret_method, char **ret_error) {
@@ -491,8 +560,13 @@ int ve_auth_detect(const struct ve_settings *s, enum ve_auth_method *ret_method,
         case VE_AUTH_APPROLE:
                 if (!s->role_id && !s->role_id_file)
                         return need(ret_error, "approle login needs VAULT_ROLE_ID or VAULT_ROLE_ID_FILE");
-                if (!s->secret_id && !s->secret_id_file)
-                        return need(ret_error, "approle login needs VAULT_SECRET_ID or VAULT_SECRET_ID_FILE");
+                /* Without a secret id the token in VAULTENV_TOKEN_SINK
+                 * may still serve: a parent that logged in wrote it there
+                 * (and, with VAULTENV_SCRUB, kept the secret id from its
+                 * children). Whether it does is known at the first
+                 * lookup. */
+                if (missing_credential(s, m) && !s->token_sink)
+                        return need(ret_error, missing_credential(s, m));
                 break;
         case VE_AUTH_KUBERNETES:
                 if (!s->auth_role)
@@ -580,7 +654,12 @@ int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
         } else {
                 if (settings->token)
                         ve_debug("VAULT_TOKEN is not used: VAULT_AUTH_METHOD=%s", ve_auth_method_name(m));
-                ve_debug("Vault login: %s at auth/%s/login", ve_auth_method_name(m), a->cfg.mount);
+                a->no_credential = missing_credential(settings, m);
+                if (a->no_credential)
+                        /* ve_auth_detect() let it pass for the sink. */
+                        ve_debug("%s: only the token in VAULTENV_TOKEN_SINK %s is used", a->no_credential, a->sink);
+                else
+                        ve_debug("Vault login: %s at auth/%s/login", ve_auth_method_name(m), a->cfg.mount);
         }
         *ret_auth = a;
         return 0;
@@ -650,38 +729,58 @@ static bool streq_opt(const char *x, const char *y) {
 /* ---- the token sink ---- */
 
 /* Opens the sink for reading, refusing what another user could have put
- * there: a symbolic link, not a regular file, not owned by our euid. */
-static int sink_open(const char *path) {
+ * there or changed: a symbolic link, not a regular file, not owned by our
+ * euid, writable by group or others (ve_file_trust_check()). -errno and in
+ * *ret_why what is wrong with it, worded to follow the sink's name
+ * ("is a symbolic link"). */
+static int sink_open(const char *path, char **ret_why) {
         struct stat st;
-        int fd;
+        char *why = NULL;
+        int fd, r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO put there must not hang the open(). */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
-                int r = -errno;
-
+                r = -errno;
                 if (r == -ELOOP)
-                        ve_warn("VAULTENV_TOKEN_SINK %s is a symbolic link; not using it", path);
-                else if (r != -ENOENT)
-                        ve_warn("cannot read VAULTENV_TOKEN_SINK %s: %s", path, strerror(-r));
+                        ve_set_error(ret_why, strdup("is a symbolic link"));
+                else if (r == -ENOENT)
+                        ve_set_error(ret_why, strdup("does not exist"));
+                else
+                        ve_set_error(ret_why, ve_asprintf("cannot be read: %s", strerror(-r)));
                 return r;
         }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-                ve_warn("VAULTENV_TOKEN_SINK %s is not a regular file owned by this user; not using it", path);
+                ve_set_error(ret_why, strdup("is not a regular file owned by this user"));
                 close(fd);
                 return -EPERM;
+        }
+        r = ve_file_trust_check(&st, &why);
+        if (r < 0) {
+                ve_set_error(ret_why, why);
+                close(fd);
+                return r;
         }
         warn_mode(path, "VAULTENV_TOKEN_SINK", &st);
         return fd;
 }
 
-static int sink_read(const char *path, char **ret_token) {
+/* The sink's token: 0, or -errno and in *ret_why what is wrong (see
+ * sink_open(); -ENODATA: empty). */
+static int sink_read(const char *path, char **ret_token, char **ret_why) {
         int fd, r;
 
-        fd = sink_open(path);
+        fd = sink_open(path, ret_why);
         if (fd < 0)
                 return fd;
         r = read_fd_trimmed(fd, ret_token);
         close(fd);
+        if (r == -ENODATA)
+                ve_set_error(ret_why, strdup("is empty"));
+        else if (r == -EFBIG)
+                ve_set_error(ret_why, strdup("is larger than 64 KiB"));
+        else if (r < 0 && r != -ENOMEM)
+                ve_set_error(ret_why, ve_asprintf("cannot be read: %s", strerror(-r)));
         return r;
 }
 
@@ -755,18 +854,25 @@ oom:
 /* Removes the sink when it still holds token (a revoked token must not be
  * offered to anyone). */
 static void sink_remove_if(const char *path, const char *token) {
-        char *t = NULL;
+        char *t = NULL, *why = NULL;
+        int r;
 
-        if (sink_read(path, &t) < 0)
+        r = sink_read(path, &t, &why);
+        if (r < 0) {
+                if (r != -ENOENT && r != -ENODATA && why)
+                        ve_warn("VAULTENV_TOKEN_SINK %s %s; not removing it", path, why);
+                free(why);
                 return;
+        }
         if (streq_opt(t, token) && unlink(path) < 0)
                 ve_warn("cannot remove VAULTENV_TOKEN_SINK %s: %s", path, strerror(errno));
         ve_erase_free(t);
 }
 
 /* GET auth/token/lookup-self with token: 0 and its TTL when Vault accepts
- * it; -EACCES when it does not; or the transport's error. */
-static int lookup_self(struct ve_auth *a, const char *token, struct ve_auth_grant *ret) {
+ * it; -EACCES when it does not; or the transport's error, or -EIO, -EAGAIN,
+ * -EPROTO, with a one-line reason in *ret_error (may be NULL). */
+static int lookup_self(struct ve_auth *a, const char *token, struct ve_auth_grant *ret, char **ret_error) {
         struct ve_http_response resp = {};
         struct ve_auth_grant g = {};
         char *err = NULL;
@@ -776,16 +882,21 @@ static int lookup_self(struct ve_auth *a, const char *token, struct ve_auth_gran
                             "auth/token/lookup-self", &resp, &err);
         if (r < 0) {
                 ve_debug("lookup-self: %s", err ? err : strerror(-r));
-                free(err);
+                ve_set_error(ret_error, err);
                 return r;
         }
         if (resp.status != 200) {
                 r = status_errno(resp.status);
+                if (r != -EACCES)
+                        ve_set_error(ret_error, ve_asprintf("HTTP status %ld", resp.status));
                 goto out;
         }
-        r = ve_auth_parse_grant(resp.body, resp.len, true, &g);
-        if (r < 0)
+        r = ve_auth_parse_grant(resp.body, resp.len, true, &g, &err);
+        if (r < 0) {
+                ve_debug("lookup-self: %s", err ? err : strerror(-r));
+                ve_set_error(ret_error, err);
                 goto out;
+        }
         /* Keep our copy; data.id may be absent (e.g. behind an agent). */
         ve_erase_free(g.token);
         g.token = strdup(token);
@@ -800,27 +911,47 @@ out:
 }
 
 /* The sink's token, when it is not one we know to be dead (skip1, skip2)
- * and Vault accepts it. */
-static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, struct ve_auth_grant *ret) {
-        char *t = NULL;
+ * and Vault accepts it. Else -errno and in *ret_why what is wrong with the
+ * sink (worded to follow its name). login_follows: a login is tried next,
+ * and a sink that someone else may have tampered with is worth a warning;
+ * without a login the caller's error says it all. */
+static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, bool login_follows,
+                      struct ve_auth_grant *ret, char **ret_why) {
+        char *t = NULL, *why = NULL, *err = NULL;
+        bool local = false;
         int r;
 
-        r = sink_read(a->sink, &t);
+        r = sink_read(a->sink, &t, &why);
         if (r < 0)
-                return r;
-        if (streq_opt(t, skip1) || streq_opt(t, skip2)) {
-                ve_debug("VAULTENV_TOKEN_SINK %s holds the token being replaced; logging in", a->sink);
-                ve_erase_free(t);
-                return -ESTALE;
+                local = true;
+        else if (streq_opt(t, skip2)) {
+                why = strdup("holds only the token Vault refused");
+                r = -ESTALE;
+        } else if (streq_opt(t, skip1)) {
+                why = strdup("holds only the token being replaced");
+                r = -ESTALE;
+        } else {
+                r = lookup_self(a, t, ret, &err);
+                if (r == -EACCES)
+                        why = strdup("holds a token Vault refuses (expired or revoked)");
+                else if (r < 0 && r != -ENOMEM)
+                        why = ve_asprintf("holds a token that could not be checked (auth/token/lookup-self): %s",
+                                          err ? err : strerror(-r));
+                free(err);
         }
-        r = lookup_self(a, t, ret);
         ve_erase_free(t);
-        if (r < 0) {
-                ve_debug("the token in VAULTENV_TOKEN_SINK %s is not accepted; logging in", a->sink);
-                return r;
+        if (r == 0) {
+                ve_info("using the Vault token from VAULTENV_TOKEN_SINK %s", a->sink);
+                return 0;
         }
-        ve_info("using the Vault token from VAULTENV_TOKEN_SINK %s", a->sink);
-        return 0;
+        if (login_follows) {
+                if (local && r != -ENOENT && r != -ENODATA)
+                        ve_warn("VAULTENV_TOKEN_SINK %s %s; not using it", a->sink, why ? why : strerror(-r));
+                else
+                        ve_debug("VAULTENV_TOKEN_SINK %s %s; logging in", a->sink, why ? why : strerror(-r));
+        }
+        ve_set_error(ret_why, why);
+        return r;
 }
 
 /* ---- refreshing ---- */
@@ -828,6 +959,7 @@ static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, s
 static int renew_self(struct ve_auth *a, const char *token, struct ve_auth_grant *ret, char **ret_error) {
         struct ve_http_response resp = {};
         struct ve_auth_grant g = {};
+        char *why = NULL;
         int r;
 
         r = ve_http_request(a->http, "POST", "auth/token/renew-self", "{}", token,
@@ -839,9 +971,12 @@ static int renew_self(struct ve_auth *a, const char *token, struct ve_auth_grant
                 r = status_errno(resp.status);
                 goto out;
         }
-        r = ve_auth_parse_grant(resp.body, resp.len, false, &g);
+        r = ve_auth_parse_grant(resp.body, resp.len, false, &g, &why);
         if (r < 0) {
-                ve_set_error(ret_error, strdup("renewing the token: the answer holds no auth block"));
+                if (r != -ENOMEM)
+                        ve_set_error(ret_error, ve_asprintf("renewing the token: %s",
+                                                            why ? why : "unexpected answer"));
+                free(why);
                 goto out;
         }
         ve_erase_free(g.token);
@@ -877,8 +1012,8 @@ static int login(struct ve_auth *a, struct ve_auth_grant *ret, char **ret_error)
  * token Vault refused. */
 static int refresh(struct ve_auth *a, const char *old, bool renew, const char *rejected,
                    struct ve_auth_grant *ret, enum source *ret_source, char **ret_error) {
-        char *err = NULL;
-        int r;
+        char *err = NULL, *sink_why = NULL;
+        int r = 0;
 
         if (renew) {
                 r = renew_self(a, old, ret, &err);
@@ -891,13 +1026,44 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                 free(err);
                 err = NULL;
         }
-        if (a->sink && sink_adopt(a, old, rejected, ret) == 0) {
-                *ret_source = SRC_SINK;
-                return 0;
+        if (a->sink) {
+                r = sink_adopt(a, old, rejected, !a->no_credential, ret, &sink_why);
+                if (r == 0) {
+                        *ret_source = SRC_SINK;
+                        return 0;
+                }
+        }
+        if (a->no_credential) {
+                /* Nothing to log in with: the sink was the only way. One
+                 * line naming both, an error the user sees (as the
+                 * missing secret id was without a sink), once until it
+                 * changes. */
+                char *m = ve_asprintf("VAULTENV_TOKEN_SINK %s %s, and %s", a->sink,
+                                      sink_why ? sink_why : "holds no usable token", a->no_credential);
+
+                refusal_log(m);
+                ve_set_error(ret_error, m);
+                free(sink_why);
+                /* Not -ENOENT ("no such secret" to the callers): the token
+                 * is what is missing. A transport error stays one. */
+                return r == -ENOENT || r == -ENODATA || r == -ESTALE || r == -EPERM || r == -ELOOP ? -EACCES : r;
         }
         r = login(a, ret, ret_error);
-        if (r < 0)
+        if (r < 0) {
+                if (r == -ENOENT && sink_why && ret_error && *ret_error) {
+                        /* The credential file is gone, and the sink did
+                         * not serve either: say why. */
+                        char *m = ve_asprintf("%s (and VAULTENV_TOKEN_SINK %s %s)", *ret_error, a->sink, sink_why);
+
+                        if (m) {
+                                free(*ret_error);
+                                *ret_error = m;
+                        }
+                }
+                free(sink_why);
                 return r;
+        }
+        free(sink_why);
         ve_info("logged in to Vault with %s at auth/%s/login (token TTL %llus%s)",
                 ve_auth_method_name(a->cfg.method), a->cfg.mount, (unsigned long long) ret->ttl_s,
                 ret->renewable ? ", renewable" : "");
@@ -1085,7 +1251,7 @@ bool ve_auth_rejected(struct ve_auth *a, const char *token) {
         /* A 403 also means "your policy does not allow this path": only a
          * token Vault no longer knows is worth a new login. */
         if (!expired) {
-                r = lookup_self(a, token, &g);
+                r = lookup_self(a, token, &g, NULL);
                 ve_auth_grant_done(&g);
                 if (r == 0 || r != -EACCES)
                         return false;

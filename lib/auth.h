@@ -22,8 +22,10 @@ struct ve_auth;
 
 /* Borrows http, which must outlive the auth. Chooses the method; -EINVAL
  * and a one-line message naming the missing variable when the chosen
- * method lacks an input. No network I/O (it may look whether the
- * Kubernetes token file exists). */
+ * method lacks an input (AppRole without a secret id but with
+ * VAULTENV_TOKEN_SINK is accepted: then only the sink's token is used, and
+ * ve_auth_token() fails with one line naming the sink when it cannot be).
+ * No network I/O (it may look whether the Kubernetes token file exists). */
 int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
                 struct ve_auth **ret_auth, char **ret_error);
 void ve_auth_free(struct ve_auth *a);

@@ -50,7 +50,7 @@ static int read_secret_id(const struct ve_auth_config *c, char **ret, char **ret
 static int unwrap(struct ve_auth_config *c, struct ve_http *http, const char *wrapping,
                   char **ret_secret_id, char **ret_error) {
         struct ve_http_response resp = {};
-        char *sid = NULL, *copy = NULL, *from = NULL;
+        char *sid = NULL, *copy = NULL, *from = NULL, *why = NULL;
         int r;
 
         if (c->unwrapped_from && strcmp(c->unwrapped_from, wrapping) == 0) {
@@ -70,12 +70,12 @@ static int unwrap(struct ve_auth_config *c, struct ve_http *http, const char *wr
                 r = -EACCES;
                 goto out;
         }
-        r = ve_auth_parse_data_string(resp.body, resp.len, "secret_id", &sid);
+        r = ve_auth_parse_data_string(resp.body, resp.len, "secret_id", &sid, &why);
         if (r == -ENOMEM)
                 goto out;
         if (r < 0) {
-                ve_set_error(ret_error, strdup("unwrapping the secret id (VAULT_SECRET_ID_WRAPPED): "
-                                               "the wrapped answer holds no data.secret_id"));
+                ve_set_error(ret_error, ve_asprintf("unwrapping the secret id (VAULT_SECRET_ID_WRAPPED): %s",
+                                                    why ? why : "unexpected answer"));
                 r = -EPROTO;
                 goto out;
         }
@@ -97,6 +97,7 @@ static int unwrap(struct ve_auth_config *c, struct ve_http *http, const char *wr
 out:
         ve_erase_free(copy);
         ve_erase_free(from);
+        free(why);
         ve_http_response_done(&resp);
         return r;
 }

@@ -85,11 +85,18 @@ static CURLcode curl_init_result = CURLE_FAILED_INIT;
  * libcurl's own file: that costs glibc a block valgrind calls lost.) */
 typedef void (*keylog_cb_fn)(const void *ssl, const char *line);
 typedef void (*set_keylog_fn)(void *ssl_ctx, keylog_cb_fn cb);
+/* The same way, each context gets SSL_OP_CLEANSE_PLAINTEXT: OpenSSL
+ * decrypts a record in its own buffer and keeps the plaintext (a secret, a
+ * token) there until the next record overwrites it, and a core dump would
+ * carry it; with the option it clears it once libcurl has it. */
+typedef uint64_t (*set_options_fn)(void *ssl_ctx, uint64_t op);
+#define VE_SSL_OP_CLEANSE_PLAINTEXT ((uint64_t) 1 << 1)        /* OpenSSL 3's ssl.h */
 /* Looked up by handle_setup() after curl_once, never inside it: dlvsym()
  * takes the dynamic loader's lock, which a thread running a plugin's
  * constructor holds while it waits for curl_once (rel-plugin.sh). Any
  * thread may look it up; they all store the same value. */
 static _Atomic(set_keylog_fn) ssl_set_keylog;
+static _Atomic(set_options_fn) ssl_set_options;
 static atomic_bool keylog_looked_up;
 
 static void keylog_guard_init(void) {
@@ -99,17 +106,24 @@ static void keylog_guard_init(void) {
         if (!vi || !vi->ssl_version || strncmp(vi->ssl_version, "OpenSSL/3.", 10) != 0)
                 return;
         set_keylog_fn fn;
+        set_options_fn opt;
 
         sym = dlvsym(RTLD_DEFAULT, "SSL_CTX_set_keylog_callback", "OPENSSL_3.0.0");
         memcpy(&fn, &sym, sizeof fn);
         atomic_store(&ssl_set_keylog, fn);
+        sym = dlvsym(RTLD_DEFAULT, "SSL_CTX_set_options", "OPENSSL_3.0.0");
+        memcpy(&opt, &sym, sizeof opt);
+        atomic_store(&ssl_set_options, opt);
 }
 
 static CURLcode ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *userptr) {
         set_keylog_fn fn = atomic_load(&ssl_set_keylog);
+        set_options_fn opt = atomic_load(&ssl_set_options);
 
         if (fn && ssl_ctx)
                 fn(ssl_ctx, NULL);
+        if (opt && ssl_ctx)
+                (void) opt(ssl_ctx, VE_SSL_OP_CLEANSE_PLAINTEXT);
         return CURLE_OK;
 }
 
@@ -384,6 +398,12 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
         }
         memcpy(r->body + r->len, ptr, n);
         r->len += n;
+        /* ptr is libcurl's receive buffer (the body of this answer: a
+         * secret, a token), which it frees at the end of the transfer
+         * without clearing it; the bytes would stay in freed heap memory
+         * and so in a core dump. libcurl does not look at them again once
+         * they are delivered (no content decoding, never paused). */
+        explicit_bzero(ptr, n);
         return n;
 }
 
@@ -941,9 +961,17 @@ static int build_headers(const struct ve_http *h, const char *token, bool has_bo
         if (r < 0)
                 return r;
         if (token) {
-                *ret_token_header = ve_asprintf("X-Vault-Token: %s", token);
+                /* Exactly sized, not ve_asprintf(): vasprintf() formats
+                 * into a larger block and reallocs it to fit, leaving a
+                 * copy of the token in freed memory that nobody wipes. */
+                static const char name[] = "X-Vault-Token: ";
+                size_t n = strlen(token);
+
+                *ret_token_header = malloc(sizeof name + n);
                 if (!*ret_token_header)
                         return -ENOMEM;
+                memcpy(*ret_token_header, name, sizeof name - 1);
+                memcpy(*ret_token_header + sizeof name - 1, token, n + 1);
                 r = slist_add(headers, *ret_token_header);
                 if (r < 0)
                         return r;

@@ -101,10 +101,20 @@ int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_res
         if (current->status != 200 && current->status != 404)
                 return -EINVAL;
 
-        if (current->body && current->len > 0)
-                root = cJSON_ParseWithLength(current->body, current->len);
-        if (root)
+        if (current->body && current->len > 0) {
+                /* The checked parser: a key twice ("version" of the
+                 * metadata, a key of the data) or text after the answer
+                 * is refused, not read one way here and another by Vault. */
+                r = ve_vault_parse_json(current->body, current->len, &root, &msg);
+                if (r == -ENOMEM)
+                        goto out;
+                if (r < 0) {
+                        r = set_error(ret_error, -EPROTO, ve_asprintf("unexpected answer from Vault for %s: %s", path,
+                                                                    msg ? msg : "cannot parse it"));
+                        goto out;
+                }
                 kv = kv_object(root, kv_version, &cas);
+        }
         if (current->status == 200) {
                 r = ve_vault_parse_kv(kv_version, current->body, current->len, &cur, &msg);
                 if (r == -ENOMEM)
@@ -196,7 +206,7 @@ int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_res
 out:
         json_wipe_delete(wrapper);
         json_wipe_delete(out);
-        json_wipe_delete(root);
+        ve_vault_json_free(root);
         ve_secret_free(cur);
         free(msg);
         return r;
@@ -205,9 +215,10 @@ out:
 int ve_kv_write_result(const char *path, int kv_version, long cas, const struct ve_http_response *resp,
                        bool sent_token, long *ret_version, char **ret_error) {
         const cJSON *data, *ver;
-        cJSON *root;
-        char *text;
+        cJSON *root = NULL;
+        char *text, *why = NULL;
         long version = 0;
+        int r;
 
         if (!path || !resp)
                 return -EINVAL;
@@ -234,12 +245,23 @@ int ve_kv_write_result(const char *path, int kv_version, long cas, const struct 
                 return 0;
         }
         /* The answer of a KV v2 write holds metadata only, no value. */
-        root = resp->body ? cJSON_ParseWithLength(resp->body, resp->len) : NULL;
-        data = cJSON_GetObjectItemCaseSensitive(root, "data");
+        if (resp->body) {
+                r = ve_vault_parse_json(resp->body, resp->len, &root, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        r = set_error(ret_error, -EPROTO,
+                                      ve_asprintf("unexpected answer from Vault writing %s: %s", path,
+                                                  why ? why : "cannot parse it"));
+                        free(why);
+                        return r;
+                }
+        }
+        data = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "data") : NULL;
         ver = cJSON_IsObject(data) ? cJSON_GetObjectItemCaseSensitive(data, "version") : NULL;
         if (cJSON_IsNumber(ver) && ver->valuedouble >= 1 && ver->valuedouble < 9e15)
                 version = (long) ver->valuedouble;
-        cJSON_Delete(root);
+        ve_vault_json_free(root);
         if (version < 1)
                 return set_error(ret_error, -EPROTO,
                                  ve_asprintf("unexpected answer from Vault writing %s: no data.version", path));

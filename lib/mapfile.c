@@ -600,21 +600,49 @@ static int unknown_option(struct parser *ps, const char *at, const char *token, 
  * application could read the token through getenv(). */
 static const char *const reserved_prefixes[] = { "VAULT_", "VAULTENV_" };
 
-bool ve_name_reserved(const char *name) {
-        if (!name)
-                return false;
+static bool config_name(const char *name) {
         for (size_t i = 0; i < sizeof reserved_prefixes / sizeof reserved_prefixes[0]; i++)
                 if (strncmp(name, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
                         return true;
         return false;
 }
 
-/* Whether a bulk rule's prefix could give a reserved name: it starts with
- * a reserved prefix, or one starts with it ("VAULT*", "V*"). */
+/* Names the shim passes through to the real environment, never through
+ * a mapping, because libraries read them during the shim's own work
+ * (shim/shim.c, allocator_config() and key_log_name()); a mapping of one
+ * would never be served, or only outside that work. NULL, or why (for the
+ * parser's message). */
+#define ALLOCATOR_CONF_SUFFIX "MALLOC_CONF"
+static const char *passthrough_why(const char *name) {
+        size_t n = strlen(name), sn = strlen(ALLOCATOR_CONF_SUFFIX);
+
+        /* jemalloc reads MALLOC_CONF, or with its prefix (_RJEM_MALLOC_CONF,
+         * JE_MALLOC_CONF, ...), under its init lock, often before the
+         * shim can answer: the shim passes every such name through. */
+        if (n >= sn && strcmp(name + n - sn, ALLOCATOR_CONF_SUFFIX) == 0)
+                return "an allocator's configuration (every name ending in " ALLOCATOR_CONF_SUFFIX ")";
+        /* libcurl and OpenSSL would write the TLS keys of the shim's own
+         * connections to the file it names. */
+        if (strcmp(name, "SSLKEYLOGFILE") == 0)
+                return "read by the TLS library of vaultenv's own connections";
+        return NULL;
+}
+
+bool ve_name_reserved(const char *name) {
+        if (!name)
+                return false;
+        return config_name(name) || passthrough_why(name);
+}
+
+/* Whether a bulk rule's prefix could give one of vaultenv's configuration
+ * names: it starts with a reserved prefix, or one starts with it ("VAULT*",
+ * "V*"). The names passed through (passthrough_why()) are not refused
+ * here: every prefix could give a name ending in MALLOC_CONF; the resolver
+ * never serves such a name from a bulk rule instead. */
 static bool bulk_prefix_reserved(const char *prefix) {
         size_t n = strlen(prefix);
 
-        if (ve_name_reserved(prefix))
+        if (config_name(prefix))
                 return true;
         for (size_t i = 0; i < sizeof reserved_prefixes / sizeof reserved_prefixes[0]; i++)
                 if (strncmp(reserved_prefixes[i], prefix, n) == 0)
@@ -779,9 +807,14 @@ static int parse_line(struct parser *ps) {
                 free(q);
                 goto fail;
         }
-        if (ve_name_reserved(e.name)) {
+        if (config_name(e.name)) {
                 r = parser_error(ps, name_at, "%s is one of vaultenv's own configuration names (VAULT_*, "
                                  "VAULTENV_*), which are never served through a mapping", e.name);
+                goto fail;
+        }
+        if (passthrough_why(e.name)) {
+                r = parser_error(ps, name_at, "%s is %s, which vaultenv passes through from the real environment "
+                                 "and never serves through a mapping", e.name, passthrough_why(e.name));
                 goto fail;
         }
         first = names_find(ps, e.name);

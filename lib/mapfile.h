@@ -70,9 +70,13 @@ struct ve_map {
         size_t n_bulk;
 };
 
-/* Whether name is one of vaultenv's own configuration names (VAULT_*,
- * VAULTENV_*): never mapped (the parser refuses such a name, and a bulk
- * prefix that could give one, with FILE:LINE:COL). */
+/* Whether name is reserved: one of vaultenv's own configuration names
+ * (VAULT_*, VAULTENV_*), or a name the shim passes through to the real
+ * environment because libraries read it during the shim's own work (every
+ * name ending in MALLOC_CONF, SSLKEYLOGFILE). Never mapped: the parser
+ * refuses such a name, and a bulk prefix that could give a VAULT_* or
+ * VAULTENV_* name, with FILE:LINE:COL; a bulk rule never serves a reserved
+ * name (the resolver leaves it to the environment). */
 bool ve_name_reserved(const char *name);
 
 /* Whether key, under the bulk name rule, gives name_suffix (the name with

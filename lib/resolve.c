@@ -473,12 +473,14 @@ struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name) {
         if (e)
                 return e;
         /* Explicit entries win; then at most one bulk rule matches (their
-         * prefixes never overlap). */
+         * prefixes never overlap). A reserved name (an allocator's
+         * MALLOC_CONF, SSLKEYLOGFILE: ve_name_reserved()) is never served
+         * by a rule: it stays the environment's. */
         for (size_t i = 0; i < r->map->n_bulk; i++) {
                 struct bulk_rule *b = &r->bulk[i];
 
                 if (strncmp(name, b->map->prefix, b->prefix_len) == 0 && name[b->prefix_len])
-                        return bulk_entry(r, b, name);
+                        return ve_name_reserved(name) ? NULL : bulk_entry(r, b, name);
         }
         return NULL;
 }
@@ -1392,6 +1394,22 @@ unlock:
                 if (strcmp(names[j], names[w - 1]) == 0)
                         free(names[j]);
                 else
+                        names[w++] = names[j];
+        }
+        /* A reserved name: ve_resolver_find() never serves it from the
+         * rule (told here, with no lock held). */
+        for (size_t j = 0, w = 0; j <= n; j++) {
+                if (j == n) {
+                        names[w] = NULL;
+                        n = w;
+                        break;
+                }
+                if (ve_name_reserved(names[j])) {
+                        ve_warn("%s (a key at %s, bulk mapping %s* on line %u) is a name vaultenv never serves; "
+                                "left to the environment", names[j], b->map->ref.path, b->map->prefix,
+                                b->map->line);
+                        free(names[j]);
+                } else
                         names[w++] = names[j];
         }
         *ret_names = names;

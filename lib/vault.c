@@ -379,14 +379,22 @@ struct body_shape {
         bool plain;             /* {"errors":[]}: nothing but an empty list */
 };
 
-static struct body_shape shape_of(const struct ve_http_response *resp) {
+/* A body the checked parser refuses tells nothing (all false): logged with
+ * the reason, naming path. */
+static struct body_shape shape_of(const char *path, const struct ve_http_response *resp) {
         struct body_shape s = {};
         const cJSON *data, *md, *warnings, *w, *errors;
-        cJSON *root;
+        cJSON *root = NULL;
+        char *why = NULL;
 
         if (!resp->body)
                 return s;
-        root = cJSON_ParseWithLength(resp->body, resp->len);
+        if (ve_vault_parse_json(resp->body, resp->len, &root, &why) < 0) {
+                ve_info("%s: the answer from Vault (HTTP %ld) tells nothing about the KV version: %s",
+                        path, resp->status, why ? why : "out of memory");
+                free(why);
+                return s;
+        }
         if (!cJSON_IsObject(root))
                 goto out;
         data = cJSON_GetObjectItemCaseSensitive(root, "data");
@@ -399,8 +407,7 @@ static struct body_shape shape_of(const struct ve_http_response *resp) {
         errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
         s.plain = cJSON_IsArray(errors) && cJSON_GetArraySize(errors) == 0 && cJSON_GetArraySize(root) == 1;
 out:
-        /* Only 404 bodies come here: nothing secret in them. */
-        cJSON_Delete(root);
+        ve_vault_json_free(root);
         return s;
 }
 
@@ -436,7 +443,7 @@ static int read_fallback(struct ve_vault *v, const char *path, unsigned long ref
         free(api);
         if (r < 0)
                 return r;
-        if (r2.status == 200 || (r2.status == 404 && shape_of(&r2).v2_metadata)) {
+        if (r2.status == 200 || (r2.status == 404 && shape_of(path, &r2).v2_metadata)) {
                 mount_remember(v, path, ml, 2);
                 r = kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
                 goto out;
@@ -459,7 +466,7 @@ static int read_fallback(struct ve_vault *v, const char *path, unsigned long ref
                 r = kv_result(path, 1, 0, &r1, sent1, ret_secret, ret_error);
                 goto out;
         }
-        shape = r1.status == 404 ? shape_of(&r1) : (struct body_shape) {};
+        shape = r1.status == 404 ? shape_of(path, &r1) : (struct body_shape) {};
         if (shape.versioned_warning) {
                 mount_remember(v, path, ml, 2);
                 ve_info("%s: mount %.*s is KV v2", path, (int) ml, path);

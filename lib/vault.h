@@ -63,6 +63,32 @@ void ve_vault_atfork_child(struct ve_vault *v);
 
 /* ---- response parsing, exposed for unit tests (vault_json.c) ---- */
 
+/* The one way any answer of Vault is parsed (auth.c, kv_write.c and
+ * vault.c too, not only the parsers below): refuses (-EPROTO) anything that
+ * is not exactly one JSON value (text after it, a NUL byte), nests deeper
+ * than 32 levels, or has a key twice in one object (Go's decoder would take
+ * the last, cJSON's lookups take the first). A string with an escaped NUL
+ * ("\u0000") is not cut there: it keeps an internal stand-in byte, so that
+ * ve_vault_json_string() can refuse it. Numbers are cJSON_Number items.
+ * 0 and the tree in *ret_root (free it with ve_vault_json_free()), -ENOMEM,
+ * or -EPROTO and, when ret_why is not NULL, a one-line heap reason that
+ * names at most a key, never a value ("malformed JSON from Vault", "key
+ * \"client_token\" appears twice in one object of the answer from Vault"). */
+struct cJSON;
+int ve_vault_parse_json(const char *body, size_t len, struct cJSON **ret_root, char **ret_why);
+
+/* Wipes every string and key of a tree of ve_vault_parse_json(), then
+ * frees it. Accepts NULL. */
+void ve_vault_json_free(struct cJSON *root);
+
+/* obj.key of such a tree as a string: 0 and the string (inside the tree),
+ * or NULL when obj is not an object, or the key is absent or null.
+ * -EPROTO and "NAME in the answer from Vault is not a string" (or
+ * "... contains a NUL byte") in *ret_why (may be NULL) otherwise; name is
+ * how the message calls the field ("auth.client_token"). */
+int ve_vault_json_string(const struct cJSON *obj, const char *key, const char *name, const char **ret,
+                         char **ret_why);
+
 /* Joined "errors" of a Vault error body ("a; b"), or NULL when the body
  * has none (or an empty list). Heap string. */
 char *ve_vault_errors_text(const char *body, size_t len);

@@ -259,11 +259,33 @@ static char *duplicate_message(const char *key) {
         return strdup("a key appears twice in one object of the answer from Vault");
 }
 
+static void set_error(char **ret_error, char *msg) {
+        if (ret_error)
+                *ret_error = msg;
+        else
+                free(msg);
+}
+
+/* Counts the number items of a tree (recursion bounded by JSON_DEPTH_MAX). */
+static size_t count_numbers(const cJSON *item) {
+        size_t n = 0;
+
+        for (; item; item = item->next) {
+                if (cJSON_IsNumber(item))
+                        n++;
+                if (item->child)
+                        n += count_numbers(item->child);
+        }
+        return n;
+}
+
 /* 0, -ENOMEM, or -EPROTO for anything that is not exactly one JSON value
  * (surrounding whitespace allowed), nests deeper than JSON_DEPTH_MAX, or
  * has a key twice in one object. With -EPROTO, *ret_why (may be NULL) gets
- * the reason when there is a more precise one than "malformed JSON". */
-static int parse_body_why(const char *body, size_t len, struct parsed *ret, char **ret_why) {
+ * the reason when there is a more precise one than "malformed JSON".
+ * raw_numbers: numbers become cJSON_Raw items holding Vault's text (see
+ * struct parsed); else they stay cJSON_Number items. */
+static int parse_body_why(const char *body, size_t len, bool raw_numbers, struct parsed *ret, char **ret_why) {
         struct parsed p = {};
         const char *end = NULL, *dup = NULL;
         size_t idx = 0;
@@ -290,9 +312,13 @@ static int parse_body_why(const char *body, size_t len, struct parsed *ret, char
                         r = -EPROTO;
                         goto fail;
                 }
-        r = numbers_to_raw(&p, p.root, &idx);
-        if (r < 0)
-                goto fail;
+        if (raw_numbers) {
+                r = numbers_to_raw(&p, p.root, &idx);
+                if (r < 0)
+                        goto fail;
+        } else
+                idx = count_numbers(p.root);
+        /* The scan and cJSON must agree about the text. */
         if (idx != p.n_numbers) {
                 r = -EPROTO;
                 goto fail;
@@ -311,14 +337,71 @@ fail:
 }
 
 static int parse_body(const char *body, size_t len, struct parsed *ret) {
-        return parse_body_why(body, len, ret, NULL);
+        return parse_body_why(body, len, true, ret, NULL);
 }
 
-static void set_error(char **ret_error, char *msg) {
-        if (ret_error)
-                *ret_error = msg;
-        else
-                free(msg);
+int ve_vault_parse_json(const char *body, size_t len, cJSON **ret_root, char **ret_why) {
+        struct parsed p = {};
+        char *why = NULL;
+        int r;
+
+        r = parse_body_why(body, len, false, &p, &why);
+        if (r < 0) {
+                if (r == -EPROTO && !why)
+                        why = strdup("malformed JSON from Vault");
+                if (r == -EPROTO && ret_why)
+                        *ret_why = why;
+                else
+                        free(why);
+                return r;
+        }
+        /* The tree owns copies of its strings: the body copy (and the
+         * number positions in it) can go now. */
+        *ret_root = p.root;
+        p.root = NULL;
+        parsed_done(&p);
+        return 0;
+}
+
+/* Wipes every value string and key of item, its siblings and children
+ * (depth bounded by JSON_DEPTH_MAX). */
+static void json_wipe_all(cJSON *item) {
+        for (; item; item = item->next) {
+                if (item->valuestring && !(item->type & cJSON_IsReference))
+                        explicit_bzero(item->valuestring, strlen(item->valuestring));
+                if (item->string && !(item->type & cJSON_StringIsConst))
+                        explicit_bzero(item->string, strlen(item->string));
+                if (item->child)
+                        json_wipe_all(item->child);
+        }
+}
+
+void ve_vault_json_free(cJSON *root) {
+        if (!root)
+                return;
+        json_wipe_all(root);
+        cJSON_Delete(root);
+}
+
+int ve_vault_json_string(const cJSON *obj, const char *key, const char *name, const char **ret, char **ret_why) {
+        const cJSON *item = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+
+        if (!item || cJSON_IsNull(item)) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!cJSON_IsString(item)) {
+                set_error(ret_why, ve_asprintf("%s in the answer from Vault is not a string", name));
+                return -EPROTO;
+        }
+        /* cJSON would have cut the string at the NUL: refused, as a value
+         * with one is (ve_vault_parse_kv()), never used shortened. */
+        if (strchr(item->valuestring, NUL_STANDIN)) {
+                set_error(ret_why, ve_asprintf("%s in the answer from Vault contains a NUL byte", name));
+                return -EPROTO;
+        }
+        *ret = item->valuestring;
+        return 0;
 }
 
 /* Appends src to the growing one-line text, turning every run of
@@ -558,7 +641,7 @@ int ve_vault_parse_lease(const char *body, size_t len, struct ve_lease *ret_leas
         char *msg = NULL;
         int r;
 
-        r = parse_body_why(body, len, &p, &msg);
+        r = parse_body_why(body, len, true, &p, &msg);
         if (r == -EPROTO && !msg)
                 msg = strdup("malformed JSON from Vault");
         if (r < 0)
@@ -606,7 +689,7 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
         if (kv_version != 1 && kv_version != 2)
                 return -EINVAL;
 
-        r = parse_body_why(body, len, &p, &msg);
+        r = parse_body_why(body, len, true, &p, &msg);
         if (r == -EPROTO && !msg)
                 msg = strdup("malformed JSON from Vault");
         if (r < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the vaultenv subcommands share: messages, loading the settings and
  * the mapping, opening a resolver or a Vault client, finding the shim. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -230,6 +231,31 @@ int cli_find_shim(char *buf, size_t size) {
         return -ENOENT;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* A test build with AddressSanitizer: the shim is instrumented too, and in
+ * an uninstrumented program it needs the sanitizer's runtime loaded ahead
+ * of every other object, so the child's LD_PRELOAD starts with it (the path
+ * the loader found for this program's libasan). Release builds have none
+ * of this. */
+void __asan_init(void);
+
+static char *asan_first(char *preload) {
+        Dl_info info;
+        char *r;
+
+        if (!preload || !dladdr((void *) __asan_init, &info) || !info.dli_fname || !*info.dli_fname ||
+            strncmp(preload, info.dli_fname, strlen(info.dli_fname)) == 0)
+                return preload;
+        r = ve_asprintf("%s:%s", info.dli_fname, preload);
+        free(preload);
+        return r;
+}
+#else
+static char *asan_first(char *preload) {
+        return preload;
+}
+#endif
+
 int cli_preload_shim(void) {
         const char *old = getenv("LD_PRELOAD");
         char shim[PATH_MAX], *preload;
@@ -243,6 +269,7 @@ int cli_preload_shim(void) {
                 preload = strstr(old, shim) ? strdup(old) : ve_asprintf("%s:%s", shim, old);
         else
                 preload = strdup(shim);
+        preload = asan_first(preload);
         if (!preload || setenv("LD_PRELOAD", preload, 1) < 0) {
                 cli_error("out of memory");
                 k = CLI_EX_FAIL;

@@ -649,6 +649,19 @@ static const char *env_entry(const char *name) {
         return NULL;
 }
 
+typedef int (*setenv_fn)(const char *, const char *, int);
+
+/* libc's setenv(), which edits environ. Not a plain setenv() call: that
+ * binds to the first definition in the global scope, the executable's if
+ * it has one, and bash exports its own setenv() (and unsetenv, putenv,
+ * getenv): it binds a shell variable, which before main the shell's
+ * start-up then overwrites from environ, so a name already in the
+ * environment kept its old text in $NAME. RTLD_NEXT searches only the
+ * objects loaded after this one; the executable comes before every
+ * preloaded object, so it is skipped. Looked up by eager_place() only: no
+ * cost for a process without eager names. */
+static setenv_fn real_setenv;
+
 /* Places name=value in the environment and records it in vars[*placed],
  * unless the environment already holds exactly that value (then it is the
  * process's own, not injected). Whether it was placed. name must then live
@@ -659,7 +672,11 @@ static bool eager_put(struct ve_eager_var *vars, size_t *placed, const char *nam
 
         if (original && strcmp(original + strlen(name) + 1, value) == 0)
                 return false;
-        if (setenv(name, value, 1) < 0) {
+        if (!real_setenv) {
+                ve_error("%s: cannot place it in the environment: no setenv() after libvaultenv.so", name);
+                return false;
+        }
+        if (real_setenv(name, value, 1) < 0) {
                 ve_error("%s: cannot place it in the environment: %s", name, strerror(errno));
                 return false;
         }
@@ -737,6 +754,7 @@ static void eager_place(struct ve_resolver *r) {
         }
         for (size_t i = 0; i < n_env; i++)
                 snapshot[i] = environ[i];
+        real_setenv = (setenv_fn) dlsym(RTLD_NEXT, "setenv");
 
         for (size_t i = 0; i < n; i++) {
                 struct ve_entry *e = ve_resolver_entry(r, i);

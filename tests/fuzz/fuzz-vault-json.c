@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "auth-internal.h"
+#include "kv_write.h"
 #include "secret.h"
 #include "util.h"
 #include "vault.h"
@@ -19,11 +22,14 @@
  * The bytes, as a body of exactly that length (not NUL-terminated: the
  * parsers get a length), go to ve_vault_parse_kv() as KV v1 and v2,
  * ve_vault_parse_mount(), ve_vault_parse_lease() and
- * ve_vault_errors_text(), and to the token parsers of lib/auth.c
- * (ve_auth_parse_grant(), ve_auth_parse_data_string()). Beyond the sanitizers it checks the promises:
+ * ve_vault_errors_text(), to the checked entry point the other readers of
+ * Vault's answers use (ve_vault_parse_json()), to the token parsers of
+ * lib/auth.c (ve_auth_parse_grant(), ve_auth_parse_data_string()) and to
+ * the answer handling of lib/kv_write.c (ve_kv_build_write(),
+ * ve_kv_write_result()). Beyond the sanitizers it checks the promises:
  * a success has its result and no message, a failure has a message and no
- * result, and no value carries the internal stand-in for "\u0000" (0xFF)
- * when the body has no 0xFF byte: no truncated or altered value. */
+ * result, and no value or token carries the internal stand-in for "\u0000"
+ * (0xFF) when the body has no 0xFF byte: no truncated or altered value. */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +64,56 @@ static void check_kv(int version, const char *body, size_t size, bool has_ff) {
         if (r != -EPROTO && r != -ENOENT && r != -ENOMEM)
                 abort();
         free(err);
+}
+
+static bool one_line(const char *s) {
+        return s && s[0] && !strchr(s, '\n');
+}
+
+/* The KV writer's handling of the answers to its read and its write. */
+static void check_kv_write(const char *body, size_t size) {
+        static const long statuses[] = { 200, 404 };
+        struct ve_secret *v = ve_secret_new();
+        char *out, *err;
+        long cas, version;
+        int r;
+
+        if (!v || ve_secret_add(v, "k", "fake-v") < 0) {
+                ve_secret_free(v);
+                return;
+        }
+        for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+                for (int kv = 1; kv <= 2; kv++) {
+                        struct ve_http_response resp = {
+                                .status = statuses[i], .body = (char *) body, .len = size,
+                        };
+
+                        out = NULL;
+                        err = NULL;
+                        cas = -5;
+                        r = ve_kv_build_write("secret/app", kv, &resp, v, VE_KV_PUT_MERGE, &out, &cas, &err);
+                        if (r == 0) {
+                                if (!out || err || (kv == 1 && cas != -1) || (kv == 2 && cas < 0))
+                                        abort();
+                                ve_erase_free(out);
+                        } else {
+                                if (out || cas != -5 || (r != -ENOMEM && !one_line(err)))
+                                        abort();
+                                free(err);
+                        }
+                        err = NULL;
+                        version = -5;
+                        r = ve_kv_write_result("secret/app", kv, 1, &resp, true, &version, &err);
+                        if (r == 0) {
+                                if (err || (kv == 2 && version < 1) || (kv == 1 && version != 0))
+                                        abort();
+                        } else {
+                                if (version != -5 || (r != -ENOMEM && !one_line(err)))
+                                        abort();
+                                free(err);
+                        }
+                }
+        ve_secret_free(v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -98,21 +154,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(err);
         }
 
+        {
+                cJSON *root = NULL;
+
+                err = NULL;
+                r = ve_vault_parse_json(body, size, &root, &err);
+                if (r == 0) {
+                        if (!root || err)
+                                abort();
+                        ve_vault_json_free(root);
+                } else {
+                        if (root || (r != -EPROTO && r != -ENOMEM) || (r == -EPROTO && !one_line(err)))
+                                abort();
+                        free(err);
+                }
+        }
+
         for (int lookup = 0; lookup < 2; lookup++) {
                 struct ve_auth_grant g = {};
 
-                if (ve_auth_parse_grant(body, size, lookup, &g) == 0) {
-                        if (g.full_ttl_s < g.ttl_s)
+                err = NULL;
+                r = ve_auth_parse_grant(body, size, lookup, &g, &err);
+                if (r == 0) {
+                        if (g.full_ttl_s < g.ttl_s || err)
+                                abort();
+                        /* never a shortened or altered token */
+                        if (g.token && (!g.token[0] || ve_has_control(g.token) || (!has_ff && strchr(g.token, '\xff'))))
                                 abort();
                         ve_auth_grant_done(&g);
-                } else if (g.token)
-                        abort();
+                } else {
+                        if (g.token || (r != -EPROTO && r != -ENOMEM) || (r == -EPROTO && !one_line(err)))
+                                abort();
+                        free(err);
+                }
         }
-        if (ve_auth_parse_data_string(body, size, "secret_id", &text) == 0) {
-                if (!text[0])
+        err = NULL;
+        text = NULL;
+        r = ve_auth_parse_data_string(body, size, "secret_id", &text, &err);
+        if (r == 0) {
+                if (!text[0] || err || (!has_ff && strchr(text, '\xff')))
                         abort();
                 ve_erase_free(text);
+        } else {
+                if (text || ((r == -EPROTO || r == -ENOENT) && !one_line(err)))
+                        abort();
+                free(err);
         }
+
+        check_kv_write(body, size);
 
         text = ve_vault_errors_text(body, size);
         if (text) {

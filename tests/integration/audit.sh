@@ -31,7 +31,7 @@ no_values() { ! grep -qF 'fake-' "$@"; }
 
 # 1. the shim: every source once, even when asked twice
 umask 022
-VAULTENV_AUDIT=$log LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" DB_PASSWORD FROM_FILE FROM_DIR FROM_DEFAULT NOTHING \
+VAULTENV_AUDIT=$log LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" DB_PASSWORD FROM_FILE FROM_DIR FROM_DEFAULT NOTHING \
         DB_PASSWORD FROM_FILE FROM_DIR FROM_DEFAULT NOTHING 2>"$VE_TMP/stderr" &
 pid=$!
 wait "$pid"
@@ -55,7 +55,7 @@ check "shim: nothing said on stderr" test ! -s "$VE_TMP/stderr"
 
 # 1b. fork: the child records what it resolves under its own pid
 : >"$log"
-VAULTENV_AUDIT=$log LD_PRELOAD="$VE_SHIM" "$VE_READENV" --fork "$out" DB_PASSWORD FROM_DEFAULT 2>"$VE_TMP/stderr" &
+VAULTENV_AUDIT=$log LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" --fork "$out" DB_PASSWORD FROM_DEFAULT 2>"$VE_TMP/stderr" &
 pid=$!
 wait "$pid"
 check "fork: the parent's record, then the child's under another pid" \
@@ -77,7 +77,7 @@ check "get: no value in the record" no_values "$log"
 # 3. rotation: a ttl refresh that reads a new version records again, with
 #    that version; the refresh of the same version does not
 : >"$log"
-VAULTENV_AUDIT=$log LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_READENV" "$out" DB_PASSWORD --sleep 1200 DB_PASSWORD \
+VAULTENV_AUDIT=$log LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_READENV" "$out" DB_PASSWORD --sleep 1200 DB_PASSWORD \
         --sleep 2500 DB_PASSWORD DB_PASSWORD 2>"$VE_TMP/stderr" &
 reader=$!
 for _ in $(seq 1 100); do
@@ -99,7 +99,7 @@ check "rotation: two records, version 1 then version 2" \
 check "rotation: no value in any record" no_values "$log"
 
 # 4. unwritable: one message naming the file, the program runs as before
-VAULTENV_AUDIT=$VE_TMP/no-such-dir/audit.log LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" DB_PASSWORD FROM_DEFAULT \
+VAULTENV_AUDIT=$VE_TMP/no-such-dir/audit.log LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" DB_PASSWORD FROM_DEFAULT \
         2>"$VE_TMP/stderr"
 check "unwritable: the program still gets its values" ve_expect "$out" DB_PASSWORD=fake-pw-2 \
         FROM_DEFAULT=fake-default-value
@@ -109,7 +109,7 @@ check "unwritable: exactly one message, naming the file and the reason" \
 check "unwritable: no other message" test "$(wc -l <"$VE_TMP/stderr")" = 1
 
 # 5. a bad value: said, no trail, values still served
-(cd "$VE_TMP" && VAULTENV_AUDIT=relative.log LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" DB_PASSWORD 2>"$VE_TMP/stderr")
+(cd "$VE_TMP" && VAULTENV_AUDIT=relative.log LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" DB_PASSWORD 2>"$VE_TMP/stderr")
 check "relative path: refused with a message" \
         stderr_has 'VAULTENV_AUDIT: "relative.log" is neither syslog nor an absolute file path; no audit trail'
 check "relative path: no file written" test ! -e "$VE_TMP/relative.log"
@@ -117,7 +117,7 @@ check "relative path: the value is served" ve_expect "$out" DB_PASSWORD=fake-pw-
 
 # 6. no VAULTENV_AUDIT: no file appears
 rm -f "$log"
-LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" DB_PASSWORD 2>"$VE_TMP/stderr"
+LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" DB_PASSWORD 2>"$VE_TMP/stderr"
 check "no VAULTENV_AUDIT: nothing written" test ! -e "$log"
 
 # 7. syslog, without a system syslog daemon: a private mount namespace
@@ -140,7 +140,7 @@ EOF
         : >"$VE_TMP/syslog.out"
         unshare -m bash -c '
                 set -e
-                d=$1 shim=$2 readenv=$3 cli=$4
+                d=$1 shim=$2 readenv=$3 cli=$4 pre=$5
                 mount --make-rprivate /
                 mkdir -p "$d/realdev"
                 mount --rbind /dev "$d/realdev"
@@ -153,7 +153,7 @@ EOF
                 python3 "$d/listener.py" /dev/log "$d/syslog.out" "$d/ready" &
                 listener=$!
                 for _ in $(seq 1 100); do [ -e "$d/ready" ] && break; sleep 0.05; done
-                VAULTENV_AUDIT=syslog LD_PRELOAD="$shim" "$readenv" "$d/sys.out" DB_PASSWORD FROM_DEFAULT \
+                VAULTENV_AUDIT=syslog LD_PRELOAD="$pre$shim" "$readenv" "$d/sys.out" DB_PASSWORD FROM_DEFAULT \
                         DB_PASSWORD 2>"$d/sys.err" &
                 echo $! >"$d/sys.pid"
                 wait $!
@@ -165,9 +165,9 @@ EOF
                 kill $listener
                 # and without a listener: one message, values still served
                 rm -f /dev/log
-                VAULTENV_AUDIT=syslog LD_PRELOAD="$shim" "$readenv" "$d/nolog.out" DB_PASSWORD FROM_DEFAULT \
+                VAULTENV_AUDIT=syslog LD_PRELOAD="$pre$shim" "$readenv" "$d/nolog.out" DB_PASSWORD FROM_DEFAULT \
                         2>"$d/nolog.err"
-        ' _ "$VE_TMP" "$VE_SHIM" "$VE_READENV" "$VE_CLI" || fail "syslog: the namespace set-up failed"
+        ' _ "$VE_TMP" "$VE_SHIM" "$VE_READENV" "$VE_CLI" "$VE_PRELOAD_PREFIX" || fail "syslog: the namespace set-up failed"
         spid=$(cat "$VE_TMP/sys.pid" 2>/dev/null || echo none)
         gpid=$(cat "$VE_TMP/get.pid" 2>/dev/null || echo none)
         sl=$VE_TMP/syslog.out

@@ -3,7 +3,8 @@
 # files and from variables, a custom mount (VAULT_AUTH_PATH), a
 # response-wrapped secret id, a refused secret id, a missing input, file
 # mode warnings, and a single-use secret id shared with a forked child, and
-# with a later process through VAULTENV_TOKEN_SINK.
+# with a later process through VAULTENV_TOKEN_SINK; with VAULTENV_SCRUB, a
+# child without VAULT_SECRET_ID authenticates through the sink.
 . "$(dirname "$0")/lib.sh"
 
 ve_vault_start
@@ -108,7 +109,7 @@ check "fork: one login" test "$(ve_count 'POST /v1/auth/approle/login')" = 1
 # 7b. two processes one after the other, no sink: the second cannot log in
 # and says what solves it
 once_sid
-VAULTENV_LOG=warn LD_PRELOAD="$VE_SHIM" bash -c '"$0" "$1.1" A && "$0" "$1.2" B' "$VE_READENV" "$out" 2>"$VE_TMP/stderr"
+VAULTENV_LOG=warn LD_PRELOAD="$VE_PRELOAD" bash -c '"$0" "$1.1" A && "$0" "$1.2" B' "$VE_READENV" "$out" 2>"$VE_TMP/stderr"
 check "no sink: first process reads" ve_expect "$out.1" "A=fake-pw-1"
 check "no sink: second process cannot log in" ve_expect "$out.2" "B unset"
 check "no sink: the hint names VAULTENV_TOKEN_SINK" stderr_has "set VAULTENV_TOKEN_SINK"
@@ -118,7 +119,7 @@ once_sid
 ve_reset_counts
 mkdir -m 700 "$VE_TMP/run"
 export VAULTENV_TOKEN_SINK=$VE_TMP/run/token
-LD_PRELOAD="$VE_SHIM" bash -c '"$0" "$1.1" A && "$0" "$1.2" B' "$VE_READENV" "$out" 2>"$VE_TMP/stderr"
+LD_PRELOAD="$VE_PRELOAD" bash -c '"$0" "$1.1" A && "$0" "$1.2" B' "$VE_READENV" "$out" 2>"$VE_TMP/stderr"
 check "sink: first process reads" ve_expect "$out.1" "A=fake-pw-1"
 check "sink: second process reads another path" ve_expect "$out.2" "B=fake-other"
 check "sink: one login" test "$(ve_count 'POST /v1/auth/approle/login')" = 1
@@ -126,7 +127,7 @@ check "sink: the token was checked (lookup-self)" test "$(ve_count 'GET /v1/auth
 check "sink: a 0600 regular file" test "$(stat -c '%a %F' "$VAULTENV_TOKEN_SINK")" = "600 regular file"
 check "sink: no temporary file left" test "$(ls -A "$VE_TMP/run" | wc -l)" = 1
 check "sink: the token is not in the environment of the child" \
-        bash -c "! LD_PRELOAD='$VE_SHIM' bash -c 'env' | grep -qF -- \"\$(cat '$VAULTENV_TOKEN_SINK')\""
+        bash -c "! LD_PRELOAD='$VE_PRELOAD' bash -c 'env' | grep -qF -- \"\$(cat '$VAULTENV_TOKEN_SINK')\""
 check "sink: nothing on stderr" test ! -s "$VE_TMP/stderr"
 
 # 7d. a sink token that Vault no longer accepts is not used: a login follows
@@ -139,4 +140,75 @@ ve_read "$out" A
 check "dead sink token: logged in instead" ve_expect "$out" "A=fake-pw-1"
 check "dead sink token: one login" test "$(ve_count 'POST /v1/auth/approle/login')" = 1
 unset VAULTENV_TOKEN_SINK VAULT_ROLE_ID_FILE VAULT_SECRET_ID_FILE
+
+# 8. VAULTENV_SCRUB=1 with the secret id in VAULT_SECRET_ID: the parent (an
+# eager bash) logs in, writes the sink and takes the secret id out of its
+# environment; its child (lazy readenv) has no secret id and uses the
+# sink's token: no login of its own (the single-use secret id is spent).
+once_sid
+rid=$(cat "$VE_TMP/once-rid")
+sid=$(cat "$VE_TMP/once-sid")
+sink=$VE_TMP/run/scrub.token
+printf 'A = secret/app/db#password\nB = secret/app/other\n' >"$VE_TMP/ab.map"
+ready=$VE_TMP/ready8
+pidf=$VE_TMP/pid8
+rm -f "$sink" "$ready" "$pidf"
+# shellcheck disable=SC2016 # expanded by the parent bash
+parent='own=$1 rd=$2 co=$3 pf=$4 prog=$5
+printf "A=%s\n" "${A-}" >"$own"
+unset VAULTENV_EAGER
+"$prog" --wait "$rd" "$co" A B VAULT_SECRET_ID & echo $! >"$pf"; wait'
+ve_reset_counts
+VAULTENV_MAP=$VE_TMP/ab.map VAULTENV_EAGER=1 VAULTENV_SCRUB=1 VAULT_ROLE_ID=$rid VAULT_SECRET_ID=$sid \
+        VAULTENV_TOKEN_SINK=$sink LD_PRELOAD="$VE_PRELOAD" \
+        bash -c "$parent" bash "$out.parent" "$ready" "$out.child" "$pidf" "$VE_READENV" 2>"$VE_TMP/stderr" &
+ppid8=$!
+VE_PIDS+=("$ppid8")
+cpid=
+ve_eager_wait "$ready" && cpid=$(cat "$pidf")
+# environ_lacks PID TEXT: PID is running and its /proc/PID/environ lacks TEXT
+environ_lacks() { [ -n "$1" ] && [ -r "/proc/$1/environ" ] && ! tr '\0' '\n' <"/proc/$1/environ" | grep -qF -- "$2"; }
+check "scrub + sink: the child runs" test -n "$cpid"
+check "scrub + sink: the child's /proc/PID/environ has no secret id" environ_lacks "$cpid" "$sid"
+check "scrub + sink: nor the name VAULT_SECRET_ID" environ_lacks "$cpid" "VAULT_SECRET_ID="
+check "scrub + sink: nor the sink's token" environ_lacks "$cpid" "$(cat "$sink" 2>/dev/null || echo unreadable-sink)"
+check "scrub + sink: the parent's /proc/PID/environ has no secret id" environ_lacks "$ppid8" "$sid"
+[ -z "$cpid" ] || kill "$cpid" 2>/dev/null || true
+wait "$ppid8" 2>/dev/null || true
+check "scrub + sink: the parent read A (its login)" ve_expect "$out.parent" "A=fake-pw-1"
+check "scrub + sink: the child got the Vault values, and no VAULT_SECRET_ID" \
+        ve_expect "$out.child" "A=fake-pw-1" "B=fake-other" "VAULT_SECRET_ID unset"
+check "scrub + sink: one login (the parent's)" test "$(ve_count 'POST /v1/auth/approle/login')" = 1
+check "scrub + sink: the child checked the sink's token (lookup-self)" \
+        test "$(ve_count 'GET /v1/auth/token/lookup-self')" = 1
+check "scrub + sink: nothing on stderr" test ! -s "$VE_TMP/stderr"
+
+# 8b. the sink's token revoked, no secret id: one line naming the sink and
+# why, no login; the names fall back
+tok=$(cat "$sink")
+curl -sS -o /dev/null -X POST -H "X-Vault-Token: $tok" "$VAULT_ADDR/v1/auth/token/revoke-self"
+unset tok
+ve_reset_counts
+VAULTENV_SCRUB=1 VAULT_ROLE_ID=$rid VAULTENV_TOKEN_SINK=$sink ve_read "$out" A
+check "dead sink token, no secret id: falls back" ve_expect "$out" "A unset"
+check "dead sink token, no secret id: names the sink and why" \
+        stderr_has "VAULTENV_TOKEN_SINK $sink holds a token Vault refuses (expired or revoked), and approle login needs VAULT_SECRET_ID or VAULT_SECRET_ID_FILE"
+check "dead sink token, no secret id: one line" test "$(wc -l <"$VE_TMP/stderr")" = 1
+check "dead sink token, no secret id: no login" test "$(ve_count 'POST /v1/auth/approle/login')" = 0
+
+# 8c. a sink others may write: refused without a request
+chmod 620 "$sink"
+ve_reset_counts
+VAULT_ROLE_ID=$rid VAULTENV_TOKEN_SINK=$sink ve_read "$out" A
+check "group-writable sink: refused, named with its mode" \
+        stderr_has "VAULTENV_TOKEN_SINK $sink is writable by group or others (mode 0620), and approle login needs"
+check "group-writable sink: its token was not even checked" test "$(ve_count 'GET /v1/auth/token/lookup-self')" = 0
+
+# 8d. no sink file: said so
+rm -f "$sink"
+VAULT_ROLE_ID=$rid VAULTENV_TOKEN_SINK=$sink ve_read "$out" A
+check "missing sink, no secret id: says so" stderr_has "VAULTENV_TOKEN_SINK $sink does not exist, and approle login needs"
+check "missing sink, no secret id: falls back" ve_expect "$out" "A unset"
+check "secret id and sink token not on stderr" stderr_lacks "$sid"
+unset sid
 ve_done

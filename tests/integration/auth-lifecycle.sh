@@ -54,7 +54,7 @@ use_role long
 export VAULTENV_TOKEN_SINK=$VE_TMP/sink      # only so that this test can find the token
 ve_reset_counts
 rm -f "$out"
-LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_READENV" "$out" A --sleep 3000 B 2>"$VE_TMP/stderr" &
+LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_READENV" "$out" A --sleep 3000 B 2>"$VE_TMP/stderr" &
 reader=$!
 for _ in $(seq 1 300); do grep -q "^A" "$out" 2>/dev/null && break; sleep 0.05; done
 cp "$VAULTENV_TOKEN_SINK" "$VE_TMP/first-token"

@@ -40,7 +40,7 @@ check "VAULT_TOKEN over VAULT_TOKEN_FILE" ve_expect "$out" "A=fake-pw-1"
 # revoked and the file holds a new one; the next read retries once with it
 ve_reset_counts
 rm -f "$out"
-VAULT_TOKEN_FILE=$VE_TMP/agent-sink LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_READENV" "$out" A --sleep 3000 B \
+VAULT_TOKEN_FILE=$VE_TMP/agent-sink LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_READENV" "$out" A --sleep 3000 B \
         2>"$VE_TMP/stderr" &
 reader=$!
 for _ in $(seq 1 300); do grep -q "^A" "$out" 2>/dev/null && break; sleep 0.05; done

@@ -33,7 +33,7 @@ check "exec: the shim serves the values" ve_expect "$out" "PGPASSWORD=fake-exec-
         "OPTIONAL=fake-exec-default" "BULK_API_KEY=fake-exec-bulk"
 "$VE_CLI" exec -m "$VE_TMP/app.map" -- sh -c "$save_environ" "$VE_TMP/environ" 2>>"$err"
 check "exec: the values are not in /proc/PID/environ" bash -c "! grep -q 'fake-exec-' '$VE_TMP/environ' && ! grep -q '^PGPASSWORD=' '$VE_TMP/environ'"
-check "exec: the shim is preloaded" grep -q "^LD_PRELOAD=$VE_SHIM\$" "$VE_TMP/environ"
+check "exec: the shim is preloaded" grep -q "^LD_PRELOAD=$VE_PRELOAD\$" "$VE_TMP/environ"
 
 # An existing LD_PRELOAD: a tiny object that records which programs load it.
 cat >"$VE_TMP/mark.c" <<'C'
@@ -54,10 +54,10 @@ cc -shared -fPIC -o "$VE_TMP/libmark.so" "$VE_TMP/mark.c"
 LD_PRELOAD=$VE_TMP/libmark.so VE_TEST_MARKER=$VE_TMP/marker \
         "$VE_CLI" exec -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" LD_PRELOAD PGPASSWORD 2>>"$err"
 check "exec keeps an existing LD_PRELOAD, the shim first" \
-        ve_expect "$out" "LD_PRELOAD=$VE_SHIM:$VE_TMP/libmark.so" "PGPASSWORD=fake-exec-pw"
+        ve_expect "$out" "LD_PRELOAD=$VE_PRELOAD:$VE_TMP/libmark.so" "PGPASSWORD=fake-exec-pw"
 check "the other preloaded object is loaded in the program" grep -qx readenv "$VE_TMP/marker"
-LD_PRELOAD="$VE_SHIM $VE_TMP/libmark.so" "$VE_CLI" exec -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" LD_PRELOAD 2>>"$err"
-check "exec does not add the shim twice" ve_expect "$out" "LD_PRELOAD=$VE_SHIM $VE_TMP/libmark.so"
+LD_PRELOAD="$VE_PRELOAD $VE_TMP/libmark.so" "$VE_CLI" exec -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" LD_PRELOAD 2>>"$err"
+check "exec does not add the shim twice" ve_expect "$out" "LD_PRELOAD=$VE_PRELOAD $VE_TMP/libmark.so"
 
 # ---- --eager ----
 "$VE_CLI" exec --eager -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" VAULTENV_EAGER PGPASSWORD 2>>"$err"
@@ -81,10 +81,10 @@ check "--env with VAULTENV_LOG=debug: no value on stderr" bash -c "[ -s '$VE_TMP
 "$VE_CLI" exec --env -q -m "$VE_TMP/app.map" -- true 2>"$VE_TMP/env-err"
 check "--env --quiet: no status line" test ! -s "$VE_TMP/env-err"
 
-LD_PRELOAD="$VE_SHIM:$VE_TMP/libmark.so" VE_TEST_MARKER=$VE_TMP/marker2 \
+LD_PRELOAD="$VE_PRELOAD:$VE_TMP/libmark.so" VE_TEST_MARKER=$VE_TMP/marker2 \
         "$VE_CLI" exec --env -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" LD_PRELOAD PGPASSWORD 2>>"$err"
 check "--env: the shim taken out of LD_PRELOAD, the rest kept" \
-        ve_expect "$out" "LD_PRELOAD=$VE_TMP/libmark.so" "PGPASSWORD=fake-exec-pw"
+        ve_expect "$out" "LD_PRELOAD=$VE_PRELOAD_PREFIX$VE_TMP/libmark.so" "PGPASSWORD=fake-exec-pw"
 check "--env: the other object still loads" grep -qx readenv "$VE_TMP/marker2"
 
 # vault: references already in the environment

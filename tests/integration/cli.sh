@@ -19,7 +19,7 @@ check "exec: values from Vault" ve_expect "$out" "PGPASSWORD=fake-cli-pw" "DB_US
 
 # an existing preload list is kept, the shim first
 LD_PRELOAD=libm.so.6 "$VE_CLI" exec -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" LD_PRELOAD PGPASSWORD
-check "exec keeps an existing LD_PRELOAD" ve_expect "$out" "LD_PRELOAD=$VE_SHIM:libm.so.6" "PGPASSWORD=fake-cli-pw"
+check "exec keeps an existing LD_PRELOAD" ve_expect "$out" "LD_PRELOAD=$VE_PRELOAD:libm.so.6" "PGPASSWORD=fake-cli-pw"
 
 # a relative -m survives the program's chdir
 (cd "$VE_TMP" && "$VE_CLI" exec -m app.map -- sh -c 'cd / && exec "$0" "$1" PGPASSWORD' "$VE_READENV" "$out")

@@ -28,9 +28,9 @@ public class Reader {
 }
 JAVA
 
-LD_PRELOAD="$VE_SHIM" java "$VE_TMP/Reader.java" "$out" PGPASSWORD 2>"$VE_TMP/stderr"
+LD_PRELOAD="$VE_PRELOAD" java "$VE_TMP/Reader.java" "$out" PGPASSWORD 2>"$VE_TMP/stderr"
 check "lazy: System.getenv does not see the mapped name" ve_expect "$out" "PGPASSWORD unset"
-VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" java "$VE_TMP/Reader.java" "$out" PGPASSWORD 2>"$VE_TMP/stderr"
+VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" java "$VE_TMP/Reader.java" "$out" PGPASSWORD 2>"$VE_TMP/stderr"
 check "eager: System.getenv has Vault's value" ve_expect "$out" "PGPASSWORD=$pw"
 check "eager: nothing on stderr" test ! -s "$VE_TMP/stderr"
 ve_done

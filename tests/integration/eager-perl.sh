@@ -22,10 +22,10 @@ open(my $r, ">", $ready) or die; close($r);
 sleep 60;
 PL
 
-LD_PRELOAD="$VE_SHIM" perl "$VE_TMP/reader.pl" "$out" - PGPASSWORD API_KEY 2>"$VE_TMP/stderr"
+LD_PRELOAD="$VE_PRELOAD" perl "$VE_TMP/reader.pl" "$out" - PGPASSWORD API_KEY 2>"$VE_TMP/stderr"
 check "option eager: only API_KEY is in %ENV" ve_expect "$out" "PGPASSWORD unset" "API_KEY=$key"
 
-VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" perl "$VE_TMP/reader.pl" "$out" "$VE_TMP/ready" PGPASSWORD API_KEY \
+VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" perl "$VE_TMP/reader.pl" "$out" "$VE_TMP/ready" PGPASSWORD API_KEY \
         2>"$VE_TMP/stderr" &
 pid=$!
 VE_PIDS+=("$pid")
@@ -39,7 +39,7 @@ wait "$pid" 2>/dev/null || true
 # Perl's exec (execvp) and system with a shell line (execl of /bin/sh):
 # the child's environment holds no injected value; it resolves for itself
 rm -f "$VE_TMP/ready"
-VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" perl -e 'exec @ARGV or die' \
+VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" perl -e 'exec @ARGV or die' \
         "$VE_READENV" --wait "$VE_TMP/ready" "$out" PGPASSWORD 2>"$VE_TMP/stderr" &
 pid=$!
 VE_PIDS+=("$pid")
@@ -48,7 +48,7 @@ check "perl exec: the child resolved for itself" ve_expect "$out" "PGPASSWORD=$p
 check "perl exec: the password is not in the child's /proc/PID/environ" ve_eager_environ_lacks "$pid" "$pw"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
-VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" perl -e 'system("tr \"\\0\" \"\\n\" </proc/\$\$/environ >$ARGV[0]")' \
+VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" perl -e 'system("tr \"\\0\" \"\\n\" </proc/\$\$/environ >$ARGV[0]")' \
         "$VE_TMP/child-env" 2>"$VE_TMP/stderr"
 check "perl system: the shell's environment was captured" grep -q '^VAULTENV_EAGER=1$' "$VE_TMP/child-env"
 check "perl system: no injected value in the shell's environment" \

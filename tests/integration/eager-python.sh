@@ -31,13 +31,13 @@ out=$VE_TMP/out
 # 1. without eager mode Python does not see mapped names (the limit this
 #    issue removes), and the start-up costs no Vault request
 ve_reset_counts
-LD_PRELOAD="$VE_SHIM" "$PY" "$VE_TMP/reader.py" "$out" - PGPASSWORD PGUSER 2>"$VE_TMP/stderr"
+LD_PRELOAD="$VE_PRELOAD" "$PY" "$VE_TMP/reader.py" "$out" - PGPASSWORD PGUSER 2>"$VE_TMP/stderr"
 check "lazy: os.environ has no mapped name" ve_expect "$out" "PGPASSWORD unset" "PGUSER unset"
 check "lazy: no Vault request at start-up" test "$(ve_count '')" = 0
 
 # 2. VAULTENV_EAGER=1: every mapped name, one read for the path
 ve_reset_counts
-VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" "$PY" "$VE_TMP/reader.py" "$out" "$VE_TMP/ready" \
+VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" "$PY" "$VE_TMP/reader.py" "$out" "$VE_TMP/ready" \
         PGPASSWORD PGUSER DB_FLAG 2>"$VE_TMP/stderr" &
 pid=$!
 VE_PIDS+=("$pid")
@@ -55,24 +55,24 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 
 # 3. the per-name option: only PGUSER is placed
-VAULTENV_MAP="$VE_TMP/one.map" LD_PRELOAD="$VE_SHIM" "$PY" "$VE_TMP/reader.py" "$out" - PGPASSWORD PGUSER \
+VAULTENV_MAP="$VE_TMP/one.map" LD_PRELOAD="$VE_PRELOAD" "$PY" "$VE_TMP/reader.py" "$out" - PGPASSWORD PGUSER \
         2>"$VE_TMP/stderr"
 check "option eager: only that name is in os.environ" ve_expect "$out" "PGPASSWORD unset" "PGUSER=$user"
 
 # 4. VAULTENV_EAGER=0 is off
-VAULTENV_EAGER=0 LD_PRELOAD="$VE_SHIM" "$PY" "$VE_TMP/reader.py" "$out" - PGPASSWORD 2>"$VE_TMP/stderr"
+VAULTENV_EAGER=0 LD_PRELOAD="$VE_PRELOAD" "$PY" "$VE_TMP/reader.py" "$out" - PGPASSWORD 2>"$VE_TMP/stderr"
 check "VAULTENV_EAGER=0: not eager" ve_expect "$out" "PGPASSWORD unset"
 
 # 5. a value the environment already had and Vault cannot give stays the
 #    environment's own (the fallback chain, before main)
-PGUSER=fake-env-user VAULTENV_MAP="$VE_TMP/fb.map" VAULTENV_EAGER=1 VAULT_TOKEN=fake-bad-token LD_PRELOAD="$VE_SHIM" "$PY" "$VE_TMP/reader.py" \
+PGUSER=fake-env-user VAULTENV_MAP="$VE_TMP/fb.map" VAULTENV_EAGER=1 VAULT_TOKEN=fake-bad-token LD_PRELOAD="$VE_PRELOAD" "$PY" "$VE_TMP/reader.py" \
         "$out" - PGUSER DB_FLAG 2>"$VE_TMP/stderr" || true
 check "Vault refuses: the environment's own value and the default" \
         ve_expect "$out" "PGUSER=fake-env-user" "DB_FLAG=fake-default"
 # 6. references in the environment (NAME=vault:..., no mapping file):
 #    VAULTENV_EAGER resolves them too; the literal escape is unescaped
 VAULTENV_MAP= DB_PW=vault:secret/app/db#password LIT=vault::fake-literal VAULTENV_EAGER=1 \
-        LD_PRELOAD="$VE_SHIM" "$PY" "$VE_TMP/reader.py" "$out" "$VE_TMP/ready2" DB_PW LIT 2>"$VE_TMP/stderr" &
+        LD_PRELOAD="$VE_PRELOAD" "$PY" "$VE_TMP/reader.py" "$out" "$VE_TMP/ready2" DB_PW LIT 2>"$VE_TMP/stderr" &
 pid=$!
 VE_PIDS+=("$pid")
 check "references: the program started" ve_eager_wait "$VE_TMP/ready2"
@@ -82,7 +82,7 @@ check "references, eager: the secret is not in /proc/PID/environ" ve_eager_envir
 check "references, eager: /proc/PID/environ has the reference" ve_eager_environ_has "$pid" "DB_PW=vault:secret/app/db#password"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
-VAULTENV_MAP= DB_PW=vault:secret/app/db#password LD_PRELOAD="$VE_SHIM" "$PY" "$VE_TMP/reader.py" "$out" - DB_PW \
+VAULTENV_MAP= DB_PW=vault:secret/app/db#password LD_PRELOAD="$VE_PRELOAD" "$PY" "$VE_TMP/reader.py" "$out" - DB_PW \
         2>"$VE_TMP/stderr"
 check "references, lazy: os.environ holds the reference text" ve_expect "$out" "DB_PW=vault:secret/app/db#password"
 ve_done

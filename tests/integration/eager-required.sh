@@ -17,7 +17,7 @@ prog=(/usr/bin/python3 -c 'import sys; open(sys.argv[1], "w").close()' "$marker"
 # 1. VAULTENV_EAGER=1: stopped before main
 rm -f "$marker"
 set +e
-VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" "${prog[@]}" 2>"$VE_TMP/stderr"
+VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" "${prog[@]}" 2>"$VE_TMP/stderr"
 status=$?
 set -e
 check "eager, required missing: exit 78" test "$status" = 78
@@ -28,13 +28,13 @@ check "eager, required missing: one line" test "$(wc -l <"$VE_TMP/stderr")" = 1
 
 # 2. the same mapping, lazily: the program runs (it never reads MISSING)
 rm -f "$marker"
-LD_PRELOAD="$VE_SHIM" "${prog[@]}" 2>"$VE_TMP/stderr"
+LD_PRELOAD="$VE_PRELOAD" "${prog[@]}" 2>"$VE_TMP/stderr"
 check "lazy: the program runs" test -e "$marker"
 
 # 3. the per-name option, in a shell
 rm -f "$marker"
 set +e
-VAULTENV_MAP="$VE_TMP/opt.map" LD_PRELOAD="$VE_SHIM" /bin/sh -c ': >"$1"' sh "$marker" 2>"$VE_TMP/stderr"
+VAULTENV_MAP="$VE_TMP/opt.map" LD_PRELOAD="$VE_PRELOAD" /bin/sh -c ': >"$1"' sh "$marker" 2>"$VE_TMP/stderr"
 status=$?
 set -e
 check "option eager, required missing: sh stops with 78 before running" \
@@ -43,14 +43,14 @@ check "option eager: names the variable" stderr_has "MISSING: required variable 
 
 # 4. VAULTENV_ON_MISSING=null: the program runs without the name
 rm -f "$marker"
-VAULTENV_ON_MISSING=null VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" "${prog[@]}" 2>"$VE_TMP/stderr"
+VAULTENV_ON_MISSING=null VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" "${prog[@]}" 2>"$VE_TMP/stderr"
 check "VAULTENV_ON_MISSING=null: the program runs" test -e "$marker"
 
 # 5. Vault down: a required eager name stops the program, naming the reason
 ve_vault_stop
 rm -f "$marker"
 set +e
-VAULT_MAX_RETRIES=0 VAULTENV_EAGER=1 LD_PRELOAD="$VE_SHIM" "${prog[@]}" 2>"$VE_TMP/stderr"
+VAULT_MAX_RETRIES=0 VAULTENV_EAGER=1 LD_PRELOAD="$VE_PRELOAD" "${prog[@]}" 2>"$VE_TMP/stderr"
 status=$?
 set -e
 check "Vault down, eager required: exit 78, main never ran" bash -c "[ $status = 78 ] && [ ! -e '$marker' ]"
@@ -58,7 +58,7 @@ check "Vault down: the message says Vault cannot be reached" stderr_has "PGPASSW
 # ... and a value the environment has is enough
 printf '%s\n' 'PGPASSWORD = secret/app/db#password required eager' >"$VE_TMP/env.map"
 rm -f "$marker"
-PGPASSWORD=fake-env-pw VAULTENV_MAP="$VE_TMP/env.map" VAULT_MAX_RETRIES=0 LD_PRELOAD="$VE_SHIM" \
+PGPASSWORD=fake-env-pw VAULTENV_MAP="$VE_TMP/env.map" VAULT_MAX_RETRIES=0 LD_PRELOAD="$VE_PRELOAD" \
         "${prog[@]}" 2>"$VE_TMP/stderr" || true
 check "Vault down, the environment has the required name: the program runs" test -e "$marker"
 ve_done

@@ -115,7 +115,7 @@ PY
                         VAULT_ADDR=*) v=VAULT_ADDR=$VAULT_ADDR ;;
                         VAULTENV_MAP=*) v=VAULTENV_MAP=$VE_TMP/sd.map ;;
                         VAULT_TOKEN_FILE=*) v=VAULT_TOKEN_FILE=$VE_TMP/vault-token ;;
-                        LD_PRELOAD=*) v=LD_PRELOAD=$VE_SHIM ;;
+                        LD_PRELOAD=*) v=LD_PRELOAD=$VE_PRELOAD ;;
                         esac
                         envs+=("$v") ;;
                 ARG)
@@ -208,7 +208,7 @@ check "compose: Vault, vault: references and the _FILE fallback side by side" ve
         "WEBHOOK_SECRET=fake-ex-webhook-file" "PGHOST=db" "ANTHROPIC_API_KEY=fake-ex-anthropic"
 # Vault unreachable: the Compose secrets carry on; a reference without one is unset.
 env -i PATH=/usr/bin:/bin "HOME=$HOME" "VAULTENV_SECRETS_DIR=$cdir/run/secrets" "${cenv[@]}" \
-        VAULT_ADDR=http://127.0.0.1:1 VAULT_MAX_RETRIES=0 LD_PRELOAD="$VE_SHIM" \
+        VAULT_ADDR=http://127.0.0.1:1 VAULT_MAX_RETRIES=0 LD_PRELOAD="$VE_PRELOAD" \
         "$VE_READENV" "$out" "${names[@]}" 2>"$VE_TMP/stderr" || true
 check "compose: without Vault, the _FILE secrets are served" ve_expect "$out" \
         "PGPASSWORD=fake-ex-pg-file" "SMTP_PASSWORD unset" "REPORTS_API_TOKEN unset" \
@@ -406,8 +406,10 @@ ve_vault_stop
 ve_vault_start
 ve_kv2_put secret/app/db '{"password":"fake-docker-pw","user":"fake-docker-user"}'
 rm -f "$out"
+# (ASAN_OPTIONS: in an ASan build readenv is instrumented and the image's
+# uninstrumented shim comes first; empty otherwise.)
 env -i PATH=/usr/bin:/bin "HOME=$HOME" VAULT_ADDR="$VAULT_ADDR" VAULT_TOKEN="$VAULT_TOKEN" \
-        VAULTENV_MAP="$ex/app.map" "$dcli" exec -- "$VE_READENV" "$out" PGPASSWORD PGUSER LD_PRELOAD \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-}" VAULTENV_MAP="$ex/app.map" "$dcli" exec -- "$VE_READENV" "$out" PGPASSWORD PGUSER LD_PRELOAD \
         2>"$VE_TMP/stderr" || true
 check "Dockerfile: its ENTRYPOINT (the installed vaultenv exec) serves app.map's secrets" \
         ve_expect "$out" "PGPASSWORD=fake-docker-pw" "PGUSER=fake-docker-user" "LD_PRELOAD=$dshim"

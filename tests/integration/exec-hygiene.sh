@@ -23,7 +23,7 @@ ve_kv2_put secret/app/go "{\"value\":\"$tok\"}"
 printf '%s\n' 'PGPASSWORD = secret/app/db#password' 'PGUSER = secret/app/db#user' >"$VE_TMP/app.map"
 printf '%s\n' 'PGPASSWORD = secret/app/db#password eager' 'GO_TOKEN = secret/app/go inherit' >"$VE_TMP/inherit.map"
 export VAULTENV_MAP="$VE_TMP/app.map" VAULTENV_EAGER=1 PLAIN=fake-plain
-export LD_PRELOAD="$VE_SHIM"
+export LD_PRELOAD="$VE_PRELOAD"
 
 pidf=$VE_TMP/pid
 ready=$VE_TMP/ready
@@ -52,7 +52,7 @@ clean() {
         check "$1: the password is not in the child's /proc/PID/environ" ve_eager_environ_lacks "$cpid" "$pw"
         check "$1: the user is not in the child's /proc/PID/environ" ve_eager_environ_lacks "$cpid" "$user"
         check "$1: the child has LD_PRELOAD, the mapping and the rest" eval \
-                've_eager_environ_has "$cpid" "LD_PRELOAD=$VE_SHIM" && ve_eager_environ_has "$cpid" "VAULTENV_MAP=" && ve_eager_environ_has "$cpid" "PLAIN=fake-plain"'
+                've_eager_environ_has "$cpid" "LD_PRELOAD=$VE_PRELOAD" && ve_eager_environ_has "$cpid" "VAULTENV_MAP=" && ve_eager_environ_has "$cpid" "PLAIN=fake-plain"'
         check "$1: the child resolved for itself" ve_expect "$cout" "PGPASSWORD=$pw" "PGUSER=$user"
 }
 

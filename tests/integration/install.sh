@@ -23,7 +23,7 @@ printf 'PGPASSWORD = secret/app/db#password\n' >"$VE_TMP/app.map"
 out=$VE_TMP/out
 check "installed launcher runs a program" "$cli" exec -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" PGPASSWORD LD_PRELOAD
 check "installed shim (not the build tree's) served the secret" \
-        ve_expect "$out" "PGPASSWORD=fake-installed-pw" "LD_PRELOAD=$shim"
+        ve_expect "$out" "PGPASSWORD=fake-installed-pw" "LD_PRELOAD=$VE_PRELOAD_PREFIX$shim"
 
 # The whole installed tree moved elsewhere (an unpacked package, a container
 # layer): the launcher still finds the shim relative to itself.
@@ -33,12 +33,12 @@ mv "$dest" "$moved"
 mcli=${cli/#$dest/$moved}
 mshim=${shim/#$dest/$moved}
 check "moved tree: the launcher runs a program" "$mcli" exec -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" PGPASSWORD LD_PRELOAD
-check "moved tree: its own shim served the secret" ve_expect "$out" "PGPASSWORD=fake-installed-pw" "LD_PRELOAD=$mshim"
+check "moved tree: its own shim served the secret" ve_expect "$out" "PGPASSWORD=fake-installed-pw" "LD_PRELOAD=$VE_PRELOAD_PREFIX$mshim"
 mkdir -p "$VE_TMP/linkbin"
 ln -s "$mcli" "$VE_TMP/linkbin/vaultenv"
 check "through a symbolic link (/usr/bin/vaultenv -> ...): the shim is found" \
         "$VE_TMP/linkbin/vaultenv" exec -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" PGPASSWORD LD_PRELOAD
-check "through a symbolic link: the moved tree's shim" ve_expect "$out" "PGPASSWORD=fake-installed-pw" "LD_PRELOAD=$mshim"
+check "through a symbolic link: the moved tree's shim" ve_expect "$out" "PGPASSWORD=fake-installed-pw" "LD_PRELOAD=$VE_PRELOAD_PREFIX$mshim"
 check "installed vaultenv version runs" bash -c "'$mcli' version | grep -q '^vaultenv '"
 
 # Nothing installed refers to the build tree (no RPATH/RUNPATH into it).

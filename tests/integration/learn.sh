@@ -117,11 +117,11 @@ check "stdout: the skeleton" grep -qE '^X_PASSWORD += TODO#x_password +# read by
 # 7. an existing LD_PRELOAD is kept (the shim first)
 LD_PRELOAD=/nonexistent/libnothing.so "$VE_CLI" learn -q -- sh -c 'printf %s "$LD_PRELOAD" >"$0"' "$VE_TMP/preload" \
         >/dev/null 2>&1
-check "LD_PRELOAD: shim first, the old list kept" test "$(cat "$VE_TMP/preload")" = "$VE_SHIM:/nonexistent/libnothing.so" \
-        -o "$(cat "$VE_TMP/preload")" = "$(readlink -f "$VE_SHIM"):/nonexistent/libnothing.so"
+check "LD_PRELOAD: shim first, the old list kept" test "$(cat "$VE_TMP/preload")" = "$VE_PRELOAD:/nonexistent/libnothing.so" \
+        -o "$(cat "$VE_TMP/preload")" = "$VE_PRELOAD_PREFIX$(readlink -f "$VE_SHIM"):/nonexistent/libnothing.so"
 
 # 8. a records file that cannot be opened: said once, pass-through goes on
-APP_MODE=fake-mode VAULTENV_LEARN=$VE_TMP/no-such-dir/records LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" APP_MODE \
+APP_MODE=fake-mode VAULTENV_LEARN=$VE_TMP/no-such-dir/records LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" APP_MODE \
         B_TOKEN C_TOKEN 2>"$VE_TMP/stderr"
 check "unopenable records file: values pass through" ve_expect "$out" APP_MODE=fake-mode "B_TOKEN unset" "C_TOKEN unset"
 check "unopenable records file: exactly one message naming it" test "$(grep -cF \

@@ -7,6 +7,17 @@ set -euo pipefail
 
 : "${VE_SHIM:?}" "${VE_READENV:?}" "${VE_VAULT_DEV:?}"
 
+# What to put in LD_PRELOAD to run a program under the shim. In an ASan
+# build (meson sets VE_ASAN) the sanitizer's runtime must come first in the
+# list, before the shim that needs it: the path the loader finds for the
+# shim's libasan, which is also what an ASan build of `vaultenv exec` puts
+# first (shim/cli.c). VE_PRELOAD_PREFIX is that part, empty otherwise, for
+# tests that compare an LD_PRELOAD value.
+VE_ASAN_RUNTIME=
+[ -z "${VE_ASAN:-}" ] || VE_ASAN_RUNTIME=$(ldd "$VE_SHIM" | awk '$1 ~ /^libasan/ { print $3; exit }')
+VE_PRELOAD_PREFIX=${VE_ASAN_RUNTIME:+$VE_ASAN_RUNTIME:}
+VE_PRELOAD=$VE_PRELOAD_PREFIX$VE_SHIM
+
 VE_TMP=$(mktemp -d /tmp/vaultenv-test.XXXXXX)
 chmod 755 "$VE_TMP"
 VE_PIDS=()
@@ -96,7 +107,7 @@ ve_reset_counts() { curl -sS -X POST -o /dev/null "$VAULT_ADDR/_dev/reset" ${VE_
 ve_read() {
         local out=$1; shift
         # shellcheck disable=SC2086
-        LD_PRELOAD="$VE_SHIM" "$VE_READENV" ${VE_READ_OPTS:-} "$out" "$@" 2>"$VE_TMP/stderr"
+        LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" ${VE_READ_OPTS:-} "$out" "$@" 2>"$VE_TMP/stderr"
 }
 
 # ve_expect OUT 'NAME=value' 'OTHER unset' ...: compares without printing

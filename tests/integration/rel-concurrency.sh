@@ -30,23 +30,23 @@ out=$VE_TMP/out
 # through. librelcheck.so (preloaded first) makes vaultenv's mutexes
 # error-checking (a relock aborts instead of hanging) and reports any
 # network I/O while one is held. (shim-basic.sh covers CURL_SSL_BACKEND,
-# OPENSSL_MODULES without the checker.)
+# OPENSSL_MODULES without the checker. SSLKEYLOGFILE, which libcurl reads
+# too, cannot be mapped at all: tests/unit/test-mapfile.c.)
 cat >"$VE_TMP/guard.map" <<'MAP'
 PGPASSWORD    = secret/app/db#password
 no_proxy      = secret/app/db#user
 https_proxy   = secret/app/db#user
-SSLKEYLOGFILE = secret/app/db#user
 HOME          = secret/app/db#user
 CURL_HOME     = secret/app/db#user
 OPENSSL_CONF  = secret/app/db#user
 MAP
-guard_names="PGPASSWORD no_proxy https_proxy SSLKEYLOGFILE HOME CURL_HOME OPENSSL_CONF"
+guard_names="PGPASSWORD no_proxy https_proxy HOME CURL_HOME OPENSSL_CONF"
 for threads in 0 8; do
         rm -f "$VE_TMP/check"
         opts=()
         [ "$threads" = 0 ] || opts=(--threads "$threads")
         # shellcheck disable=SC2086
-        VAULTENV_MAP=$VE_TMP/guard.map REL_CHECK_OUT=$VE_TMP/check LD_PRELOAD="$VE_RELCHECK $VE_SHIM" \
+        VAULTENV_MAP=$VE_TMP/guard.map REL_CHECK_OUT=$VE_TMP/check LD_PRELOAD="$VE_PRELOAD_PREFIX$VE_RELCHECK $VE_SHIM" \
                 timeout 60 "$VE_READENV" "${opts[@]}" "$out" $guard_names 2>"$VE_TMP/stderr" && r=0 || r=$?
         check "guard ($threads threads): libcurl/OpenSSL names mapped onto the path being fetched: completes" test "$r" = 0
         expected=("PGPASSWORD=fake-pw-1")
@@ -66,7 +66,7 @@ done
 # librelctor.so listed after the shim runs its constructor (which reads
 # the environment: GnuTLS, nettle, p11-kit and libcrypto do) before the
 # shim's. Asserted, so that this test keeps testing that order.
-order=$(LD_DEBUG=files LD_PRELOAD="$VE_SHIM $VE_RELCTOR" "$VE_READENV" "$out" PLAIN_VAR 2>&1 |
+order=$(LD_DEBUG=files LD_PRELOAD="$VE_PRELOAD $VE_RELCTOR" "$VE_READENV" "$out" PLAIN_VAR 2>&1 |
         sed -n 's/.*calling init: //p' | grep -E 'librelctor|libvaultenv' | xargs -n1 basename | tr '\n' ' ')
 check "constructor order: librelctor.so runs before the shim's constructor" test "$order" = "librelctor.so libvaultenv.so "
 cat >"$VE_TMP/eager.map" <<'MAP'
@@ -76,7 +76,7 @@ MAP
 for map in app eager; do
         rm -f "$VE_TMP/ctor"
         VAULTENV_MAP=$VE_TMP/$map.map REL_CTOR_NAMES="PGPASSWORD PLAIN_VAR NOT_SET DB_USER" REL_CTOR_OUT=$VE_TMP/ctor \
-                LD_PRELOAD="$VE_SHIM $VE_RELCTOR" timeout 60 "$VE_READENV" "$out" PGPASSWORD DB_USER PLAIN_VAR \
+                LD_PRELOAD="$VE_PRELOAD $VE_RELCTOR" timeout 60 "$VE_READENV" "$out" PGPASSWORD DB_USER PLAIN_VAR \
                 2>"$VE_TMP/stderr" && r=0 || r=$?
         check "constructor before the shim's ($map map): the program completes" test "$r" = 0
         check "constructor before the shim's ($map map): mapped names resolved, unmapped pass through" \
@@ -93,7 +93,7 @@ done
 # of the parent's thread may be left behind to wait for.
 ve_reset_counts
 ve_transport_fault '{"mode":"slow","delay":2,"prefix":"/v1/secret/data/app/slow","count":1}'
-LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_RELPROG" fork "$out" SLOW_KEY OTHER_KEY 2>"$VE_TMP/stderr" && r=0 || r=$?
+LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_RELPROG" fork "$out" SLOW_KEY OTHER_KEY 2>"$VE_TMP/stderr" && r=0 || r=$?
 check "fork mid-fetch: parent and child complete" test "$r" = 0
 check "fork mid-fetch: the child's mapped getenv() works (the in-flight path and another)" \
         ve_expect "$out" "SLOW_KEY=fake-slow-1" "OTHER_KEY=fake-other-1"
@@ -108,7 +108,7 @@ ve_transport_fault '{"mode":"none"}'
 # thread; the handler reads an unmapped name and a cached mapped one: the
 # hot path takes no lock and does not allocate, so it never blocks.
 ve_transport_fault '{"mode":"slow","delay":2,"prefix":"/v1/secret/data/app/slow","count":1}'
-LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_RELPROG" signal "$out" SLOW_KEY PLAIN_VAR PGPASSWORD 2>"$VE_TMP/stderr" && r=0 || r=$?
+LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_RELPROG" signal "$out" SLOW_KEY PLAIN_VAR PGPASSWORD 2>"$VE_TMP/stderr" && r=0 || r=$?
 check "signal handler during a slow fetch: completes" test "$r" = 0
 check "signal handler during a slow fetch: handlers ran and got the values" \
         ve_expect "$out" "handled some" "handler values same" "SLOW_KEY=fake-slow-1"

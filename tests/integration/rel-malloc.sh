@@ -11,6 +11,10 @@
 # completes with the right values.
 . "$(dirname "$0")/lib.sh"
 : "${VE_RELMALLOC:?}"
+if [ -n "${VE_ASAN:-}" ]; then
+        echo "# ASan build: a second allocator cannot run beside ASan's; the plain build runs this test"
+        exit 77
+fi
 
 jemalloc=
 for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do

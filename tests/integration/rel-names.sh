@@ -59,7 +59,7 @@ PY
 # '=' ("DB_PASSWORD=x" finds DB_PASSWORD's entry "DB_PASSWORD=x=fake-env-1").
 run() {
         env 'DB_PASSWORD=x=fake-env-1' 'A=B=fake-env-2' 'APP_X=Y=fake-env-3' 'APP_Z=fake-env-4' \
-                LD_PRELOAD="$VE_SHIM" python3 "$VE_TMP/names.py" "$@" 2>"$VE_TMP/stderr"
+                LD_PRELOAD="$VE_PRELOAD" python3 "$VE_TMP/names.py" "$@" 2>"$VE_TMP/stderr"
 }
 
 odd=('' '=' 'DB_PASSWORD=' 'DB_PASSWORD=x' 'DB_PASSWORD=y' '=DB_PASSWORD' 'A=' 'A=B' \

@@ -32,7 +32,7 @@ for first in - PLAIN_VAR OTHER_KEY; do
         *) state="core loaded" ;;
         esac
         rm -f "$REL_CTOR_OUT"
-        LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_RELPROG" dlopen "$out" "$VE_RELCTOR" "$first" 2>"$VE_TMP/stderr" && r=0 || r=$?
+        LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_RELPROG" dlopen "$out" "$VE_RELCTOR" "$first" 2>"$VE_TMP/stderr" && r=0 || r=$?
         check "plugin reading a mapped name in its constructor ($state): completes" test "$r" = 0
         check "plugin ($state): dlopen() returned a working object" ve_expect "$out" "dlopen ok"
         check "plugin ($state): its constructor got Vault's value and the environment's" \
@@ -47,7 +47,7 @@ done
 for round in 1 2 3 4 5; do
         rm -f "$REL_CTOR_OUT"
         ve_transport_fault '{"mode":"slow","delay":0.5,"prefix":"/v1/secret/data/app/slow","count":1}'
-        LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_RELPROG" dlopen "$out" "$VE_RELCTOR" - SLOW_KEY 2>"$VE_TMP/stderr" && r=0 || r=$?
+        LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_RELPROG" dlopen "$out" "$VE_RELCTOR" - SLOW_KEY 2>"$VE_TMP/stderr" && r=0 || r=$?
         check "plugin while another thread fetches (round $round): completes" test "$r" = 0
         check "plugin while another thread fetches (round $round): both got their values" \
                 sh -c "cat '$out' '$REL_CTOR_OUT' >'$out.both'"

@@ -35,10 +35,15 @@ crash() {
         local dir=$1
         shift
         mkdir -p "$dir"
-        (cd "$dir" && ulimit -c unlimited && env "$@" LD_PRELOAD="$VE_SHIM" python3 "$VE_TMP/crash.py" "$dir/out" \
+        # In an ASan build the sanitizer must let the signal through and
+        # not turn core dumps off.
+        [ -z "$VE_ASAN_RUNTIME" ] || set -- "$@" "ASAN_OPTIONS=${ASAN_OPTIONS:-}:handle_segv=0:disable_coredump=0"
+        # Without MALLOC_PERTURB_ (meson sets it for every test): it would
+        # have glibc overwrite freed memory, hiding copies left there.
+        (cd "$dir" && ulimit -c unlimited && env -u MALLOC_PERTURB_ "$@" LD_PRELOAD="$VE_PRELOAD" python3 "$VE_TMP/crash.py" "$dir/out" \
                 2>"$dir/stderr") || true
 }
-core_in() { ls "$1"/core* 2>/dev/null | head -n 1; }
+core_in() { { ls "$1"/core* 2>/dev/null || true; } | head -n 1; }
 
 crash "$VE_TMP/c1"
 check "crash program: A read from Vault" grep -qx "A set" "$VE_TMP/c1/out"
@@ -68,7 +73,7 @@ run_waiting() {
         local ready=$1 o=$2
         shift 2
         rm -f "$ready"
-        LD_PRELOAD="$VE_SHIM" "$VE_READENV" --wait "$ready" "$o" "$@" 2>"$VE_TMP/stderr" &
+        LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" --wait "$ready" "$o" "$@" 2>"$VE_TMP/stderr" &
         pid=$!
         VE_PIDS+=("$pid")
         ve_eager_wait "$ready"

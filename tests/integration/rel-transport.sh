@@ -102,7 +102,7 @@ trap_start proxy
 proxy_url=http://127.0.0.1:$TRAP_PORT
 proxy_env=(http_proxy="$proxy_url" HTTP_PROXY="$proxy_url" https_proxy="$proxy_url" HTTPS_PROXY="$proxy_url"
            all_proxy="$proxy_url" ALL_PROXY="$proxy_url" no_proxy= NO_PROXY=)
-env "${proxy_env[@]}" LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" PW 2>"$VE_TMP/stderr"
+env "${proxy_env[@]}" LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" PW 2>"$VE_TMP/stderr"
 check "proxy variables set: value read directly from Vault" ve_expect "$out" "PW=fake-pw-transport"
 check "proxy variables set: the proxy trap saw no connection" test "$(trap_stat proxy 1)" = 0
 check "proxy variables set: the proxy trap saw no token" test "$(trap_stat proxy 2)" = 0
@@ -129,7 +129,7 @@ path='GET /v1/secret/data/app/db'
 ve_reset_counts
 ve_transport_fault '{"mode":"trickle","delay":1,"prefix":"/v1/secret/"}'
 s=0
-VAULT_CLIENT_TIMEOUT=2s timeout -k 5 60 env LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" PW \
+VAULT_CLIENT_TIMEOUT=2s timeout -k 5 60 env LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" PW \
         2>"$VE_TMP/stderr" || s=$?
 check "trickle: the read ends within the deadline (not the watchdog; status $s)" test "$s" = 0
 check "trickle: default used" ve_expect "$out" "PW=fake-default"
@@ -166,7 +166,7 @@ check "SSLKEYLOGFILE (vaultenv get): no key material written" test ! -s "$VE_TMP
 
 # https_proxy with an https Vault: no CONNECT to the trap either
 before=$(trap_stat proxy 1)
-env "${proxy_env[@]}" VAULT_CACERT="$pki/ca.pem" LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" PW 2>"$VE_TMP/stderr"
+env "${proxy_env[@]}" VAULT_CACERT="$pki/ca.pem" LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" PW 2>"$VE_TMP/stderr"
 check "https_proxy set (TLS Vault): value read directly" ve_expect "$out" "PW=fake-pw-tls"
 check "https_proxy set (TLS Vault): the proxy trap saw no connection" test "$(trap_stat proxy 1)" = "$before"
 
@@ -177,7 +177,7 @@ for bad in "unknown CA|$tls_addr|VAULT_CACERT=$pki/other-ca.pem" \
            "no CA given (system roots)|$tls_addr|VAULT_SKIP_VERIFY="; do
         IFS='|' read -r what addr setting <<<"$bad"
         ve_reset_counts
-        env "$setting" VAULT_ADDR="$addr" LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" PW 2>"$VE_TMP/stderr"
+        env "$setting" VAULT_ADDR="$addr" LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" PW 2>"$VE_TMP/stderr"
         check "$what: refused, default used" ve_expect "$out" "PW=fake-default"
         check "$what: a TLS error naming the address" stderr_has "PW: Vault gave no value (TLS error talking to $addr: "
         check "$what: not retried (1 connection + 1 for the count)" test "$(ve_connections)" = 2

@@ -21,7 +21,7 @@ ve_vault_start
 ve_kv2_put secret/app/rot '{"v":"fake-rot-1"}'
 ve_reset_counts
 rm -f "$out"
-LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_STORMENV" "$out" ROT 1500 32 2>"$VE_TMP/stderr" &
+LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_STORMENV" "$out" ROT 1500 32 2>"$VE_TMP/stderr" &
 storm=$!
 for _ in $(seq 1 100); do
         [ -s "$out" ] && break
@@ -37,7 +37,7 @@ check "storm: one read at first, exactly one for the expired value" \
 # 2. stale-if-error: the server is killed between two reads in one process
 ve_kv2_put secret/app/keep '{"v":"fake-keep"}'
 rm -f "$out"    # the server is killed once the first read is written
-VAULT_MAX_RETRIES=0 VAULTENV_LOG=warn LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_READENV" "$out" KEEP --sleep 2000 KEEP \
+VAULT_MAX_RETRIES=0 VAULTENV_LOG=warn LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_READENV" "$out" KEEP --sleep 2000 KEEP \
         2>"$VE_TMP/stderr" &
 reader=$!
 for _ in $(seq 1 100); do
@@ -54,7 +54,7 @@ check "no value in the messages" stderr_lacks "fake-keep"
 ve_vault_start
 ve_kv2_put secret/app/keep '{"v":"fake-keep"}'
 rm -f "$out"
-VAULT_MAX_RETRIES=0 VAULTENV_STALE_MAX=1s VAULTENV_LOG=warn LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_READENV" "$out" \
+VAULT_MAX_RETRIES=0 VAULTENV_STALE_MAX=1s VAULTENV_LOG=warn LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_READENV" "$out" \
         BOUND --sleep 2500 BOUND 2>"$VE_TMP/stderr" &
 reader=$!
 for _ in $(seq 1 100); do

@@ -11,7 +11,7 @@
 : "${VE_LEASEPROG:?}"
 lease_run() {
         local out=$1; shift
-        LD_PRELOAD="$VE_SHIM" timeout 60 "$VE_LEASEPROG" "$out" "$@" 2>"$VE_TMP/stderr"
+        LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_LEASEPROG" "$out" "$@" 2>"$VE_TMP/stderr"
 }
 # line N of a file
 line() { sed -n "${2}p" "$1"; }

@@ -85,13 +85,14 @@ OPENSSL_CONF     = secret/app/db#user
 OPENSSL_MODULES  = secret/app/db#user
 MAP
 VAULTENV_MAP=$VE_TMP/reentrant.map check "reentrant getenv from libcurl/OpenSSL: no deadlock" \
-        timeout 60 env LD_PRELOAD="$VE_SHIM" "$VE_READENV" "$out" PGPASSWORD CURL_SSL_BACKEND
+        timeout 60 env LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" "$out" PGPASSWORD CURL_SSL_BACKEND
 check "reentrant getenv: the program still gets Vault's values" \
         ve_expect "$out" "PGPASSWORD=fake-pw-1" "CURL_SSL_BACKEND=fake-user"
 
 # The whole path (preload, lazy core, libcurl, 8 threads) under memcheck.
-if command -v valgrind >/dev/null; then
-        LD_PRELOAD="$VE_SHIM" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+# (not in an ASan build: valgrind and ASan cannot share a process)
+if [ -z "$VE_ASAN_RUNTIME" ] && command -v valgrind >/dev/null; then
+        LD_PRELOAD="$VE_PRELOAD" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
                 "$VE_READENV" --threads 8 "$out" PGPASSWORD DB_USER DEBUG 2>"$VE_TMP/valgrind" && r=0 || r=$?
         check "under valgrind: no memory error, no definite leak" test "$r" = 0
         check "under valgrind: same values" ve_expect "$out" "PGPASSWORD=fake-pw-1" "DB_USER=fake-user" "DEBUG=false" "threads same"
@@ -103,13 +104,13 @@ fi
 # when LD_PRELOAD has a relative path).
 shimdir=$(dirname "$VE_SHIM")
 (cd "$(dirname "$shimdir")" &&
-        LD_PRELOAD="$(basename "$shimdir")/$(basename "$VE_SHIM")" "$VE_READENV" --chdir / "$out" PGPASSWORD PLAIN_VAR \
+        LD_PRELOAD="$VE_PRELOAD_PREFIX$(basename "$shimdir")/$(basename "$VE_SHIM")" "$VE_READENV" --chdir / "$out" PGPASSWORD PLAIN_VAR \
                 2>"$VE_TMP/stderr")
 check "relative LD_PRELOAD, then chdir: the core is found" ve_expect "$out" "PGPASSWORD=fake-pw-1" "PLAIN_VAR=plain-value"
 check "relative LD_PRELOAD, then chdir: nothing on stderr" test ! -s "$VE_TMP/stderr"
 # the same through a relative path with more than one component, and ".."
 (cd "$shimdir" &&
-        LD_PRELOAD="../$(basename "$shimdir")/$(basename "$VE_SHIM")" "$VE_READENV" --chdir / "$out" PGPASSWORD \
+        LD_PRELOAD="$VE_PRELOAD_PREFIX../$(basename "$shimdir")/$(basename "$VE_SHIM")" "$VE_READENV" --chdir / "$out" PGPASSWORD \
                 2>"$VE_TMP/stderr")
 check "relative LD_PRELOAD with ..: the core is found" ve_expect "$out" "PGPASSWORD=fake-pw-1"
 

@@ -9,7 +9,7 @@ printf 'PGPASSWORD = secret/app/db#password required\n' >"$VE_TMP/app.map"
 export VAULTENV_MAP="$VE_TMP/app.map"
 
 out=$VE_TMP/out
-LD_PRELOAD="$VE_SHIM" "$VE_READENV" --wait "$VE_TMP/ready" "$out" PGPASSWORD 2>"$VE_TMP/stderr" &
+LD_PRELOAD="$VE_PRELOAD" "$VE_READENV" --wait "$VE_TMP/ready" "$out" PGPASSWORD 2>"$VE_TMP/stderr" &
 pid=$!
 VE_PIDS+=("$pid")
 for _ in $(seq 1 100); do [ -e "$VE_TMP/ready" ] && break; sleep 0.1; done

@@ -79,7 +79,7 @@ curl -sS -o /dev/null -X POST --data '{"mode":"none"}' "$VAULT_ADDR/_dev/fault"
 # fall back (here: to the environment), the reason is named, nothing crashes.
 mkdir -p "$VE_TMP/lonely"
 cp "$VE_SHIM" "$VE_TMP/lonely/"
-OK_NAME=from-env LD_PRELOAD="$VE_TMP/lonely/libvaultenv.so" "$VE_READENV" "$out" OK_NAME PLAIN 2>"$VE_TMP/stderr"
+OK_NAME=from-env LD_PRELOAD="$VE_PRELOAD_PREFIX$VE_TMP/lonely/libvaultenv.so" "$VE_READENV" "$out" OK_NAME PLAIN 2>"$VE_TMP/stderr"
 check "no core module: falls back to the environment" ve_expect "$out" "OK_NAME=from-env" "PLAIN=plain"
 check "no core module: says which file is missing" stderr_has "cannot load $VE_TMP/lonely/libvaultenv-core.so"
 

@@ -7,6 +7,12 @@
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$pgbin/initdb" ] || { echo "not ok - PostgreSQL server binaries not found (install postgresql)"; exit 1; }
 command -v psql >/dev/null || { echo "not ok - psql not found"; exit 1; }
+if [ -n "$VE_ASAN_RUNTIME" ]; then
+        # Debian's psql with libasan preloaded hangs at exit, shim or not:
+        # p11-kit's destructor waits in freelocale() on the locale lock.
+        echo "# ASan build: psql cannot run with the sanitizer's runtime; the plain build runs this test"
+        exit 77
+fi
 
 pw="fake-pg-pw-$(ve_random)"
 VE_PG_DATA=$VE_TMP/pg
@@ -41,7 +47,7 @@ unset PGPASSWORD PGUSER
 export PGPASSFILE=$VE_TMP/no-pgpass PGCONNECT_TIMEOUT=10
 query() { psql -X -w -h 127.0.0.1 -p "$pgport" -d postgres -tAc "select 'connected as ' || current_user" "$@"; }
 
-LD_PRELOAD="$VE_SHIM" query >"$VE_TMP/psql.out" 2>"$VE_TMP/psql.err" || true
+LD_PRELOAD="$VE_PRELOAD" query >"$VE_TMP/psql.out" 2>"$VE_TMP/psql.err" || true
 check "psql under the shim connects with the password from Vault" \
         grep -qx "connected as postgres" "$VE_TMP/psql.out"
 check "psql's stderr is clean" test ! -s "$VE_TMP/psql.err"
@@ -51,7 +57,7 @@ check "psql's stderr is clean" test ! -s "$VE_TMP/psql.err"
 query >"$VE_TMP/psql.out" 2>"$VE_TMP/psql.err" && r=0 || r=$?
 check "without the shim psql has no password and fails" test "$r" != 0
 ve_kv2_put secret/app/db '{"password":"fake-wrong-pw","user":"postgres"}'
-LD_PRELOAD="$VE_SHIM" query >"$VE_TMP/psql.out" 2>"$VE_TMP/psql.err" && r=0 || r=$?
+LD_PRELOAD="$VE_PRELOAD" query >"$VE_TMP/psql.out" 2>"$VE_TMP/psql.err" && r=0 || r=$?
 check "with a wrong password in Vault psql is refused" \
         bash -c "[ $r != 0 ] && grep -q 'password authentication failed' '$VE_TMP/psql.err'"
 

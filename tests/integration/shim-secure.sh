@@ -24,7 +24,7 @@ cp "$VE_READENV" "$d/readenv"
 chown nobody "$d/setuid-readenv"
 chmod 4755 "$d/setuid-readenv"
 cp -a /etc "$d/etc"
-echo "$d/libvaultenv.so" >"$d/etc/ld.so.preload"
+{ [ -z "${VE_ASAN_RUNTIME:-}" ] || echo "$VE_ASAN_RUNTIME"; echo "$d/libvaultenv.so"; } >"$d/etc/ld.so.preload"
 echo 'X = secret/x#y default=from-default' >"$d/m.map"
 chmod 644 "$d/m.map" "$d"/*.so
 
@@ -41,6 +41,9 @@ unshare -m bash -c '
 check "secure mode: getenv is a pure pass-through (environment, not the mapping)" \
         ve_expect "$d/out/getenv" "X=env-x" "PLAIN=plain"
 check "secure mode: secure_getenv returns NULL" ve_expect "$d/out/secure" "X unset" "PLAIN unset"
+# (An ASan build: LeakSanitizer cannot stop a setuid process's threads and
+# says so on stderr; lines of the sanitizer's runtime are not the shim's.)
+[ -z "$VE_ASAN_RUNTIME" ] || sed -i '/^==[0-9]*==/d' "$d/out/getenv.err" "$d/out/secure.err"
 check "secure mode: the shim did nothing at all (no log even at debug)" \
         test ! -s "$d/out/getenv.err" -a ! -s "$d/out/secure.err"
 check "same preload, not setuid: the mapping applies (control)" \

@@ -51,6 +51,8 @@ static struct {
         unsigned login_delay_ms;
         int secret_id_uses;             /* -1: unlimited */
         bool wrap_used;
+        const char *login_answer;       /* not NULL: the 200 body of every login, as is */
+        const char *renew_answer;       /* not NULL: the 200 body of every renew-self, as is */
         /* observations */
         unsigned logins, unwraps, renews, lookups, revokes;
         char last_login_body[1024];
@@ -114,7 +116,9 @@ static char *handle(const char *method, const char *path, const char *token, con
                         usleep(srv.login_delay_ms * 1000);
                         pthread_mutex_lock(&srv.lock);
                 }
-                if (strncmp(mount, "approle/", 8) == 0 || strncmp(mount, "my-approle/", 11) == 0) {
+                if (srv.login_answer)
+                        out = strdup(srv.login_answer);
+                else if (strncmp(mount, "approle/", 8) == 0 || strncmp(mount, "my-approle/", 11) == 0) {
                         if (!eq(json_str(j, "role_id"), "fake-role-id") ||
                             !eq(json_str(j, "secret_id"), "fake-secret-id") || srv.secret_id_uses == 0)
                                 out = ERR("invalid secret id");
@@ -146,6 +150,8 @@ static char *handle(const char *method, const char *path, const char *token, con
                 srv.renews++;
                 if (!t || !t->valid)
                         out = DENIED;
+                else if (srv.renew_answer)
+                        out = strdup(srv.renew_answer);
                 else {
                         unsigned ttl = t->max_ttl && t->max_ttl < t->ttl ? t->max_ttl : t->ttl;
 
@@ -280,6 +286,8 @@ static void server_reset(void) {
         srv.login_delay_ms = 0;
         srv.secret_id_uses = -1;
         srv.wrap_used = false;
+        srv.login_answer = NULL;
+        srv.renew_answer = NULL;
         srv.logins = srv.unwraps = srv.renews = srv.lookups = srv.revokes = 0;
         srv.last_login_body[0] = 0;
         srv.n_tokens = 0;
@@ -470,6 +478,14 @@ static void test_detect(void) {
         }
         SET_ENV("VAULT_AUTH_METHOD=cert", "VAULT_CLIENT_CERT=/c", "VAULT_CLIENT_KEY=/k");
         CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_CERT);
+        /* AppRole without a secret id (a VAULTENV_SCRUB parent kept it from
+         * its child) but with the token sink: the sink's token may serve */
+        SET_ENV("VAULT_ROLE_ID=fake-role-id", "VAULTENV_TOKEN_SINK=/nonexistent/sink");
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_APPROLE);
+        SET_ENV("VAULT_ROLE_ID_FILE=/x", "VAULTENV_TOKEN_SINK=/nonexistent/sink");
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_APPROLE);
+        SET_ENV("VAULT_AUTH_METHOD=approle", "VAULT_ROLE_ID=fake-role-id", "VAULTENV_TOKEN_SINK=/nonexistent/sink");
+        CU_ASSERT_EQUAL(detect_ok(), VE_AUTH_APPROLE);
 
         /* what is missing is named */
         SET_ENV("VAULT_AUTH_ROLE=r", "VAULT_K8S_TOKEN_FILE=/nonexistent/token");
@@ -482,6 +498,14 @@ static void test_detect(void) {
         CU_ASSERT_TRUE(detect_fails("VAULT_SECRET_ID or VAULT_SECRET_ID_FILE"));
         SET_ENV("VAULT_AUTH_METHOD=approle");
         CU_ASSERT_TRUE(detect_fails("VAULT_ROLE_ID or VAULT_ROLE_ID_FILE"));
+        /* the sink stands in for the secret id, never for the role id */
+        SET_ENV("VAULT_AUTH_METHOD=approle", "VAULTENV_TOKEN_SINK=/nonexistent/sink");
+        CU_ASSERT_TRUE(detect_fails("VAULT_ROLE_ID or VAULT_ROLE_ID_FILE"));
+        SET_ENV("VAULT_SECRET_ID=fake-s", "VAULTENV_TOKEN_SINK=/nonexistent/sink");
+        CU_ASSERT_TRUE(detect_fails("VAULT_ROLE_ID"));
+        /* nor for another method's inputs */
+        SET_ENV("VAULT_AUTH_METHOD=jwt", "VAULT_AUTH_ROLE=r", "VAULTENV_TOKEN_SINK=/nonexistent/sink");
+        CU_ASSERT_TRUE(detect_fails("jwt login needs VAULT_JWT_FILE"));
         SET_ENV("VAULT_AUTH_METHOD=kubernetes");
         CU_ASSERT_TRUE(detect_fails("kubernetes login needs VAULT_AUTH_ROLE"));
         SET_ENV("VAULT_AUTH_METHOD=jwt", "VAULT_AUTH_ROLE=r");
@@ -519,23 +543,152 @@ static void test_parse_grant(void) {
         struct ve_auth_grant g = {};
         char *v = NULL;
 
-        CU_ASSERT_EQUAL(ve_auth_parse_grant(login, sizeof login - 1, false, &g), 0);
+        CU_ASSERT_EQUAL(ve_auth_parse_grant(login, sizeof login - 1, false, &g, NULL), 0);
         CU_ASSERT_STRING_EQUAL(g.token, "fake-s.1");
         CU_ASSERT_EQUAL(g.ttl_s, 3600);
         CU_ASSERT_TRUE(g.renewable);
         ve_auth_grant_done(&g);
-        CU_ASSERT_EQUAL(ve_auth_parse_grant(lookup, sizeof lookup - 1, true, &g), 0);
+        CU_ASSERT_EQUAL(ve_auth_parse_grant(lookup, sizeof lookup - 1, true, &g, NULL), 0);
         CU_ASSERT_STRING_EQUAL(g.token, "fake-s.1");
         CU_ASSERT_EQUAL(g.ttl_s, 3596);
         CU_ASSERT_EQUAL(g.full_ttl_s, 3600);
         CU_ASSERT_TRUE(g.renewable);
         ve_auth_grant_done(&g);
-        CU_ASSERT_EQUAL(ve_auth_parse_grant("{\"auth\":null}", 13, false, &g), -EPROTO);
-        CU_ASSERT_EQUAL(ve_auth_parse_grant("{bad", 4, false, &g), -EPROTO);
-        CU_ASSERT_EQUAL(ve_auth_parse_data_string("{\"data\":{\"secret_id\":\"fake-x\"}}", 31, "secret_id", &v), 0);
+        CU_ASSERT_EQUAL(ve_auth_parse_grant("{\"auth\":null}", 13, false, &g, NULL), -EPROTO);
+        CU_ASSERT_EQUAL(ve_auth_parse_grant("{bad", 4, false, &g, NULL), -EPROTO);
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string("{\"data\":{\"secret_id\":\"fake-x\"}}", 31, "secret_id", &v,
+                                                  NULL), 0);
         CU_ASSERT_STRING_EQUAL(v, "fake-x");
         ve_erase_free(v);
-        CU_ASSERT_EQUAL(ve_auth_parse_data_string("{\"data\":{\"keys\":[]}}", 20, "secret_id", &v), -ENOENT);
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string("{\"data\":{\"keys\":[]}}", 20, "secret_id", &v, NULL), -ENOENT);
+}
+
+/* Login, renew-self and lookup-self answers the checked parser (or the
+ * token checks) refuse: -EPROTO, the reason, and no token, never a
+ * shortened one. */
+struct bad_answer {
+        const char *body;
+        const char *why;
+};
+
+#define AUTH(inner) "{\"request_id\":\"x\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0," \
+        "\"data\":null,\"wrap_info\":null,\"warnings\":null,\"auth\":" inner "}"
+
+static const struct bad_answer bad_logins[] = {
+        /* (a) cJSON alone would cut the token at the NUL: "fake-tok-nul" */
+        { AUTH("{\"client_token\":\"fake-tok-nul\\u0000evil\",\"lease_duration\":60,\"renewable\":true}"),
+          "auth.client_token in the answer from Vault contains a NUL byte" },
+        /* (b) cJSON alone would take the first, Go's decoder the last */
+        { AUTH("{\"client_token\":\"fake-tok-first\",\"client_token\":\"fake-tok-last\",\"lease_duration\":60}"),
+          "key \"client_token\" appears twice in one object of the answer from Vault" },
+        /* (c) cJSON alone stops after the first value */
+        { AUTH("{\"client_token\":\"fake-tok-trail\",\"lease_duration\":60}") " trailing",
+          "malformed JSON from Vault" },
+        { AUTH("{\"client_token\":\"fake-tok-trail\"}") "{}", "malformed JSON from Vault" },
+        /* (d) */
+        { AUTH("null"), "the answer from Vault holds no auth block" },
+        { "[]", "the answer from Vault holds no auth block" },
+        /* (e) */
+        { AUTH("{\"client_token\":12345,\"lease_duration\":60}"),
+          "auth.client_token in the answer from Vault is not a string" },
+        { AUTH("{\"client_token\":[\"fake-tok-arr\"]}"),
+          "auth.client_token in the answer from Vault is not a string" },
+        /* more of the same kind */
+        { AUTH("{\"client_token\":\"fake-tok-ctl\\nX-Evil: 1\"}"),
+          "auth.client_token in the answer from Vault contains a control character" },
+        { AUTH("{\"client_token\":\"fake-tok-ttl\",\"lease_duration\":\"60\"}"),
+          "auth.lease_duration in the answer from Vault is not a number" },
+        { AUTH("{\"client_token\":\"fake-tok-ren\",\"renewable\":\"yes\"}"),
+          "auth.renewable in the answer from Vault is not a boolean" },
+        { AUTH("{\"client_token\":\"fake-tok-deep\",\"metadata\":"
+               "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"),
+          "JSON from Vault nests deeper than 32 levels" },
+        { AUTH("{\"client_token\":\"\"}"), "the answer holds no auth.client_token" },
+        { AUTH("{\"client_token\":null}"), "the answer holds no auth.client_token" },
+        { AUTH("{}"), "the answer holds no auth.client_token" },
+        { NULL, NULL },
+};
+
+/* NULL-safe: a missing message is a failed assertion, not a crash. */
+static bool streq_null(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+#define BODY(literal) literal, sizeof literal - 1
+
+static const char lookup_nul[] = "{\"data\":{\"id\":\"fake-tok-nul\\u0000evil\",\"ttl\":60}}";
+static const char lookup_dup[] = "{\"data\":{\"id\":\"fake-tok-a\",\"ttl\":60,\"ttl\":99999}}";
+static const char unwrap_nul[] = "{\"data\":{\"secret_id\":\"fake-sid\\u0000evil\"}}";
+static const char unwrap_dup[] = "{\"data\":{\"secret_id\":\"fake-a\",\"secret_id\":\"fake-b\"}}";
+static const char unwrap_trailing[] = "{\"data\":{\"secret_id\":\"fake-a\"}} x";
+static const char unwrap_number[] = "{\"data\":{\"secret_id\":7}}";
+
+static void test_parse_grant_refused(void) {
+        struct ve_auth_grant g = {};
+        char *why, *v;
+
+        for (size_t i = 0; bad_logins[i].body; i++) {
+                const struct bad_answer *b = &bad_logins[i];
+                bool no_token = strstr(b->why, "holds no auth.client_token") != NULL;
+                int r;
+
+                why = NULL;
+                g = (struct ve_auth_grant) {};
+                r = ve_auth_parse_grant(b->body, strlen(b->body), false, &g, &why);
+                if (no_token) {
+                        /* parsed; no token (the login turns it into the error) */
+                        CU_ASSERT_EQUAL(r, 0);
+                        CU_ASSERT_PTR_NULL(g.token);
+                        CU_ASSERT_PTR_NULL(why);
+                } else {
+                        if (r != -EPROTO || g.token || !streq_null(why, b->why))
+                                fprintf(stderr, "\n  login answer case %zu: not refused as expected\n", i);
+                        CU_ASSERT_EQUAL(r, -EPROTO);
+                        CU_ASSERT_PTR_NULL(g.token);
+                        CU_ASSERT_TRUE(streq_null(why, b->why));
+                }
+                ve_auth_grant_done(&g);
+                free(why);
+        }
+
+        /* lookup-self: data.id the same way */
+        why = NULL;
+        g = (struct ve_auth_grant) {};
+        CU_ASSERT_EQUAL(ve_auth_parse_grant(BODY(lookup_nul), true, &g, &why), -EPROTO);
+        CU_ASSERT_PTR_NULL(g.token);
+        CU_ASSERT_TRUE(streq_null(why, "data.id in the answer from Vault contains a NUL byte"));
+        ve_auth_grant_done(&g);
+        free(why);
+        why = NULL;
+        CU_ASSERT_EQUAL(ve_auth_parse_grant(BODY(lookup_dup), true, &g, &why), -EPROTO);
+        CU_ASSERT_TRUE(streq_null(why, "key \"ttl\" appears twice in one object of the answer from Vault"));
+        ve_auth_grant_done(&g);
+        free(why);
+
+        /* the wrapped secret id (sys/wrapping/unwrap) */
+        why = v = NULL;
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string(BODY(unwrap_nul), "secret_id", &v, &why), -EPROTO);
+        CU_ASSERT_PTR_NULL(v);
+        CU_ASSERT_TRUE(streq_null(why, "data.secret_id in the answer from Vault contains a NUL byte"));
+        ve_erase_free(v);
+        free(why);
+        why = v = NULL;
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string(BODY(unwrap_dup), "secret_id", &v, &why), -EPROTO);
+        CU_ASSERT_PTR_NULL(v);
+        CU_ASSERT_TRUE(streq_null(why, "key \"secret_id\" appears twice in one object of the answer from Vault"));
+        ve_erase_free(v);
+        free(why);
+        why = v = NULL;
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string(BODY(unwrap_trailing), "secret_id", &v, &why), -EPROTO);
+        CU_ASSERT_PTR_NULL(v);
+        CU_ASSERT_TRUE(streq_null(why, "malformed JSON from Vault"));
+        ve_erase_free(v);
+        free(why);
+        why = v = NULL;
+        CU_ASSERT_EQUAL(ve_auth_parse_data_string(BODY(unwrap_number), "secret_id", &v, &why), -EPROTO);
+        CU_ASSERT_TRUE(streq_null(why, "data.secret_id in the answer from Vault is not a string"));
+        ve_erase_free(v);
+        free(why);
 }
 
 /* ---- logins ---- */
@@ -687,6 +840,71 @@ static void test_kubernetes_jwt_cert(void) {
         free(jwt);
         free(e);
         free(j);
+}
+
+/* Each refused login answer: the login fails with the reason, no token is
+ * handed out, none is used for a request, and none is logged. */
+static void test_login_refused_answer(void) {
+        for (size_t i = 0; bad_logins[i].body; i++) {
+                const struct bad_answer *b = &bad_logins[i];
+                struct client c;
+                char *t = (char *) 0x1, *err = NULL, *want;
+                int r;
+
+                SET_ENV(APPROLE_ENV);
+                srv.login_answer = b->body;
+                CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+                r = ve_auth_token(c.a, &t, &err);
+                want = ve_asprintf("approle login at auth/approle/login: %s", b->why);
+                if (r != -EPROTO || !streq_null(err, want))
+                        fprintf(stderr, "\n  login answer case %zu: not refused as expected\n", i);
+                CU_ASSERT_EQUAL(r, -EPROTO);
+                CU_ASSERT_PTR_EQUAL(t, (char *) 0x1);   /* not written */
+                CU_ASSERT_TRUE(streq_null(err, want));
+                CU_ASSERT_PTR_NULL(err ? strstr(err, "fake-tok") : NULL);
+                CU_ASSERT_PTR_NULL(err ? strstr(err, "evil") : NULL);
+                if (t != (char *) 0x1)
+                        ve_erase_free(t);
+                t = (char *) 0x1;
+                free(want);
+                free(err);
+                err = NULL;
+                /* within the hold: the same error, no second login */
+                CU_ASSERT_EQUAL(ve_auth_token(c.a, &t, &err), r);
+                if (t != (char *) 0x1)
+                        ve_erase_free(t);
+                free(err);
+                CU_ASSERT_EQUAL(count(&srv.logins), 1);
+                CU_ASSERT_EQUAL(count(&srv.lookups), 0);
+                CU_ASSERT_EQUAL(ve_auth_revoke(c.a), 0);  /* no token: nothing to revoke */
+                CU_ASSERT_EQUAL(count(&srv.revokes), 0);
+                CU_ASSERT_FALSE(log_has("fake-tok"));
+                CU_ASSERT_FALSE(log_has("evil"));
+                client_free(&c);
+        }
+}
+
+/* A renewal whose answer is refused: not taken; a new login instead. */
+static void test_renew_refused_answer(void) {
+        struct client c;
+        char *t1, *t2;
+
+        SET_ENV(APPROLE_ENV);
+        srv.ttl = 30;
+        srv.renew_answer = AUTH("{\"client_token\":\"fake-tok-r\",\"lease_duration\":30,\"lease_duration\":9999,"
+                                "\"renewable\":true}");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        t1 = tok(&c);
+        fake_now += 21 * 1000;
+        t2 = tok(&c);
+        CU_ASSERT_EQUAL(count(&srv.renews), 1);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        CU_ASSERT_FALSE(eq(t1, t2));
+        CU_ASSERT_TRUE(log_has("renewing the token: key \"lease_duration\" appears twice in one object of the "
+                               "answer from Vault; logging in again"));
+        ve_erase_free(t1);
+        ve_erase_free(t2);
+        client_free(&c);
 }
 
 struct flight {
@@ -979,6 +1197,128 @@ static void test_sink(void) {
         free(e);
 }
 
+/* ve_auth_token() fails, with one line that names the sink, what is wrong
+ * with it, and the missing secret id; no login is tried. */
+static bool sink_only_fails(struct client *c, const char *sink, const char *why) {
+        char *t = NULL, *err = NULL, *want = ve_asprintf("VAULTENV_TOKEN_SINK %s %s, and approle login needs "
+                                                         "VAULT_SECRET_ID or VAULT_SECRET_ID_FILE", sink, why);
+        unsigned logins = count(&srv.logins);
+        int r = ve_auth_token(c->a, &t, &err);
+        bool ok = r == -EACCES && !t && err && want && strcmp(err, want) == 0 && count(&srv.logins) == logins;
+
+        free(want);
+        free(err);
+        ve_erase_free(t);
+        return ok;
+}
+
+/* A child of a VAULTENV_SCRUB parent: VAULT_ROLE_ID, no secret id, the
+ * sink. It uses the sink's token, and never tries a login. */
+static void test_sink_only(void) {
+        char *sink = tpath("sink"), *e = ve_asprintf("VAULTENV_TOKEN_SINK=%s", sink);
+        char *target = tpath("sink-target"), *jf = ve_asprintf("VAULT_JWT_FILE=%s/nonexistent-jwt", tmpdir);
+        struct client parent, child, c;
+        char *t1, *t2, *t3, *err = NULL, *t = NULL;
+
+        unlink(sink);
+        SET_ENV(APPROLE_ENV, e);
+        srv.secret_id_uses = 1;
+        CU_ASSERT_FATAL(client_new(&parent, NULL) == 0);
+        t1 = tok(&parent);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+
+        {
+                /* the child's environment; the server keeps its state */
+                const char *v[] = { "VAULT_ROLE_ID=fake-role-id", e, NULL };
+
+                memcpy(env_vars, v, sizeof v);
+        }
+        CU_ASSERT_FATAL(client_new(&child, NULL) == 0);
+        t2 = tok(&child);
+        CU_ASSERT_TRUE(eq(t1, t2));
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        CU_ASSERT_EQUAL(count(&srv.lookups), 1);
+        CU_ASSERT_TRUE(log_has("using the Vault token from VAULTENV_TOKEN_SINK"));
+        /* adopted, not its own: not revoked */
+        CU_ASSERT_EQUAL(ve_auth_revoke(child.a), 0);
+        CU_ASSERT_EQUAL(count(&srv.revokes), 0);
+
+        /* what is wrong with the sink is named; nothing is asked of Vault
+         * for a sink that is not trusted */
+        write_file("sink", t1, 0620);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_TRUE(sink_only_fails(&c, sink, "is writable by group or others (mode 0620)"));
+        CU_ASSERT_EQUAL(count(&srv.lookups), 1);
+        client_free(&c);
+        unlink(sink);
+        write_file("sink-target", t1, 0600);
+        CU_ASSERT_EQUAL(symlink(target, sink), 0);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_TRUE(sink_only_fails(&c, sink, "is a symbolic link"));
+        CU_ASSERT_FALSE(log_has("not using it"));       /* the error says it: no second line */
+        client_free(&c);
+        unlink(sink);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_TRUE(sink_only_fails(&c, sink, "does not exist"));
+        CU_ASSERT_EQUAL(count(&srv.lookups), 1);
+        /* remembered for a moment: no new attempt */
+        CU_ASSERT_TRUE(sink_only_fails(&c, sink, "does not exist"));
+        client_free(&c);
+        write_file("sink", "\n", 0600);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_TRUE(sink_only_fails(&c, sink, "is empty"));
+        client_free(&c);
+
+        /* a token Vault no longer accepts */
+        write_file("sink", t1, 0600);
+        server_revoke_all();
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_TRUE(sink_only_fails(&c, sink, "holds a token Vault refuses (expired or revoked)"));
+        CU_ASSERT_EQUAL(count(&srv.lookups), 2);
+        client_free(&c);
+        /* the child that adopted it: dropped on the 403, and the sink
+         * holding only that token is no way out */
+        CU_ASSERT_TRUE(ve_auth_rejected(child.a, t2));
+        CU_ASSERT_TRUE(sink_only_fails(&child, sink, "holds only the token Vault refused"));
+        /* the parent logs in again and writes the sink: after the hold,
+         * the child takes the new token */
+        srv.secret_id_uses = 1;
+        CU_ASSERT_TRUE(ve_auth_rejected(parent.a, t1));
+        t3 = tok(&parent);
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        CU_ASSERT_FALSE(eq(t1, t3));
+        fake_now += 6 * 1000;
+        ve_erase_free(t2);
+        t2 = tok(&child);
+        CU_ASSERT_TRUE(eq(t2, t3));
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+
+        /* another method whose credential file is gone: the sink still
+         * comes first, and when it fails too the error says why */
+        SET_ENV("VAULT_AUTH_ROLE=fake-role", jf, e);    /* the server forgot every token */
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_EQUAL(ve_auth_token(c.a, &t, &err), -ENOENT);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "nonexistent-jwt (VAULT_JWT_FILE)"));
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "(and VAULTENV_TOKEN_SINK "));
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "holds a token Vault refuses (expired or revoked))"));
+        CU_ASSERT_PTR_NULL(err ? strchr(err, '\n') : NULL);
+        CU_ASSERT_EQUAL(count(&srv.logins), 0);
+        free(err);
+        client_free(&c);
+
+        ve_erase_free(t1);
+        ve_erase_free(t2);
+        ve_erase_free(t3);
+        client_free(&child);
+        client_free(&parent);
+        unlink(sink);
+        unlink(target);
+        free(target);
+        free(jf);
+        free(sink);
+        free(e);
+}
+
 static void test_config_error_from_new(void) {
         struct client c;
         char *err = NULL;
@@ -1006,7 +1346,8 @@ static void test_no_secret_logged_wrap(void) {
          * ones with the log kept */
         static const CU_TestFunc again[] = {
                 test_approle_refused, test_wrapped_secret_id, test_renew_and_relogin, test_rejected,
-                test_sink, test_token_method, test_kubernetes_jwt_cert,
+                test_sink, test_sink_only, test_token_method, test_kubernetes_jwt_cert, test_login_refused_answer,
+                test_renew_refused_answer,
         };
         char keep[sizeof logbuf];
 
@@ -1029,6 +1370,7 @@ int main(void) {
                 { "detect", test_detect },
                 { "json object", test_json_object },
                 { "parse grant", test_parse_grant },
+                { "parse grant: refused answers", test_parse_grant_refused },
                 { "config error from new", test_config_error_from_new },
                 { NULL, NULL },
         };
@@ -1039,6 +1381,7 @@ int main(void) {
                 { "wrapped secret id", test_wrapped_secret_id },
                 { "kubernetes, jwt, cert", test_kubernetes_jwt_cert },
                 { "single flight", test_single_flight },
+                { "refused login answers", test_login_refused_answer },
                 { NULL, NULL },
         };
         static const struct unit_test t_life[] = {
@@ -1046,9 +1389,11 @@ int main(void) {
                 { "not renewable", test_not_renewable },
                 { "max ttl", test_max_ttl },
                 { "rejected", test_rejected },
+                { "refused renewal answer", test_renew_refused_answer },
                 { "token method", test_token_method },
                 { "revoke", test_revoke },
                 { "sink", test_sink },
+                { "sink only: approle without a secret id", test_sink_only },
                 { "no secret logged", test_no_secret_logged_wrap },
                 { NULL, NULL },
         };

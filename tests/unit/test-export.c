@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "log.h"
 #include "mapfile.h"
 #include "resolve.h"
 #include "settings.h"
@@ -351,6 +352,68 @@ static void test_bulk_names(void) {
         ve_resolver_free(r);
 }
 
+static char warned[1024];
+
+static void collect_log(void *userdata, enum ve_log_level level, const char *msg) {
+        (void) userdata;
+        (void) level;
+        if (strlen(warned) + strlen(msg) + 2 < sizeof warned) {
+                strcat(warned, msg);
+                strcat(warned, "\n");
+        }
+}
+
+/* A bulk rule never serves a name the shim passes through to the real
+ * environment (an allocator's MALLOC_CONF, SSLKEYLOGFILE; mapfile.c,
+ * ve_name_reserved()): not listed, not found, a warning naming it. */
+static void test_bulk_reserved(void) {
+        static const struct answer a[] = {
+                { "secret/app/s", 0, { "slkeylogfile", "fake-path", "alloc_conf", "fake-conf", "ok", "fake-ok" }, 1 },
+                { "secret/app/m", 0, { "malloc_conf", "fake-conf", "MALLOC-CONF", "fake-conf2", "pw", "fake-pw" }, 1 },
+                {},
+        };
+        struct ve_settings settings;
+        struct ve_resolver *r;
+        char **names = NULL;
+        const char *v = NULL;
+
+        answers = a;
+        warned[0] = 0;
+        ve_log_set(collect_log, NULL, VE_LOG_WARN);
+        r = resolver_of("S* = secret/app/s#*\nAPP_* = secret/app/m#*\n", &settings);
+        CU_ASSERT_EQUAL_FATAL(ve_resolver_bulk_names(r, 0, &names, NULL), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(names[0]);
+        CU_ASSERT_STRING_EQUAL(names[0], "SALLOC_CONF");        /* not a *MALLOC_CONF */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(names[1]);
+        CU_ASSERT_STRING_EQUAL(names[1], "SOK");
+        CU_ASSERT_PTR_NULL(names[2]);
+        ve_names_free(names);
+        CU_ASSERT_PTR_NOT_NULL(strstr(warned, "SSLKEYLOGFILE (a key at secret/app/s, bulk mapping S* on line 1) is a "
+                                              "name vaultenv never serves; left to the environment"));
+        CU_ASSERT_EQUAL_FATAL(ve_resolver_bulk_names(r, 1, &names, NULL), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(names[0]);
+        CU_ASSERT_STRING_EQUAL(names[0], "APP_PW");
+        CU_ASSERT_PTR_NULL(names[1]);
+        ve_names_free(names);
+        CU_ASSERT_PTR_NOT_NULL(strstr(warned, "APP_MALLOC_CONF (a key at secret/app/m, bulk mapping APP_* on line 2) "
+                                              "is a name vaultenv never serves; left to the environment"));
+        /* "malloc_conf" and "MALLOC-CONF" give one name: warned once */
+        {
+                const char *first = strstr(warned, "APP_MALLOC_CONF");
+
+                CU_ASSERT_TRUE(first && !strstr(first + 1, "APP_MALLOC_CONF"));
+        }
+        /* the look-up the shim makes: nothing, so the environment answers */
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "SSLKEYLOGFILE"));
+        CU_ASSERT_PTR_NULL(ve_resolver_find(r, "APP_MALLOC_CONF"));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ve_resolver_find(r, "APP_PW"));
+        CU_ASSERT_EQUAL(ve_resolve(r, ve_resolver_find(r, "APP_PW"), &v, NULL, NULL), 0);
+        CU_ASSERT_TRUE(v && strcmp(v, "fake-pw") == 0);
+        CU_ASSERT_PTR_NULL(strstr(warned, "fake-"));
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+        ve_resolver_free(r);
+}
+
 int main(void) {
         static const struct unit_test quoting[] = {
                 { "format names", test_format_parse },
@@ -365,6 +428,7 @@ int main(void) {
         static const struct unit_test resolver[] = {
                 { "status of the last Vault read", test_vault_status },
                 { "names of a bulk rule", test_bulk_names },
+                { "a bulk rule never serves a reserved name", test_bulk_reserved },
                 { NULL, NULL },
         };
         static const struct unit_suite suites[] = {

@@ -160,6 +160,80 @@ static void test_build_malformed(void) {
         ve_secret_free(v);
 }
 
+/* Answers the checked parser refuses (ve_vault_parse_json()): read with
+ * cJSON alone, each would give a write (or a version) all the same. */
+static void test_build_refused(void) {
+        static const struct {
+                long status;
+                const char *body;
+                const char *msg;
+        } cases[] = {
+                /* a deleted latest version whose metadata has "version"
+                 * twice: cJSON alone takes the first for cas */
+                { 404, "{\"data\":{\"data\":null,\"metadata\":{\"deletion_time\":\"2026-11-22T11:16:10Z\","
+                       "\"destroyed\":false,\"version\":4,\"version\":9}}}",
+                  "unexpected answer from Vault for secret/app: key \"version\" appears twice in one object of "
+                  "the answer from Vault" },
+                /* text after the answer: cJSON alone stops before it */
+                { 404, "{\"errors\":[]} x", "unexpected answer from Vault for secret/app: malformed JSON from Vault" },
+                { 404, "{\"data\":{\"data\":null,\"metadata\":{\"version\":4}}}{\"data\":null}",
+                  "unexpected answer from Vault for secret/app: malformed JSON from Vault" },
+                { 200, V2_READ("{\"pw\":\"fake-old\"}", "7") "trailing",
+                  "unexpected answer from Vault for secret/app: malformed JSON from Vault" },
+                { 404, "<html>Not Found</html>", "unexpected answer from Vault for secret/app: malformed JSON from Vault" },
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct ve_http_response cur = resp(cases[i].status, cases[i].body);
+                struct ve_secret *v = one("pw", "fake-new");
+                char *body = NULL, *err = NULL;
+                long cas = -5;
+
+                CU_ASSERT_EQUAL(ve_kv_build_write("secret/app", 2, &cur, v, VE_KV_PUT_MERGE, &body, &cas, &err), -EPROTO);
+                CU_ASSERT_PTR_NULL(body);
+                CU_ASSERT_EQUAL(cas, -5);
+                CU_ASSERT_PTR_NOT_NULL(err);
+                if (err && strcmp(err, cases[i].msg) != 0) {
+                        fprintf(stderr, "case %zu: got \"%s\"\n", i, err);
+                        CU_FAIL("message differs");
+                }
+                free(body);
+                free(err);
+                ve_secret_free(v);
+        }
+}
+
+static void test_write_result_refused(void) {
+        static const struct {
+                const char *body;
+                const char *msg;
+        } cases[] = {
+                { "{\"data\":{\"version\":2,\"version\":3}}",
+                  "unexpected answer from Vault writing secret/app: key \"version\" appears twice in one object of "
+                  "the answer from Vault" },
+                { "{\"data\":{\"version\":2}} x", "unexpected answer from Vault writing secret/app: malformed JSON from Vault" },
+                { "{\"data\":{\"version\":2}}{\"data\":{\"version\":3}}",
+                  "unexpected answer from Vault writing secret/app: malformed JSON from Vault" },
+                { "{\"data\":{\"version\":\"2\"}}", "unexpected answer from Vault writing secret/app: no data.version" },
+                { "{\"data\":null}", "unexpected answer from Vault writing secret/app: no data.version" },
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct ve_http_response r = resp(200, cases[i].body);
+                char *err = NULL;
+                long version = -5;
+
+                CU_ASSERT_EQUAL(ve_kv_write_result("secret/app", 2, 1, &r, true, &version, &err), -EPROTO);
+                CU_ASSERT_EQUAL(version, -5);
+                CU_ASSERT_PTR_NOT_NULL(err);
+                if (err && strcmp(err, cases[i].msg) != 0) {
+                        fprintf(stderr, "case %zu: got \"%s\"\n", i, err);
+                        CU_FAIL("message differs");
+                }
+                free(err);
+        }
+}
+
 static void test_write_result(void) {
         struct ve_http_response r;
         char *err = NULL;
@@ -226,7 +300,9 @@ int main(void) {
                 { "absent and deleted secrets", test_build_absent },
                 { "KV v1 merge keeps types", test_build_v1_merge },
                 { "malformed read answer", test_build_malformed },
+                { "refused read answers (checked parser)", test_build_refused },
                 { "write answers: version, CAS conflict, errors", test_write_result },
+                { "refused write answers (checked parser)", test_write_result_refused },
                 { "read back", test_readback },
                 { NULL, NULL },
         };

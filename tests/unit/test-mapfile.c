@@ -888,6 +888,56 @@ static void test_reserved_names(void) {
         ve_map_free(map);
 }
 
+/* Names the shim passes through to the real environment because libraries
+ * read them during its own work (shim/shim.c: allocator_config(),
+ * key_log_name()): a mapping of one could never be served, so it is an
+ * error, with the place. Bulk rules stay allowed (every prefix could give
+ * a name ending in MALLOC_CONF); the resolver never serves such a name from
+ * one (test-export.c, test_bulk_reserved). */
+static void test_passthrough_names(void) {
+        struct ve_map *map;
+
+        CHECK_ERROR("A = m/a\nMALLOC_CONF = secret/app/t#k\n",
+                    SOURCE ":2:1: MALLOC_CONF is an allocator's configuration (every name ending in MALLOC_CONF), "
+                    "which vaultenv passes through from the real environment and never serves through a mapping");
+        CHECK_ERROR("  _RJEM_MALLOC_CONF = secret/app/t#k\n",
+                    SOURCE ":1:3: _RJEM_MALLOC_CONF is an allocator's configuration (every name ending in "
+                    "MALLOC_CONF), which vaultenv passes through from the real environment and never serves "
+                    "through a mapping");
+        CHECK_ERROR("JE_MALLOC_CONF = secret/app/t#k required\n",
+                    SOURCE ":1:1: JE_MALLOC_CONF is an allocator's configuration (every name ending in "
+                    "MALLOC_CONF), which vaultenv passes through from the real environment and never serves "
+                    "through a mapping");
+        CHECK_ERROR("A = m/a\nB = m/b\n\tSSLKEYLOGFILE = \"{{ secret/app/t#k }}\"\n",
+                    SOURCE ":3:2: SSLKEYLOGFILE is read by the TLS library of vaultenv's own connections, which "
+                    "vaultenv passes through from the real environment and never serves through a mapping");
+        CU_ASSERT_TRUE(ve_name_reserved("MALLOC_CONF"));
+        CU_ASSERT_TRUE(ve_name_reserved("_RJEM_MALLOC_CONF"));
+        CU_ASSERT_TRUE(ve_name_reserved("APP_MALLOC_CONF"));
+        CU_ASSERT_TRUE(ve_name_reserved("SSLKEYLOGFILE"));
+        CU_ASSERT_FALSE(ve_name_reserved("MALLOC_CONF_X"));
+        CU_ASSERT_FALSE(ve_name_reserved("MALLOC_ARENA_MAX"));
+        CU_ASSERT_FALSE(ve_name_reserved("malloc_conf"));
+        CU_ASSERT_FALSE(ve_name_reserved("SSLKEYLOGFILE_X"));
+        CU_ASSERT_FALSE(ve_name_reserved("MY_SSLKEYLOGFILE"));
+        CU_ASSERT_FALSE(ve_name_reserved("SSL_CERT_FILE"));
+        CU_ASSERT_FALSE(ve_name_reserved("ALLOC_CONF"));
+
+        /* Look-alikes and bulk prefixes that cover such names stay
+         * mappable. */
+        map = PARSE_OK("MALLOC_CONF_X = m/a\nMALLOC_ARENA_MAX = m/b\nmalloc_conf = m/c\nSSLKEYLOGFILE_X = m/d\n"
+                       "MY_SSLKEYLOGFILE = m/e\nSSL_* = m/f#*\nMALLOC_* = m/g#*\n"
+                       "SSLKEYLOGFILE* = m/i#*\nX_MALLOC_CONF* = m/j#*\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_EQUAL(map->n_entries, 5);
+        CU_ASSERT_EQUAL(map->n_bulk, 4);
+        ve_map_free(map);
+        map = PARSE_OK("S* = m/h#*\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_EQUAL(map->n_bulk, 1);
+        ve_map_free(map);
+}
+
 /* issue 7: the mapping file is checked on the opened descriptor. */
 static void test_load_trust(void) {
         static const char text[] = "A = m/a\n";
@@ -934,6 +984,7 @@ int main(void) {
                 { "templates", test_templates_in_map },
                 { "bulk mapping", test_bulk_in_map },
                 { "reserved names", test_reserved_names },
+                { "names passed through (MALLOC_CONF, SSLKEYLOGFILE)", test_passthrough_names },
                 { "ve_map_load trust checks", test_load_trust },
                 { NULL, NULL },
         };

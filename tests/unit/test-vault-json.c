@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "log.h"
@@ -83,6 +84,8 @@ static char *fixture(const char *name, size_t *ret_len) {
                 *ret_len = len;
         return data;
 }
+
+#define BODY_OF(literal) literal, sizeof literal - 1
 
 static int parse_kv_str(int version, const char *body, struct ve_secret **s, char **err) {
         return ve_vault_parse_kv(version, body, strlen(body), s, err);
@@ -994,6 +997,50 @@ static void test_client_fallback(void) {
         ve_log_set(NULL, NULL, VE_LOG_ERROR);
 }
 
+/* Mount detection by the answers themselves (vault.c's shape_of()): a 404
+ * body the checked parser refuses tells nothing about the KV version, is
+ * logged with the reason, and nothing is cached from it. */
+static void test_client_fallback_refused(void) {
+        struct ve_vault *v;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+
+        /* the v2 read's 404 has "data" twice; cJSON alone would see
+         * data.metadata and take the mount for KV v2 with no v1 read */
+        log_lines[0] = 0;
+        v = client(FAKE_TOKEN, NULL);
+        routes_reset();
+        route_add("/v1/sys/internal/ui/mounts/secret/app/db", 403, "preflight-403.json", NULL);
+        route_add("/v1/secret/data/app/db", 404, NULL,
+                  "{\"data\":{\"data\":null,\"metadata\":{\"version\":3,\"destroyed\":false}},\"data\":null}");
+        route_add("/v1/secret/app/db", 404, "kv2-versioned-warning-404.json", NULL);
+        expect_error(v, VE_KV_AUTO, "secret/app/db", -ENOENT, "no secret at secret/app/db");
+        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_PTR_NOT_NULL(strstr(log_lines, "secret/app/db: the answer from Vault (HTTP 404) tells nothing about "
+                                                 "the KV version: key \"data\" appears twice in one object of the "
+                                                 "answer from Vault"));
+        ve_vault_free(v);
+
+        /* the v1 read's 404 is {"errors":[]} with text after it; cJSON
+         * alone would take it for a KV v1 mount's and cache that */
+        log_lines[0] = 0;
+        v = client(FAKE_TOKEN, NULL);
+        routes_reset();
+        route_add("/v1/sys/internal/ui/mounts/kv/app/db", 403, "preflight-403.json", NULL);
+        route_add("/v1/kv/data/app/db", 404, "errors-empty-404.json", NULL);
+        route_add("/v1/kv/app/db", 404, NULL, "{\"errors\":[]} x");
+        expect_error(v, VE_KV_AUTO, "kv/app/db", -ENOENT, "no secret at kv/app/db");
+        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_PTR_NOT_NULL(strstr(log_lines, "kv/app/db: the answer from Vault (HTTP 404) tells nothing about "
+                                                 "the KV version: malformed JSON from Vault"));
+        /* not cached: the next read detects again (3 requests, not 1) */
+        expect_error(v, VE_KV_AUTO, "kv/app/db", -ENOENT, "no secret at kv/app/db");
+        CU_ASSERT_EQUAL(n_seen(), 6);
+        ve_vault_free(v);
+
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
 static void test_client_status(void) {
         struct ve_vault *v = client(FAKE_TOKEN, NULL);
         struct ve_secret *s;
@@ -1386,6 +1433,88 @@ static void test_kv_hostile(void) {
         }
 }
 
+/* The checked entry point the other readers of Vault's answers use
+ * (auth.c, kv_write.c, vault.c). */
+/* NULL-safe: a missing message is a failed assertion, not a crash. */
+static bool streq_null(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+static void test_parse_json(void) {
+        static const struct {
+                const char *body;
+                const char *why;
+        } refused[] = {
+                { "{\"a\":1,\"a\":2}", "key \"a\" appears twice in one object of the answer from Vault" },
+                { "{\"o\":{\"k\":\"fake-1\",\"k\":\"fake-2\"}}",
+                  "key \"k\" appears twice in one object of the answer from Vault" },
+                { "{\"a\":1} x", "malformed JSON from Vault" },
+                { "{\"a\":1}{}", "malformed JSON from Vault" },
+                { "{\"a\":1", "malformed JSON from Vault" },
+                { "", "malformed JSON from Vault" },
+                { "<html>Bad Gateway</html>", "malformed JSON from Vault" },
+                { "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+                  "JSON from Vault nests deeper than 32 levels" },
+        };
+        static const char nul_body[] = "{\"a\":\"fake\\u0000evil\"} \0";
+        cJSON *root = NULL;
+        const char *v;
+        char *why;
+
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+                why = NULL;
+                root = (cJSON *) 0x1;
+                CU_ASSERT_EQUAL(ve_vault_parse_json(refused[i].body, strlen(refused[i].body), &root, &why), -EPROTO);
+                CU_ASSERT_PTR_EQUAL(root, (cJSON *) 0x1);      /* not written */
+                CU_ASSERT_PTR_NOT_NULL(why);
+                if (why && strcmp(why, refused[i].why) != 0) {
+                        fprintf(stderr, "case %zu: got \"%s\"\n", i, why);
+                        CU_FAIL("reason differs");
+                }
+                free(why);
+        }
+        /* a raw NUL byte in the body */
+        CU_ASSERT_EQUAL(ve_vault_parse_json(nul_body, sizeof nul_body - 1, &root, NULL), -EPROTO);
+        CU_ASSERT_EQUAL(ve_vault_parse_json(NULL, 0, &root, NULL), -EPROTO);
+
+        /* accepted: numbers stay numbers; "\u0000" is kept, not cut, and
+         * the string getter refuses it */
+        root = NULL;
+        why = NULL;
+        CU_ASSERT_EQUAL_FATAL(ve_vault_parse_json(BODY_OF("{\"n\":1800,\"s\":\"fake-x\",\"z\":\"fake\\u0000evil\","
+                                                          "\"t\":true,\"nil\":null} \n"), &root, &why), 0);
+        CU_ASSERT_PTR_NULL(why);
+        CU_ASSERT_TRUE(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(root, "n")));
+        CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(root, "n")->valuedouble, 1800);
+        v = NULL;
+        CU_ASSERT_EQUAL(ve_vault_json_string(root, "s", "s", &v, NULL), 0);
+        CU_ASSERT_PTR_NOT_NULL(v);
+        if (v)
+                CU_ASSERT_STRING_EQUAL(v, "fake-x");
+        v = "x";
+        CU_ASSERT_EQUAL(ve_vault_json_string(root, "absent", "absent", &v, NULL), 0);
+        CU_ASSERT_PTR_NULL(v);
+        v = "x";
+        CU_ASSERT_EQUAL(ve_vault_json_string(root, "nil", "nil", &v, NULL), 0);
+        CU_ASSERT_PTR_NULL(v);
+        v = "x";
+        CU_ASSERT_EQUAL(ve_vault_json_string(NULL, "s", "s", &v, NULL), 0);
+        CU_ASSERT_PTR_NULL(v);
+        v = NULL;
+        CU_ASSERT_EQUAL(ve_vault_json_string(root, "z", "data.z", &v, &why), -EPROTO);
+        CU_ASSERT_PTR_NULL(v);
+        CU_ASSERT_TRUE(streq_null(why, "data.z in the answer from Vault contains a NUL byte"));
+        free(why);
+        why = NULL;
+        CU_ASSERT_EQUAL(ve_vault_json_string(root, "n", "data.n", &v, &why), -EPROTO);
+        CU_ASSERT_TRUE(streq_null(why, "data.n in the answer from Vault is not a string"));
+        free(why);
+        why = NULL;
+        CU_ASSERT_EQUAL(ve_vault_json_string(root, "t", "data.t", &v, NULL), -EPROTO);
+        ve_vault_json_free(root);
+        ve_vault_json_free(NULL);
+}
+
 static void test_kv_depth(void) {
         struct ve_secret *s = NULL;
         char *err = NULL, *b, *expect;
@@ -1466,6 +1595,7 @@ int main(void) {
                 { "lease_registry", test_lease_registry },
                 { "kv_hostile", test_kv_hostile },
                 { "kv_depth", test_kv_depth },
+                { "parse_json (the checked entry point)", test_parse_json },
                 { NULL, NULL },
         };
         /* The client tests need the in-test server: no server, a failure. */
@@ -1474,6 +1604,7 @@ int main(void) {
                 { "auto_v2", test_client_auto_v2 },
                 { "auto_v1", test_client_auto_v1 },
                 { "fallback", test_client_fallback },
+                { "fallback: refused 404 bodies", test_client_fallback_refused },
                 { "status", test_client_status },
                 { "token", test_client_token },
                 { "network", test_client_network },
