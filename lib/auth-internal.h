@@ -4,7 +4,10 @@
 /* Shared by auth.c and the login methods (auth_*.c), and by the unit test.
  * Not part of the library's interface. Every string here that may hold a
  * secret (a secret id, a JWT, a token, a login body) is wiped before it is
- * freed (ve_erase_free). */
+ * freed (ve_erase_free). Those kept past one call (the token, the secret
+ * id, the unwrap cache, a grant's token, what ve_auth_read_credential()
+ * read) live in the secure arena (util.h: out of core dumps, locked), made
+ * by ve_auth_secret_dup() and freed by ve_auth_secret_free(). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,7 +31,7 @@ struct ve_auth_config {
         char *mount;                    /* VAULT_AUTH_PATH, else the method's name */
         char *role;                     /* VAULT_AUTH_ROLE */
         char *role_id, *role_id_file;
-        char *secret_id;                /* secret */
+        char *secret_id;                /* secret (secure arena) */
         char *secret_id_file;
         bool secret_id_wrapped;
         char *k8s_token_file;
@@ -37,19 +40,26 @@ struct ve_auth_config {
 
         /* approle, VAULT_SECRET_ID_WRAPPED: the wrapping token last
          * unwrapped and what it held, so that a re-login does not unwrap a
-         * single-use wrapping token twice. Both secrets. */
+         * single-use wrapping token twice. Both secrets (secure arena). */
         char *unwrapped_from, *unwrapped_secret_id;
 };
 
 /* What a login, a renewal or a lookup-self gave. */
 struct ve_auth_grant {
-        char *token;                    /* secret */
+        char *token;                    /* secret (secure arena) */
         uint64_t ttl_s;                 /* 0: does not expire */
         uint64_t full_ttl_s;            /* the TTL a renewal restores (lookup-self: creation_ttl) */
         bool renewable;
 };
 
 void ve_auth_grant_done(struct ve_auth_grant *g);
+
+/* A copy of a secret kept past the call: in the secure arena
+ * (ve_secure_strdup()), or, when the arena cannot grow, on the heap (warned
+ * once). NULL for NULL or on allocation failure. */
+char *ve_auth_secret_dup(const char *s);
+/* Frees (wiped) what ve_auth_secret_dup() gave, or any heap string. */
+void ve_auth_secret_free(char *s);
 
 const char *ve_auth_method_name(enum ve_auth_method m);
 
@@ -85,7 +95,7 @@ int ve_auth_parse_data_string(const char *body, size_t len, const char *key, cha
                               char **ret_why);
 
 /* Reads a credential file: whole, surrounding whitespace trimmed, at most
- * 64 KiB. A file readable by group or others gives a warning naming it and
+ * 64 KiB, into ve_auth_secret_dup() memory (free: ve_auth_secret_free()). A file readable by group or others gives a warning naming it and
  * var (not a refusal: Kubernetes secret volumes are 0644). -errno and a
  * one-line message naming the file, var and the reason; an empty file is
  * -ENODATA. */
@@ -120,3 +130,8 @@ int ve_auth_cert_login(struct ve_auth_config *c, struct ve_http *http,
 /* Test hook: the monotonic clock (milliseconds) used for TTLs. */
 struct ve_auth;
 void ve_auth_set_clock(struct ve_auth *a, uint64_t (*now_ms)(void));
+/* Test hooks: the stored token, the last token Vault refused (NULL: none),
+ * and the login configuration, to check where they live. No locking. */
+const char *ve_auth_peek_token(struct ve_auth *a);
+const char *ve_auth_peek_rejected(struct ve_auth *a);
+const struct ve_auth_config *ve_auth_peek_config(struct ve_auth *a);

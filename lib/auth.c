@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,32 @@ struct ve_auth {
 
 /* ---- small helpers shared with the methods ---- */
 
+char *ve_auth_secret_dup(const char *s) {
+        static atomic_flag warned = ATOMIC_FLAG_INIT;
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = ve_secure_strdup(s);
+        if (d)
+                return d;
+        /* The arena cannot grow (mmap() failed): the heap will do, wiped
+         * when freed (ve_auth_secret_free()). Said once. */
+        d = strdup(s);
+        if (d && !atomic_flag_test_and_set(&warned))
+                ve_warn("cannot get memory excluded from core dumps; keeping Vault credentials on the heap");
+        return d;
+}
+
+void ve_auth_secret_free(char *s) {
+        if (!s)
+                return;
+        if (ve_secure_owns(s))
+                ve_secure_free(s);
+        else
+                ve_erase_free(s);
+}
+
 const char *ve_auth_method_name(enum ve_auth_method m) {
         switch (m) {
         case VE_AUTH_TOKEN:
@@ -105,7 +132,7 @@ const char *ve_auth_method_name(enum ve_auth_method m) {
 void ve_auth_grant_done(struct ve_auth_grant *g) {
         if (!g)
                 return;
-        ve_erase_free(g->token);
+        ve_auth_secret_free(g->token);
         *g = (struct ve_auth_grant) {};
 }
 
@@ -252,7 +279,7 @@ int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_aut
                 goto out;
         }
         g.renewable = cJSON_IsTrue(renewable);
-        if (token && token[0] && !(g.token = strdup(token))) {
+        if (token && token[0] && !(g.token = ve_auth_secret_dup(token))) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -340,7 +367,8 @@ static int read_fd_trimmed(int fd, char **ret_value) {
                 r = -ENODATA;
                 goto out;
         }
-        v = strndup(buf + s, e - s);
+        buf[e] = 0;
+        v = ve_auth_secret_dup(buf + s);
         if (!v) {
                 r = -ENOMEM;
                 goto out;
@@ -600,6 +628,13 @@ static int dup_opt(const char *s, char **ret) {
         return 0;
 }
 
+/* dup_opt() for a secret: into the secure arena (ve_auth_secret_dup()).
+ * False on allocation failure. */
+static bool secret_dup_opt(const char *s, char **ret) {
+        *ret = ve_auth_secret_dup(s);
+        return !s || *ret;
+}
+
 int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
                 struct ve_auth **ret_auth, char **ret_error) {
         enum ve_auth_method m;
@@ -624,7 +659,7 @@ int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
             dup_opt(settings->auth_role, &a->cfg.role) < 0 ||
             dup_opt(settings->role_id, &a->cfg.role_id) < 0 ||
             dup_opt(settings->role_id_file, &a->cfg.role_id_file) < 0 ||
-            dup_opt(settings->secret_id, &a->cfg.secret_id) < 0 ||
+            !secret_dup_opt(settings->secret_id, &a->cfg.secret_id) ||
             dup_opt(settings->secret_id_file, &a->cfg.secret_id_file) < 0 ||
             dup_opt(settings->k8s_token_file, &a->cfg.k8s_token_file) < 0 ||
             dup_opt(settings->jwt_file, &a->cfg.jwt_file) < 0 ||
@@ -641,7 +676,7 @@ int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
 
         if (m == VE_AUTH_TOKEN) {
                 if (settings->token) {
-                        if (dup_opt(settings->token, &a->token) < 0) {
+                        if (!secret_dup_opt(settings->token, &a->token)) {
                                 ve_auth_free(a);
                                 return -ENOMEM;
                         }
@@ -668,8 +703,8 @@ int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
 void ve_auth_free(struct ve_auth *a) {
         if (!a)
                 return;
-        ve_erase_free(a->token);
-        ve_erase_free(a->rejected);
+        ve_auth_secret_free(a->token);
+        ve_auth_secret_free(a->rejected);
         free(a->fail_msg);
         free(a->token_file);
         free(a->sink);
@@ -677,13 +712,13 @@ void ve_auth_free(struct ve_auth *a) {
         free(a->cfg.role);
         ve_erase_free(a->cfg.role_id);
         free(a->cfg.role_id_file);
-        ve_erase_free(a->cfg.secret_id);
+        ve_auth_secret_free(a->cfg.secret_id);
         free(a->cfg.secret_id_file);
         free(a->cfg.k8s_token_file);
         free(a->cfg.jwt_file);
         free(a->file_refused);
-        ve_erase_free(a->cfg.unwrapped_from);
-        ve_erase_free(a->cfg.unwrapped_secret_id);
+        ve_auth_secret_free(a->cfg.unwrapped_from);
+        ve_auth_secret_free(a->cfg.unwrapped_secret_id);
         pthread_cond_destroy(&a->cond);
         pthread_mutex_destroy(&a->lock);
         free(a);
@@ -691,6 +726,18 @@ void ve_auth_free(struct ve_auth *a) {
 
 void ve_auth_set_clock(struct ve_auth *a, uint64_t (*now_ms)(void)) {
         a->now = now_ms;
+}
+
+const char *ve_auth_peek_token(struct ve_auth *a) {
+        return a->token;
+}
+
+const char *ve_auth_peek_rejected(struct ve_auth *a) {
+        return a->rejected;
+}
+
+const struct ve_auth_config *ve_auth_peek_config(struct ve_auth *a) {
+        return &a->cfg;
 }
 
 /* Token method: reads the token file. Called with the lock held. Returns
@@ -866,7 +913,7 @@ static void sink_remove_if(const char *path, const char *token) {
         }
         if (streq_opt(t, token) && unlink(path) < 0)
                 ve_warn("cannot remove VAULTENV_TOKEN_SINK %s: %s", path, strerror(errno));
-        ve_erase_free(t);
+        ve_auth_secret_free(t);
 }
 
 /* GET auth/token/lookup-self with token: 0 and its TTL when Vault accepts
@@ -898,8 +945,8 @@ static int lookup_self(struct ve_auth *a, const char *token, struct ve_auth_gran
                 goto out;
         }
         /* Keep our copy; data.id may be absent (e.g. behind an agent). */
-        ve_erase_free(g.token);
-        g.token = strdup(token);
+        ve_auth_secret_free(g.token);
+        g.token = ve_auth_secret_dup(token);
         if (!g.token) {
                 r = -ENOMEM;
                 goto out;
@@ -939,7 +986,7 @@ static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, b
                                           err ? err : strerror(-r));
                 free(err);
         }
-        ve_erase_free(t);
+        ve_auth_secret_free(t);
         if (r == 0) {
                 ve_info("using the Vault token from VAULTENV_TOKEN_SINK %s", a->sink);
                 return 0;
@@ -979,8 +1026,8 @@ static int renew_self(struct ve_auth *a, const char *token, struct ve_auth_grant
                 free(why);
                 goto out;
         }
-        ve_erase_free(g.token);
-        g.token = strdup(token);
+        ve_auth_secret_free(g.token);
+        g.token = ve_auth_secret_dup(token);
         if (!g.token) {
                 r = -ENOMEM;
                 goto out;
@@ -1085,7 +1132,7 @@ static void install(struct ve_auth *a, struct ve_auth_grant *g, enum source src,
                 a->relogin = false;
                 a->owner = src == SRC_LOGIN ? getpid() : 0;
         }
-        ve_erase_free(a->token);
+        ve_auth_secret_free(a->token);
         a->token = g->token;
         g->token = NULL;
         a->renewable = g->renewable;
@@ -1172,8 +1219,9 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
         /* This thread refreshes. */
         start = a->now();
         renew = a->token && a->renewable && !a->relogin && token_valid_locked(a, start);
-        if ((a->token && !(old = strdup(a->token))) || (a->rejected && !(rejected = strdup(a->rejected)))) {
-                ve_erase_free(old);
+        if ((a->token && !(old = ve_auth_secret_dup(a->token))) ||
+            (a->rejected && !(rejected = ve_auth_secret_dup(a->rejected)))) {
+                ve_auth_secret_free(old);
                 pthread_mutex_unlock(&a->lock);
                 return -ENOMEM;
         }
@@ -1197,7 +1245,7 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
                                 err ? err : "cannot refresh the Vault token");
                         r = 0;
                 } else {
-                        ve_erase_free(a->token);
+                        ve_auth_secret_free(a->token);
                         a->token = NULL;
                         a->source = SRC_NONE;
                 }
@@ -1209,8 +1257,8 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
         pthread_mutex_unlock(&a->lock);
 
         ve_auth_grant_done(&g);
-        ve_erase_free(old);
-        ve_erase_free(rejected);
+        ve_auth_secret_free(old);
+        ve_auth_secret_free(rejected);
         free(err);
         return r;
 }
@@ -1231,11 +1279,11 @@ bool ve_auth_rejected(struct ve_auth *a, const char *token) {
                         changed = t && !streq_opt(t, a->token);
                         if (changed) {
                                 ve_info("the token file %s holds a new token", a->token_file);
-                                ve_erase_free(a->token);
+                                ve_auth_secret_free(a->token);
                                 a->token = t;
                                 a->source = SRC_FILE;
                         } else
-                                ve_erase_free(t);
+                                ve_auth_secret_free(t);
                 }
                 pthread_mutex_unlock(&a->lock);
                 return changed;
@@ -1260,7 +1308,7 @@ bool ve_auth_rejected(struct ve_auth *a, const char *token) {
         pthread_mutex_lock(&a->lock);
         if (streq_opt(a->token, token)) {
                 ve_info("Vault no longer accepts the token; logging in again");
-                ve_erase_free(a->rejected);
+                ve_auth_secret_free(a->rejected);
                 a->rejected = a->token;
                 a->token = NULL;
                 a->source = SRC_NONE;
@@ -1316,7 +1364,7 @@ int ve_auth_revoke(struct ve_auth *a) {
         r = 0;
 out:
         ve_http_response_done(&resp);
-        ve_erase_free(t);
+        ve_auth_secret_free(t);
         free(err);
         return r;
 }

@@ -21,7 +21,7 @@ static int read_role_id(const struct ve_auth_config *c, char **ret, char **ret_e
         char *v;
 
         if (c->role_id) {
-                v = strdup(c->role_id);
+                v = ve_auth_secret_dup(c->role_id);
                 if (!v)
                         return -ENOMEM;
                 *ret = v;
@@ -35,7 +35,7 @@ static int read_secret_id(const struct ve_auth_config *c, char **ret, char **ret
         char *v;
 
         if (c->secret_id) {
-                v = strdup(c->secret_id);
+                v = ve_auth_secret_dup(c->secret_id);
                 if (!v)
                         return -ENOMEM;
                 *ret = v;
@@ -54,7 +54,7 @@ static int unwrap(struct ve_auth_config *c, struct ve_http *http, const char *wr
         int r;
 
         if (c->unwrapped_from && strcmp(c->unwrapped_from, wrapping) == 0) {
-                sid = strdup(c->unwrapped_secret_id);
+                sid = ve_auth_secret_dup(c->unwrapped_secret_id);
                 if (!sid)
                         return -ENOMEM;
                 *ret_secret_id = sid;
@@ -79,15 +79,15 @@ static int unwrap(struct ve_auth_config *c, struct ve_http *http, const char *wr
                 r = -EPROTO;
                 goto out;
         }
-        copy = strdup(sid);
-        from = strdup(wrapping);
+        copy = ve_auth_secret_dup(sid);
+        from = ve_auth_secret_dup(wrapping);
         if (!copy || !from) {
-                ve_erase_free(sid);
+                ve_auth_secret_free(sid);
                 r = -ENOMEM;
                 goto out;
         }
-        ve_erase_free(c->unwrapped_from);
-        ve_erase_free(c->unwrapped_secret_id);
+        ve_auth_secret_free(c->unwrapped_from);
+        ve_auth_secret_free(c->unwrapped_secret_id);
         c->unwrapped_from = from;
         c->unwrapped_secret_id = copy;
         from = copy = NULL;
@@ -95,8 +95,8 @@ static int unwrap(struct ve_auth_config *c, struct ve_http *http, const char *wr
         *ret_secret_id = sid;
         r = 0;
 out:
-        ve_erase_free(copy);
-        ve_erase_free(from);
+        ve_auth_secret_free(copy);
+        ve_auth_secret_free(from);
         free(why);
         ve_http_response_done(&resp);
         return r;
@@ -138,9 +138,9 @@ int ve_auth_approle_login(struct ve_auth_config *c, struct ve_http *http,
         }
         ve_set_error(ret_error, err);
 out:
-        ve_erase_free(role_id);
-        ve_erase_free(secret_id);
-        ve_erase_free(wrapping);
+        ve_auth_secret_free(role_id);
+        ve_auth_secret_free(secret_id);
+        ve_auth_secret_free(wrapping);
         ve_erase_free(body);
         return r;
 }

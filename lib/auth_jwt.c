@@ -18,7 +18,7 @@ int ve_auth_role_jwt_login(struct ve_auth_config *c, struct ve_http *http,
         if (r < 0)
                 return r;
         body = ve_auth_json_object(2, (const char *const[]) { "role", c->role, "jwt", jwt });
-        ve_erase_free(jwt);
+        ve_auth_secret_free(jwt);
         if (!body)
                 return -ENOMEM;
         r = ve_auth_login_post(c, http, body, ret, ret_error);

@@ -1365,6 +1365,107 @@ static void test_no_secret_logged_wrap(void) {
         test_no_secret_logged();
 }
 
+/* Every credential auth keeps past a call lives in the secure arena (util.h:
+ * out of core dumps, locked, wiped): the given token, a token file's, a
+ * login's, a renewed one, the sink's, the refused one, the secret id and
+ * the unwrap cache; and a parsed grant's token. */
+static void test_secure_arena(void) {
+        char *f = tpath("tokfile-arena"), *ef = ve_asprintf("VAULT_TOKEN_FILE=%s", f);
+        char *sink = tpath("sink-arena"), *es = ve_asprintf("VAULTENV_TOKEN_SINK=%s", sink);
+        const struct ve_auth_config *cfg;
+        struct ve_auth_grant g = {};
+        struct client c, c2;
+        char *t;
+
+        /* VAULT_TOKEN: from ve_auth_new() on */
+        SET_ENV("VAULT_TOKEN=fake-given");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ve_auth_peek_token(c.a));
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c.a)));
+        t = tok(&c);
+        CU_ASSERT_FALSE(ve_secure_owns(t));             /* the caller's copy: heap, wiped by the caller */
+        ve_erase_free(t);
+        client_free(&c);
+
+        /* a token file, read and re-read */
+        write_file("tokfile-arena", "fake-file-1\n", 0600);
+        SET_ENV(ef);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        ve_erase_free(tok(&c));
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c.a)));
+        write_file("tokfile-arena", "fake-file-2\n", 0600);
+        CU_ASSERT_TRUE(ve_auth_rejected(c.a, "fake-file-1"));
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c.a)));
+        client_free(&c);
+
+        /* approle: the secret id, the login's token, the renewed token,
+         * the refused token, the next login's token */
+        SET_ENV(APPROLE_ENV);
+        srv.ttl = 30;
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        cfg = ve_auth_peek_config(c.a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->secret_id);
+        CU_ASSERT_TRUE(ve_secure_owns(cfg->secret_id));
+        CU_ASSERT_PTR_NULL(ve_auth_peek_token(c.a));
+        t = tok(&c);
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c.a)));
+        fake_now += 21 * 1000;
+        ve_erase_free(tok(&c));
+        CU_ASSERT_EQUAL(count(&srv.renews), 1);
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c.a)));
+        server_revoke_all();
+        CU_ASSERT_TRUE(ve_auth_rejected(c.a, t));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ve_auth_peek_rejected(c.a));
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_rejected(c.a)));
+        ve_erase_free(tok(&c));
+        CU_ASSERT_EQUAL(count(&srv.logins), 2);
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c.a)));
+        ve_erase_free(t);
+        client_free(&c);
+
+        /* a wrapped secret id: the unwrap cache */
+        SET_ENV("VAULT_ROLE_ID=fake-role-id", "VAULT_SECRET_ID=fake-wrapping-token", "VAULT_SECRET_ID_WRAPPED=true");
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        ve_erase_free(tok(&c));
+        cfg = ve_auth_peek_config(c.a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->unwrapped_from);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->unwrapped_secret_id);
+        CU_ASSERT_TRUE(ve_secure_owns(cfg->secret_id));
+        CU_ASSERT_TRUE(ve_secure_owns(cfg->unwrapped_from));
+        CU_ASSERT_TRUE(ve_secure_owns(cfg->unwrapped_secret_id));
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c.a)));
+        client_free(&c);
+
+        /* the sink's token, adopted by a second client */
+        unlink(sink);
+        SET_ENV(APPROLE_ENV, es);
+        CU_ASSERT_FATAL(client_new(&c, NULL) == 0);
+        ve_erase_free(tok(&c));
+        CU_ASSERT_FATAL(client_new(&c2, NULL) == 0);
+        ve_erase_free(tok(&c2));
+        CU_ASSERT_EQUAL(count(&srv.logins), 1);
+        CU_ASSERT_EQUAL(count(&srv.lookups), 1);
+        CU_ASSERT_TRUE(ve_secure_owns(ve_auth_peek_token(c2.a)));
+        client_free(&c2);
+        client_free(&c);
+        unlink(sink);
+
+        /* a parsed grant */
+        CU_ASSERT_EQUAL(ve_auth_parse_grant("{\"auth\":{\"client_token\":\"fake-g\"}}", 34, false, &g, NULL), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g.token);
+        CU_ASSERT_TRUE(ve_secure_owns(g.token));
+        ve_auth_grant_done(&g);
+
+        /* the heap fallback is freed (wiped) as well */
+        ve_auth_secret_free(strdup("fake-heap"));
+        ve_auth_secret_free(NULL);
+        free(f);
+        free(ef);
+        free(sink);
+        free(es);
+}
+
 int main(void) {
         static const struct unit_test t_cfg[] = {
                 { "detect", test_detect },
@@ -1394,6 +1495,7 @@ int main(void) {
                 { "revoke", test_revoke },
                 { "sink", test_sink },
                 { "sink only: approle without a secret id", test_sink_only },
+                { "credentials in the secure arena", test_secure_arena },
                 { "no secret logged", test_no_secret_logged_wrap },
                 { NULL, NULL },
         };
