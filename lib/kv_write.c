@@ -12,27 +12,6 @@
 
 #define CAS_MISMATCH "check-and-set parameter did not match the current version"
 
-/* Wipes every string value of item, its siblings and their children.
- * Depth is bounded by cJSON's nesting limit. */
-static void json_wipe(cJSON *item) {
-        for (; item; item = item->next) {
-                if (item->valuestring && !(item->type & cJSON_IsReference))
-                        explicit_bzero(item->valuestring, strlen(item->valuestring));
-                if (item->child)
-                        json_wipe(item->child);
-        }
-}
-
-/* Wipes and deletes one tree (not its siblings). Accepts NULL. */
-static void json_wipe_delete(cJSON *root) {
-        if (!root)
-                return;
-        if (root->valuestring && !(root->type & cJSON_IsReference))
-                explicit_bzero(root->valuestring, strlen(root->valuestring));
-        json_wipe(root->child);
-        cJSON_Delete(root);
-}
-
 char *ve_kv_data_path(const char *path, size_t mount_len, int kv_version) {
         const char *rest;
 
@@ -79,7 +58,7 @@ static int add_value(cJSON *obj, const char *key, const char *value, bool is_str
         if (!item)
                 return -ENOMEM;
         if (!cJSON_AddItemToObject(obj, key, item)) {
-                json_wipe_delete(item);
+                ve_vault_json_free(item);
                 return -ENOMEM;
         }
         return 0;
@@ -204,8 +183,8 @@ int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_res
         *ret_cas = cas;
         r = 0;
 out:
-        json_wipe_delete(wrapper);
-        json_wipe_delete(out);
+        ve_vault_json_free(wrapper);
+        ve_vault_json_free(out);
         ve_vault_json_free(root);
         ve_secret_free(cur);
         free(msg);

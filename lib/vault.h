@@ -77,8 +77,9 @@ void ve_vault_atfork_child(struct ve_vault *v);
 struct cJSON;
 int ve_vault_parse_json(const char *body, size_t len, struct cJSON **ret_root, char **ret_why);
 
-/* Wipes every string and key of a tree of ve_vault_parse_json(), then
- * frees it. Accepts NULL. */
+/* Wipes every string and key of a cJSON tree (one of ve_vault_parse_json()
+ * or one built for a request), then frees it as cJSON_Delete() does, so
+ * siblings too. Accepts NULL. */
 void ve_vault_json_free(struct cJSON *root);
 
 /* obj.key of such a tree as a string: 0 and the string (inside the tree),

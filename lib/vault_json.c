@@ -50,22 +50,29 @@ struct parsed {
         size_t n_numbers;
 };
 
+/* Wipes every value string and key of item, its siblings and children:
+ * all that cJSON_Delete(item) frees. Iterative over siblings, recursive
+ * over children: depth is bounded by CJSON_NESTING_LIMIT. */
 static void json_wipe(cJSON *item) {
-        /* Iterative over siblings, recursive over children: depth is bounded
-         * by CJSON_NESTING_LIMIT. */
         for (; item; item = item->next) {
                 if (item->valuestring && !(item->type & cJSON_IsReference))
                         explicit_bzero(item->valuestring, strlen(item->valuestring));
+                if (item->string && !(item->type & cJSON_StringIsConst))
+                        explicit_bzero(item->string, strlen(item->string));
                 if (item->child)
                         json_wipe(item->child);
         }
 }
 
+void ve_vault_json_free(cJSON *root) {
+        if (!root)
+                return;
+        json_wipe(root);
+        cJSON_Delete(root);
+}
+
 static void parsed_done(struct parsed *p) {
-        if (p->root) {
-                json_wipe(p->root);
-                cJSON_Delete(p->root);
-        }
+        ve_vault_json_free(p->root);
         ve_erase_free_n(p->copy, p->copy_len);
         free(p->numbers);
         free(p->number_lens);
@@ -361,26 +368,6 @@ int ve_vault_parse_json(const char *body, size_t len, cJSON **ret_root, char **r
         p.root = NULL;
         parsed_done(&p);
         return 0;
-}
-
-/* Wipes every value string and key of item, its siblings and children
- * (depth bounded by JSON_DEPTH_MAX). */
-static void json_wipe_all(cJSON *item) {
-        for (; item; item = item->next) {
-                if (item->valuestring && !(item->type & cJSON_IsReference))
-                        explicit_bzero(item->valuestring, strlen(item->valuestring));
-                if (item->string && !(item->type & cJSON_StringIsConst))
-                        explicit_bzero(item->string, strlen(item->string));
-                if (item->child)
-                        json_wipe_all(item->child);
-        }
-}
-
-void ve_vault_json_free(cJSON *root) {
-        if (!root)
-                return;
-        json_wipe_all(root);
-        cJSON_Delete(root);
 }
 
 int ve_vault_json_string(const cJSON *obj, const char *key, const char *name, const char **ret, char **ret_why) {
