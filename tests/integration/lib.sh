@@ -17,6 +17,13 @@ VE_ASAN_RUNTIME=
 [ -z "${VE_ASAN:-}" ] || VE_ASAN_RUNTIME=$(ldd "$VE_SHIM" | awk '$1 ~ /^libasan/ { print $3; exit }')
 VE_PRELOAD_PREFIX=${VE_ASAN_RUNTIME:+$VE_ASAN_RUNTIME:}
 VE_PRELOAD=$VE_PRELOAD_PREFIX$VE_SHIM
+# ve_asan_skip WHY: in an ASan build, skips the test (77), saying WHY it
+# cannot run beside the sanitizer; the plain build runs it.
+ve_asan_skip() {
+        [ -n "$VE_ASAN_RUNTIME" ] || return 0
+        echo "# ASan build: $1; the plain build runs this test"
+        exit 77
+}
 
 VE_TMP=$(mktemp -d /tmp/vaultenv-test.XXXXXX)
 chmod 755 "$VE_TMP"
@@ -227,3 +234,30 @@ ve_eager_environ_has() {
         tr '\0' '\n' <"/proc/$1/environ" | grep -F -- "$2" >/dev/null
 }
 ve_eager_environ_lacks() { ! ve_eager_environ_has "$@"; }
+
+# ---- core dumps (rel-secrets-shim.sh, rel-secrets-tls.sh) ----
+# ve_crash DIR [VAR=VALUE...]: under the shim, in DIR (a core_pattern of
+# "core" writes the core there), with core dumps allowed, a program that
+# reads A through getenv (keeping only the pointer: no copy of the value in
+# its own memory), writes "A set"/"A unset" and "dumpable N"
+# (PR_GET_DUMPABLE) to DIR/out, then crashes. Without MALLOC_PERTURB_
+# (meson sets it for every test): it has glibc overwrite freed memory,
+# which would hide copies left there. In an ASan build the sanitizer lets
+# the signal through and leaves core dumps on.
+ve_crash() {
+        local dir=$1
+        shift
+        mkdir -p "$dir"
+        [ -z "$VE_ASAN_RUNTIME" ] || set -- "$@" "ASAN_OPTIONS=${ASAN_OPTIONS:-}:handle_segv=0:disable_coredump=0"
+        (cd "$dir" && ulimit -c unlimited && env -u MALLOC_PERTURB_ "$@" LD_PRELOAD="$VE_PRELOAD" python3 -c '
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None)
+libc.getenv.restype = ctypes.c_void_p
+p = libc.getenv(b"A")
+with open(sys.argv[1], "w") as f:
+    f.write("A set\n" if p else "A unset\n")
+    f.write("dumpable %d\n" % libc.prctl(3, 0, 0, 0, 0))     # PR_GET_DUMPABLE
+os.kill(os.getpid(), signal.SIGSEGV)' "$dir/out" 2>"$dir/stderr") || true
+}
+# ve_core_in DIR: the core file ve_crash left in DIR, "" if none.
+ve_core_in() { { ls "$1"/core* 2>/dev/null || true; } | head -n 1; }

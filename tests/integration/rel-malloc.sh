@@ -11,10 +11,7 @@
 # completes with the right values.
 . "$(dirname "$0")/lib.sh"
 : "${VE_RELMALLOC:?}"
-if [ -n "${VE_ASAN:-}" ]; then
-        echo "# ASan build: a second allocator cannot run beside ASan's; the plain build runs this test"
-        exit 77
-fi
+ve_asan_skip "a second allocator cannot run beside ASan's"
 
 jemalloc=
 for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do

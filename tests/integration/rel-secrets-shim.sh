@@ -17,51 +17,24 @@ mkdir -p "$HOME"
 out=$VE_TMP/out
 token=$VAULT_TOKEN
 
-# A program that reads A through getenv (keeping only the pointer: no copy of
-# the value in its own memory), reports PR_GET_DUMPABLE, then crashes.
-cat >"$VE_TMP/crash.py" <<'PY'
-import ctypes, os, signal, sys
-libc = ctypes.CDLL(None)
-libc.getenv.restype = ctypes.c_void_p
-p = libc.getenv(b"A")
-with open(sys.argv[1], "w") as f:
-    f.write("A set\n" if p else "A unset\n")
-    f.write("dumpable %d\n" % libc.prctl(3, 0, 0, 0, 0))     # PR_GET_DUMPABLE
-os.kill(os.getpid(), signal.SIGSEGV)
-PY
-# crash DIR [VAR=VALUE...]: runs it under the shim in DIR (core_pattern
-# "core" writes the core there), with core dumps allowed.
-crash() {
-        local dir=$1
-        shift
-        mkdir -p "$dir"
-        # In an ASan build the sanitizer must let the signal through and
-        # not turn core dumps off.
-        [ -z "$VE_ASAN_RUNTIME" ] || set -- "$@" "ASAN_OPTIONS=${ASAN_OPTIONS:-}:handle_segv=0:disable_coredump=0"
-        # Without MALLOC_PERTURB_ (meson sets it for every test): it would
-        # have glibc overwrite freed memory, hiding copies left there.
-        (cd "$dir" && ulimit -c unlimited && env -u MALLOC_PERTURB_ "$@" LD_PRELOAD="$VE_PRELOAD" python3 "$VE_TMP/crash.py" "$dir/out" \
-                2>"$dir/stderr") || true
-}
-core_in() { { ls "$1"/core* 2>/dev/null || true; } | head -n 1; }
 
-crash "$VE_TMP/c1"
+ve_crash "$VE_TMP/c1"
 check "crash program: A read from Vault" grep -qx "A set" "$VE_TMP/c1/out"
 check "without VAULTENV_NODUMP: dumpable" grep -qx "dumpable 1" "$VE_TMP/c1/out"
-core=$(core_in "$VE_TMP/c1")
+core=$(ve_core_in "$VE_TMP/c1")
 if [ -n "$core" ]; then
         check "core dump: written (control)" test -s "$core"
         check "core dump: the Vault value is not in it (MADV_DONTDUMP)" bash -c "! grep -qaF -- '$canary' '$core'"
 else
         echo "ok - # SKIP no core dump is written here (core_pattern $(cat /proc/sys/kernel/core_pattern 2>/dev/null))"
 fi
-crash "$VE_TMP/c2" VAULTENV_NODUMP=1
+ve_crash "$VE_TMP/c2" VAULTENV_NODUMP=1
 check "VAULTENV_NODUMP=1: A still read" grep -qx "A set" "$VE_TMP/c2/out"
 check "VAULTENV_NODUMP=1: PR_GET_DUMPABLE gives 0" grep -qx "dumpable 0" "$VE_TMP/c2/out"
 if [ -n "$core" ]; then
-        check "VAULTENV_NODUMP=1: no core dump" test -z "$(core_in "$VE_TMP/c2")"
+        check "VAULTENV_NODUMP=1: no core dump" test -z "$(ve_core_in "$VE_TMP/c2")"
 fi
-crash "$VE_TMP/c3" VAULTENV_NODUMP=0
+ve_crash "$VE_TMP/c3" VAULTENV_NODUMP=0
 check "VAULTENV_NODUMP=0: dumpable" grep -qx "dumpable 1" "$VE_TMP/c3/out"
 
 # ---- VAULTENV_SCRUB ----

@@ -12,10 +12,7 @@
 : "${VE_SOURCE_ROOT:?}" "${VE_CLI:?}"
 unset VAULTENV_MAP VAULT_AGENT_ADDR PGPASSWORD PGUSER PGHOST PGPORT PGDATABASE
 readme=$VE_SOURCE_ROOT/README.md
-if [ -n "$VE_ASAN_RUNTIME" ]; then
-        echo "# ASan build: the Quick start runs psql, which cannot run with the sanitizer's runtime (shim-psql.sh); the plain build runs this test"
-        exit 77
-fi
+ve_asan_skip "the Quick start runs psql, which cannot run with the sanitizer's runtime (shim-psql.sh)"
 
 # The section's sh block(s).
 python3 - "$readme" "$VE_TMP/block.sh" <<'PY'
