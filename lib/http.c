@@ -91,15 +91,15 @@ typedef void (*set_keylog_fn)(void *ssl_ctx, keylog_cb_fn cb);
  * carry it; with the option it clears it once libcurl has it. */
 typedef uint64_t (*set_options_fn)(void *ssl_ctx, uint64_t op);
 #define VE_SSL_OP_CLEANSE_PLAINTEXT ((uint64_t) 1 << 1)        /* OpenSSL 3's ssl.h */
-/* Looked up by handle_setup() after curl_once, never inside it: dlvsym()
+/* Both looked up by handle_setup() after curl_once, never inside it: dlvsym()
  * takes the dynamic loader's lock, which a thread running a plugin's
  * constructor holds while it waits for curl_once (rel-plugin.sh). Any
- * thread may look it up; they all store the same value. */
+ * thread may look them up; they all store the same values. */
 static _Atomic(set_keylog_fn) ssl_set_keylog;
 static _Atomic(set_options_fn) ssl_set_options;
-static atomic_bool keylog_looked_up;
+static atomic_bool ssl_looked_up;
 
-static void keylog_guard_init(void) {
+static void ssl_guard_init(void) {
         const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
         void *sym;
 
@@ -470,9 +470,9 @@ static int handle_setup(struct ve_http *h, CURL **ret_curl, char **ret_error) {
                 ve_set_error(ret_error, ve_asprintf("cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result)));
                 return -EIO;
         }
-        if (!atomic_load(&keylog_looked_up)) {
-                keylog_guard_init();
-                atomic_store(&keylog_looked_up, true);
+        if (!atomic_load(&ssl_looked_up)) {
+                ssl_guard_init();
+                atomic_store(&ssl_looked_up, true);
         }
         eh = curl_easy_init();
         if (!eh)
@@ -521,7 +521,7 @@ static int handle_setup(struct ve_http *h, CURL **ret_curl, char **ret_error) {
                 SET(CURLOPT_CONNECT_TO, h->connect_to);
 #undef SET
         /* Not fatal: a backend without it has no SSL_CTX to clean. */
-        if (c == CURLE_OK && ssl_set_keylog)
+        if (c == CURLE_OK && (ssl_set_keylog || ssl_set_options))
                 (void) curl_easy_setopt(eh, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
         if (c != CURLE_OK) {
                 ve_set_error(ret_error, ve_asprintf("cannot configure libcurl: %s", curl_easy_strerror(c)));
