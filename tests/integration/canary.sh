@@ -32,12 +32,7 @@ mkdir -p "$cap" "$own" "$ctl"
 needles=$VE_TMP/needles             # the canary values (never printed)
 creds=$VE_TMP/creds                 # token, secret id, login token (never printed)
 (umask 077 && : >"$needles" && : >"$creds")
-canary() { # NAME: a fresh fake value, remembered as a needle, in $NAME
-        local v
-        v="fake-canary-$1-$(ve_random)"
-        printf '%s\n' "$v" >>"$needles"
-        printf -v "$1" '%s' "$v"
-}
+canary() { ve_needle "$needles" "$1" fake-canary; }  # NAME: a fresh fake value in $NAME
 
 ve_vault_start
 printf '%s\n' "$VE_ROOT_TOKEN" >>"$creds"

@@ -21,12 +21,7 @@ cap=$VE_TMP/cap                     # everything the commands print or write
 mkdir -p "$cap"
 needles=$VE_TMP/needles             # the secret values (never printed)
 (umask 077 && : >"$needles")
-secret() { # NAME: a fresh fake value, remembered as a needle, in $NAME
-        local v
-        v="fake-mask-$1-$(ve_random)"
-        printf '%s\n' "$v" >>"$needles"
-        printf -v "$1" '%s' "$v"
-}
+secret() { ve_needle "$needles" "$1" fake-mask; }  # NAME: a fresh fake value in $NAME
 
 ve_vault_start
 printf '%s\n' "$VE_ROOT_TOKEN" >"$VE_TMP/token.needle"

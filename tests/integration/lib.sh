@@ -56,6 +56,16 @@ ve_done() {
 # A fresh fake token per run, so no test depends on a known one.
 ve_random() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
+# ve_needle FILE NAME PREFIX: a fresh fake value, PREFIX-NAME-random, in
+# the variable NAME and appended to FILE, the list of values a secret
+# search looks for (cli-masking.sh, canary.sh). Never printed.
+ve_needle() {
+        local v
+        v="$3-$2-$(ve_random)"
+        printf '%s\n' "$v" >>"$1"
+        printf -v "$2" '%s' "$v"
+}
+
 # Starts scripts/vault-dev on a free port; sets VAULT_ADDR, VAULT_TOKEN,
 # VE_DEV_PID. Extra arguments go to the server.
 ve_vault_start() {
