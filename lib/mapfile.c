@@ -607,23 +607,25 @@ static bool config_name(const char *name) {
         return false;
 }
 
-/* Names the shim passes through to the real environment, never through
- * a mapping, because libraries read them during the shim's own work
- * (shim/shim.c, allocator_config() and key_log_name()); a mapping of one
- * would never be served, or only outside that work. NULL, or why (for the
- * parser's message). */
 #define ALLOCATOR_CONF_SUFFIX "MALLOC_CONF"
-static const char *passthrough_why(const char *name) {
-        size_t n = strlen(name), sn = strlen(ALLOCATOR_CONF_SUFFIX);
+bool ve_name_allocator_config(const char *name) {
+        size_t n = name ? strlen(name) : 0, sn = strlen(ALLOCATOR_CONF_SUFFIX);
 
-        /* jemalloc reads MALLOC_CONF, or with its prefix (_RJEM_MALLOC_CONF,
-         * JE_MALLOC_CONF, ...), under its init lock, often before the
-         * shim can answer: the shim passes every such name through. */
-        if (n >= sn && strcmp(name + n - sn, ALLOCATOR_CONF_SUFFIX) == 0)
+        return n >= sn && memcmp(name + n - sn, ALLOCATOR_CONF_SUFFIX, sn) == 0;
+}
+
+bool ve_name_key_log(const char *name) {
+        return name && strcmp(name, VE_KEY_LOG_NAME) == 0;
+}
+
+/* Names the shim passes through to the real environment, never through
+ * a mapping, because libraries read them during the shim's own work; a
+ * mapping of one would never be served, or only outside that work. NULL,
+ * or why (for the parser's message). */
+static const char *passthrough_why(const char *name) {
+        if (ve_name_allocator_config(name))
                 return "an allocator's configuration (every name ending in " ALLOCATOR_CONF_SUFFIX ")";
-        /* libcurl and OpenSSL would write the TLS keys of the shim's own
-         * connections to the file it names. */
-        if (strcmp(name, "SSLKEYLOGFILE") == 0)
+        if (ve_name_key_log(name))
                 return "read by the TLS library of vaultenv's own connections";
         return NULL;
 }

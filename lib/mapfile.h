@@ -79,6 +79,18 @@ struct ve_map {
  * name (the resolver leaves it to the environment). */
 bool ve_name_reserved(const char *name);
 
+/* The names the shim passes through (shim/shim.c), defined once here so
+ * that the parser refuses exactly those. An allocator's configuration:
+ * every name ending in MALLOC_CONF (jemalloc reads MALLOC_CONF, or with its
+ * prefix _RJEM_MALLOC_CONF, JE_MALLOC_CONF..., under its init lock, often
+ * before the shim can answer). And SSLKEYLOGFILE: libcurl and OpenSSL would
+ * write the TLS keys of the shim's own connections to the file it names.
+ * Both false for NULL; neither allocates nor takes a lock (the shim calls
+ * them before it is initialised). */
+#define VE_KEY_LOG_NAME "SSLKEYLOGFILE"
+bool ve_name_allocator_config(const char *name);
+bool ve_name_key_log(const char *name);
+
 /* Whether key, under the bulk name rule, gives name_suffix (the name with
  * the rule's prefix taken off). */
 bool ve_bulk_name_matches(const char *key, const char *name_suffix);

@@ -414,35 +414,28 @@ static void fast_publish(void) {
         if (learning || !r)
                 return;
         fast_filter = *ve_resolver_filter(r);
-        /* So that the guard sees it (key_log_name()). */
-        ve_name_filter_add_name(&fast_filter, "SSLKEYLOGFILE");
+        /* So that the guard sees it (ve_name_key_log()). */
+        ve_name_filter_add_name(&fast_filter, VE_KEY_LOG_NAME);
         atomic_store_explicit(&fast_resolver, r, memory_order_release);
 }
 
-/* An allocator's own configuration: jemalloc reads MALLOC_CONF (or, built
- * with a prefix, e.g. _RJEM_MALLOC_CONF) through secure_getenv() while it
- * holds its non-recursive init lock, often in a constructor that runs
- * before the shim's. Initialising the shim there would allocate, re-enter
- * the allocator and hang the process (rel-malloc.sh): such a name passes
- * through without initialising the shim. */
-static bool allocator_config(const char *name) {
-        size_t n = name ? strlen(name) : 0;
-
-        return n >= 11 && memcmp(name + n - 11, "MALLOC_CONF", 11) == 0;
-}
-
-/* Under the guard, SSLKEYLOGFILE reads as unset: libcurl (at
- * curl_global_init()) and newer OpenSSL would write the TLS keys of the
- * shim's own connections to that file (rel-transport.sh). The hot path
- * sends the name here (it is in fast_filter); the program itself, outside
- * the guard, still gets its value. */
-static bool key_log_name(const char *name) {
-        return name && strcmp(name, "SSLKEYLOGFILE") == 0;
-}
-
-/* Everything the hot path does not answer: before and during
- * initialisation, under the guard, learning mode, secure mode, references,
- * and mapped names whose value is not cached for good. */
+/* Two kinds of names pass through (lib/mapfile.h, which also keeps them
+ * out of mappings). An allocator's own configuration
+ * (ve_name_allocator_config()): jemalloc reads MALLOC_CONF (or, built with
+ * a prefix, e.g. _RJEM_MALLOC_CONF) through secure_getenv() while it holds
+ * its non-recursive init lock, often in a constructor that runs before the
+ * shim's. Initialising the shim there would allocate, re-enter the
+ * allocator and hang the process (rel-malloc.sh): such a name passes
+ * through without initialising the shim. And under the guard, SSLKEYLOGFILE
+ * (ve_name_key_log()) reads as unset: libcurl (at curl_global_init()) and
+ * newer OpenSSL would write the TLS keys of the shim's own connections to
+ * that file (rel-transport.sh). The hot path sends the name here (it is in
+ * fast_filter); the program itself, outside the guard, still gets its
+ * value.
+ *
+ * shim_getenv_slow() answers everything the hot path does not: before and
+ * during initialisation, under the guard, learning mode, secure mode,
+ * references, and mapped names whose value is not cached for good. */
 static char *shim_getenv_slow(const char *name) {
         struct ve_resolver *r;
         struct ve_entry *e;
@@ -450,9 +443,9 @@ static char *shim_getenv_slow(const char *name) {
         char *reason = NULL;
         int k;
 
-        if (in_shim && key_log_name(name))
+        if (in_shim && ve_name_key_log(name))
                 return NULL;
-        if (in_shim || allocator_config(name))
+        if (in_shim || ve_name_allocator_config(name))
                 return (char *) passthrough(name);
 
         in_shim = true;
