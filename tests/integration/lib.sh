@@ -245,6 +245,25 @@ ve_eager_environ_has() {
 }
 ve_eager_environ_lacks() { ! ve_eager_environ_has "$@"; }
 
+# ---- relprog tests (rel-concurrency.sh, rel-plugin.sh) ----
+# ve_rel_fixture: a dev server with secret/app/{db,slow,other} and a
+# mapping of PGPASSWORD, DB_USER (db), SLOW_KEY and OTHER_KEY, in
+# VAULTENV_MAP; PLAIN_VAR=plain-value is unmapped.
+ve_rel_fixture() {
+        ve_vault_start
+        ve_kv2_put secret/app/db '{"password":"fake-pw-1","user":"fake-user"}'
+        ve_kv2_put secret/app/slow '{"value":"fake-slow-1"}'
+        ve_kv2_put secret/app/other '{"value":"fake-other-1"}'
+        cat >"$VE_TMP/app.map" <<'MAP'
+PGPASSWORD = secret/app/db#password
+DB_USER    = secret/app/db#user
+SLOW_KEY   = secret/app/slow
+OTHER_KEY  = secret/app/other
+MAP
+        export VAULTENV_MAP="$VE_TMP/app.map"
+        export PLAIN_VAR=plain-value
+}
+
 # ---- core dumps (rel-secrets-shim.sh, rel-secrets-tls.sh) ----
 # ve_crash DIR [VAR=VALUE...]: under the shim, in DIR (a core_pattern of
 # "core" writes the core there), with core dumps allowed, a program that

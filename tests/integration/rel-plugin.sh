@@ -9,18 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 : "${VE_RELPROG:?}" "${VE_RELCTOR:?}"
 
-ve_vault_start
-ve_kv2_put secret/app/db '{"password":"fake-pw-1","user":"fake-user"}'
-ve_kv2_put secret/app/slow '{"value":"fake-slow-1"}'
-ve_kv2_put secret/app/other '{"value":"fake-other-1"}'
-cat >"$VE_TMP/app.map" <<'MAP'
-PGPASSWORD = secret/app/db#password
-DB_USER    = secret/app/db#user
-SLOW_KEY   = secret/app/slow
-OTHER_KEY  = secret/app/other
-MAP
-export VAULTENV_MAP="$VE_TMP/app.map"
-export PLAIN_VAR=plain-value
+ve_rel_fixture
 out=$VE_TMP/out
 export REL_CTOR_NAMES="PGPASSWORD PLAIN_VAR NOT_SET"
 export REL_CTOR_OUT=$VE_TMP/plugin
