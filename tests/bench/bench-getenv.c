@@ -221,7 +221,7 @@ static bool loop_pair(struct bench_env *shim, struct bench_env *base, const char
 int main(int argc, char **argv) {
         struct bench_vault v;
         struct bench_env shim, base;
-        const char *map, *which = argc > 1 ? argv[1] : "all";
+        const char *which = argc > 1 ? argv[1] : "all";
         char runs[32];
         bool ok = true;
         double fig, bl;
@@ -232,15 +232,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: bench-getenv P1|P2|P3\n");
                 return 2;
         }
-        if (bench_vault_start(&v) < 0)
+        if (bench_standard_start(&v, &shim, &base) < 0)
                 return 1;
-        if (bench_standard_setup(&v, &map) < 0) {
-                bench_vault_stop(&v);
-                bench_cleanup();
-                return 1;
-        }
-        bench_env_init(&shim, &v, map, true);
-        bench_env_init(&base, &v, map, false);
         snprintf(runs, sizeof runs, "%dx%d", PROCS, REPS);
 
         if (strcmp(which, "P1") == 0) {
@@ -312,9 +305,6 @@ int main(int argc, char **argv) {
                 }
         }
 
-        bench_env_done(&shim);
-        bench_env_done(&base);
-        bench_vault_stop(&v);
-        bench_cleanup();
+        bench_standard_stop(&v, &shim, &base);
         return ok ? 0 : 1;
 }

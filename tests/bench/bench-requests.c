@@ -203,7 +203,6 @@ static bool p7(const struct bench_vault *v, struct bench_env *shim) {
 int main(int argc, char **argv) {
         struct bench_vault v;
         struct bench_env shim;
-        const char *map;
         bool ok;
 
         if (argc > 2 && strcmp(argv[1], "--worker") == 0) {
@@ -218,17 +217,9 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: bench-requests P5|P7\n");
                 return 2;
         }
-        if (bench_vault_start(&v) < 0)
+        if (bench_standard_start(&v, &shim, NULL) < 0)
                 return 1;
-        if (bench_standard_setup(&v, &map) < 0) {
-                bench_vault_stop(&v);
-                bench_cleanup();
-                return 1;
-        }
-        bench_env_init(&shim, &v, map, true);
         ok = strcmp(argv[1], "P5") == 0 ? p5(&v, &shim) : p7(&v, &shim);
-        bench_env_done(&shim);
-        bench_vault_stop(&v);
-        bench_cleanup();
+        bench_standard_stop(&v, &shim, NULL);
         return ok ? 0 : 1;
 }

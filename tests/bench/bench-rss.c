@@ -176,7 +176,6 @@ int main(int argc, char **argv) {
         double s0[RUNS], b0[RUNS], s20[RUNS], b20[RUNS];
         struct bench_vault v;
         struct bench_env shim, base;
-        const char *map;
         char runs[16], list[256] = "";
         bool ok = true;
         int heavy = -1, heavy_base = -1;
@@ -187,15 +186,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: bench-rss P8\n");
                 return 2;
         }
-        if (bench_vault_start(&v) < 0)
+        if (bench_standard_start(&v, &shim, &base) < 0)
                 return 1;
-        if (bench_standard_setup(&v, &map) < 0) {
-                bench_vault_stop(&v);
-                bench_cleanup();
-                return 1;
-        }
-        bench_env_init(&shim, &v, map, true);
-        bench_env_init(&base, &v, map, false);
         for (int r = 0; r < RUNS && ok; r++) {
                 long a = sleep_rss(&base, &heavy_base, list, sizeof list), b = sleep_rss(&shim, &heavy, list, sizeof list);
                 long c = read20_rss(&base, false), d = read20_rss(&shim, true);
@@ -223,9 +215,6 @@ int main(int argc, char **argv) {
                 bench_row("P8r", "RSS added to a program that read 20 secrets (KiB; baseline = RSS without)",
                           ms20 - mb20, "KiB", mb20, ms20 / mb20, "report", runs);
         }
-        bench_env_done(&shim);
-        bench_env_done(&base);
-        bench_vault_stop(&v);
-        bench_cleanup();
+        bench_standard_stop(&v, &shim, &base);
         return ok ? 0 : 1;
 }

@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
         static double shim_ns[RUNS], base_ns[RUNS];
         struct bench_vault v;
         struct bench_env shim, base;
-        const char *map, *prog = find_true(), *valgrind = find_valgrind();
+        const char *prog = find_true(), *valgrind = find_valgrind();
         char runs[32];
         bool ok = true;
 
@@ -80,15 +80,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: bench-startup P4\n");
                 return 2;
         }
-        if (bench_vault_start(&v) < 0)
+        if (bench_standard_start(&v, &shim, &base) < 0)
                 return 1;
-        if (bench_standard_setup(&v, &map) < 0) {
-                bench_vault_stop(&v);
-                bench_cleanup();
-                return 1;
-        }
-        bench_env_init(&shim, &v, map, true);
-        bench_env_init(&base, &v, map, false);
 
         /* a few unmeasured runs: page cache and dynamic loader caches warm */
         for (int i = 0; i < 10 && ok; i++)
@@ -117,9 +110,6 @@ int main(int argc, char **argv) {
         } else if (ok)
                 printf("P4i: valgrind is not installed: no instruction count\n");
 
-        bench_env_done(&shim);
-        bench_env_done(&base);
-        bench_vault_stop(&v);
-        bench_cleanup();
+        bench_standard_stop(&v, &shim, &base);
         return ok ? 0 : 1;
 }

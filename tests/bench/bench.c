@@ -672,3 +672,27 @@ int bench_standard_setup(const struct bench_vault *v, const char **ret_map_path)
         *ret_map_path = map_path;
         return 0;
 }
+
+int bench_standard_start(struct bench_vault *v, struct bench_env *shim, struct bench_env *base) {
+        const char *map;
+
+        if (bench_vault_start(v) < 0)
+                return -1;
+        if (bench_standard_setup(v, &map) < 0) {
+                bench_vault_stop(v);
+                bench_cleanup();
+                return -1;
+        }
+        bench_env_init(shim, v, map, true);
+        if (base)
+                bench_env_init(base, v, map, false);
+        return 0;
+}
+
+void bench_standard_stop(struct bench_vault *v, struct bench_env *shim, struct bench_env *base) {
+        bench_env_done(shim);
+        if (base)
+                bench_env_done(base);
+        bench_vault_stop(v);
+        bench_cleanup();
+}

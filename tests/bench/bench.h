@@ -93,6 +93,13 @@ const char *bench_shim_path(void);
 const char *bench_mapped_name(size_t i);
 int bench_standard_setup(const struct bench_vault *v, const char **ret_map_path);
 
+/* The start of a benchmark on the common mapping: the dev Vault
+ * (bench_vault_start), bench_standard_setup(), and the environments with
+ * the shim and, when base is not NULL, without it. 0, or -1 with all of it
+ * undone. bench_standard_stop() undoes it (base NULL as given). */
+int bench_standard_start(struct bench_vault *v, struct bench_env *shim, struct bench_env *base);
+void bench_standard_stop(struct bench_vault *v, struct bench_env *shim, struct bench_env *base);
+
 /* This program, for re-running itself as a worker. */
 const char *bench_self(void);
 
