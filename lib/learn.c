@@ -6,12 +6,11 @@
 #include <string.h>
 
 #include "learn.h"
+#include "util.h"
 
 static uint64_t hash_name(const char *s) {
-        uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
+        uint64_t h = ve_fnv1a(VE_FNV1A_INIT, s, strlen(s));
 
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
         return h ? h : 1;       /* 0 marks an empty slot */
 }
 

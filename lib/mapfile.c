@@ -412,14 +412,7 @@ static int parser_oom(struct parser *ps) {
 }
 
 static uint64_t name_hash(const char *s) {
-        /* FNV-1a: names are short and this only needs to spread them. */
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-        for (; *s; s++) {
-                h ^= (unsigned char) *s;
-                h *= UINT64_C(0x100000001b3);
-        }
-        return h;
+        return ve_fnv1a(VE_FNV1A_INIT, s, strlen(s));
 }
 
 static const struct ve_map_entry *names_find(const struct parser *ps, const char *name) {

@@ -131,6 +131,12 @@ struct ve_resolver {
         struct ve_entry *entries;       /* map->n_entries */
         struct ve_path *paths;          /* fixed at construction */
         size_t n_paths;
+        /* The fixed paths by (form, path, version): open addressing over
+         * indexes into paths plus one (0: empty slot); filled at
+         * construction, immutable after. */
+        size_t *path_slots;
+        size_t path_mask;               /* size - 1 */
+        size_t path_compares;           /* paths looked at by construction (tests) */
 
         /* Open addressing over entries, immutable after construction. */
         struct slot *table;
@@ -239,24 +245,44 @@ static void path_locks_init(struct ve_path *p) {
         p->fetching = false;
 }
 
-/* The path for ref among the fixed paths [0, r->n_paths), or NULL. */
-static struct ve_path *fixed_path_find(struct ve_resolver *r, const struct ve_ref *ref) {
-        for (size_t j = 0; j < r->n_paths; j++)
-                if (r->paths[j].ref->kv == ref->kv && r->paths[j].ref->version == ref->version &&
-                    strcmp(r->paths[j].ref->path, ref->path) == 0)
-                        return &r->paths[j];
-        return NULL;
+static bool ref_same_path(const struct ve_ref *a, const struct ve_ref *b) {
+        return a->kv == b->kv && a->version == b->version && strcmp(a->path, b->path) == 0;
+}
+
+/* The slot of r->path_slots that holds ref's fixed path, or the empty one
+ * where it goes; *compares counts the paths looked at on the way. */
+static size_t path_slot(const struct ve_resolver *r, const struct ve_ref *ref, size_t *compares) {
+        uint64_t h = ve_fnv1a(VE_FNV1A_INIT, ref->path, strlen(ref->path));
+        size_t i;
+
+        h = ve_fnv1a(h, &ref->kv, sizeof ref->kv);
+        h = ve_fnv1a(h, &ref->version, sizeof ref->version);
+        for (i = (size_t) h & r->path_mask; r->path_slots[i]; i = (i + 1) & r->path_mask) {
+                ++*compares;
+                if (ref_same_path(r->paths[r->path_slots[i] - 1].ref, ref))
+                        break;
+        }
+        return i;
+}
+
+/* The fixed path for ref, or NULL. Lock-free: the index is immutable. */
+static struct ve_path *fixed_path_find(const struct ve_resolver *r, const struct ve_ref *ref) {
+        size_t compares = 0, k = r->path_slots[path_slot(r, ref, &compares)];
+
+        return k ? &r->paths[k - 1] : NULL;
 }
 
 /* At construction only (no lock): the fixed path for ref, made if new. */
 static struct ve_path *fixed_path(struct ve_resolver *r, const struct ve_ref *ref) {
-        struct ve_path *p = fixed_path_find(r, ref);
+        size_t i = path_slot(r, ref, &r->path_compares);
+        struct ve_path *p;
 
-        if (!p) {
-                p = &r->paths[r->n_paths++];
-                p->ref = ref;
-                path_locks_init(p);
-        }
+        if (r->path_slots[i])
+                return &r->paths[r->path_slots[i] - 1];
+        p = &r->paths[r->n_paths++];
+        p->ref = ref;
+        path_locks_init(p);
+        r->path_slots[i] = r->n_paths;
         return p;
 }
 
@@ -299,7 +325,7 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                     const struct ve_source *source, ve_getenv_fn env,
                     struct ve_resolver **ret_resolver) {
         struct ve_resolver *r;
-        size_t n = map->n_entries, size = 8, n_refs = n + map->n_bulk;
+        size_t n = map->n_entries, size = 8, n_refs = n + map->n_bulk, path_size = 8;
         unsigned bits = 3;      /* log2(size) */
 
         r = calloc(1, sizeof *r);
@@ -325,16 +351,21 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                 size *= 2;
                 bits++;
         }
+        /* At most n_refs paths: the index is at most half full. */
+        while (path_size < 2 * n_refs)
+                path_size *= 2;
         r->entries = calloc(n ? n : 1, sizeof *r->entries);
         r->paths = calloc(n_refs ? n_refs : 1, sizeof *r->paths);
+        r->path_slots = calloc(path_size, sizeof *r->path_slots);
         r->table = calloc(size, sizeof *r->table);
         r->bulk = calloc(map->n_bulk ? map->n_bulk : 1, sizeof *r->bulk);
-        if (!r->entries || !r->paths || !r->table || !r->bulk) {
+        if (!r->entries || !r->paths || !r->path_slots || !r->table || !r->bulk) {
                 ve_resolver_free(r);
                 return -ENOMEM;
         }
         r->table_mask = size - 1;
         r->table_shift = 64 - bits;
+        r->path_mask = path_size - 1;
 
         for (size_t i = 0; i < n; i++) {
                 struct ve_entry *e = &r->entries[i];
@@ -450,11 +481,16 @@ void ve_resolver_free(struct ve_resolver *r) {
         pthread_mutex_destroy(&r->dyn_lock);
         free(r->entries);
         free(r->paths);
+        free(r->path_slots);
         free(r->table);
         free(r->bulk);
         ve_audit_free(r->audit);
         ve_map_free(r->map);
         free(r);
+}
+
+size_t ve_resolver_path_compares(const struct ve_resolver *r) {
+        return r->path_compares;
 }
 
 void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void)) {
@@ -1085,7 +1121,7 @@ static struct ve_path *dyn_path(struct ve_resolver *r, const struct ve_ref *ref)
         if (p)
                 return p;
         for (p = r->dyn_paths; p; p = p->dyn_next)
-                if (p->ref->kv == ref->kv && p->ref->version == ref->version && strcmp(p->ref->path, ref->path) == 0)
+                if (ref_same_path(p->ref, ref))
                         return p;
         p = calloc(1, sizeof *p);
         if (!p)

@@ -101,6 +101,10 @@ void ve_resolver_free(struct ve_resolver *r);
  * Call before any lookup. */
 void ve_resolver_set_clock(struct ve_resolver *r, uint64_t (*now_ms)(void));
 
+/* For tests: how many times construction compared a reference with a path
+ * it had already made, to find the path it reads. */
+size_t ve_resolver_path_compares(const struct ve_resolver *r);
+
 /* NULL when name is not mapped (neither by an entry nor by a bulk rule).
  * Lock-free and allocation-free for a mapped name, for a name that matches
  * no bulk prefix (a prefix compare per rule), and for a bulk name seen

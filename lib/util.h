@@ -43,6 +43,18 @@ bool ve_has_control(const char *s);
 /* Milliseconds from CLOCK_MONOTONIC. */
 uint64_t ve_now_ms(void);
 
+/* FNV-1a (64 bit) over len bytes, going on from h (VE_FNV1A_INIT to
+ * start): the spread of the hash tables built from the mapping (names,
+ * paths), which are short and come from a trusted file. */
+#define VE_FNV1A_INIT UINT64_C(0xcbf29ce484222325)
+static inline uint64_t ve_fnv1a(uint64_t h, const void *data, size_t len) {
+        const unsigned char *p = data;
+
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+        return h;
+}
+
 /* ---- trusted files (issue 7) ---- */
 
 /* The checks for a file vaultenv takes a credential or its mapping from,

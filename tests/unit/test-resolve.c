@@ -1169,6 +1169,48 @@ static void test_stale_then_policy(void) {
         ve_resolver_free(r);
 }
 
+/* Construction is linear in the mapping: finding the path a name reads
+ * costs a bounded number of compares, however many paths there are. 40,000
+ * names on distinct paths, a name on every fourth path again, and KV
+ * version forms of some: each distinct (form, path, version) is one path. */
+static void test_many_paths(void) {
+        enum { N = 40000 };
+        size_t cap = (size_t) N * 48, len = 0, names = 0;
+        char *text = malloc(cap);
+        struct ve_resolver *r;
+
+        reset();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        for (unsigned i = 0; i < N; i++) {
+                len += (size_t) snprintf(text + len, cap - len, "N%u=s/p%u#k\n", i, i);
+                names++;
+                if (i % 4 == 0) {
+                        len += (size_t) snprintf(text + len, cap - len, "S%u=s/p%u#k2\n", i, i);
+                        names++;
+                }
+                if (i % 1000 == 8) {
+                        len += (size_t) snprintf(text + len, cap - len, "V%u=s/p%u#k@2\nW%u=kv1:s/p%u#k\n",
+                                                 i, i, i, i);
+                        names += 2;
+                }
+        }
+        answers[0] = (struct answer) { "s/p4008", 0, { "k", "fake-a", "k2", "fake-b", NULL } };
+        answers[1] = (struct answer) { "s/p4008", 0, { "k", "fake-v2", NULL }, 2 };
+        r = resolver_text(text);
+        free(text);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT_EQUAL(ve_resolver_count(r), names);
+        CU_ASSERT(ve_resolver_path_compares(r) <= 4 * names);
+
+        CU_ASSERT_STRING_EQUAL(get(r, "N4008", NULL), "fake-a");
+        CU_ASSERT_STRING_EQUAL(get(r, "S4008", NULL), "fake-b");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);      /* one path, one read */
+        CU_ASSERT_STRING_EQUAL(get(r, "V4008", NULL), "fake-v2");
+        CU_ASSERT_STRING_EQUAL(get(r, "W4008", NULL), "fake-a");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 3);      /* a version, a KV form: paths of their own */
+        ve_resolver_free(r);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "vault first, one read per path", test_vault_first_and_one_read_per_path },
@@ -1198,6 +1240,7 @@ int main(void) {
                 { "hot path declines what it cannot answer", test_cached_declines },
                 { "VAULTENV_FALLBACK restricts the chain", test_fallback_policy },
                 { "stale bound, then the same policy", test_stale_then_policy },
+                { "construction is linear in the paths", test_many_paths },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "resolve", tests };
