@@ -2,10 +2,10 @@
 /* The HTTP transport to Vault (libcurl): Vault Agent addresses, retries
  * with backoff, same-origin redirects. See http.h.
  *
- * Locking: one mutex per transport, h->lock. It guards the curl handle and
- * the error buffer, and is held for exactly one HTTP exchange (one attempt),
- * never across two, never during a retry's wait, never taken recursively;
- * nothing under it logs or calls back.
+ * Locking: one mutex per transport, h->lock. It guards the curl handle,
+ * the error buffer and the circuit breaker's state, and is held for exactly
+ * one HTTP exchange (one attempt), never across two, never during a retry's
+ * wait, never taken recursively; nothing under it logs or calls back.
  *
  * Secrets: the token header string and curl_slist's copy of it are wiped
  * before they are freed; libcurl's own copy inside the request is
@@ -57,6 +57,8 @@ struct ve_http {
         uint64_t timeout_ms;
         unsigned max_retries;
         uint64_t retry_min_ms, retry_max_ms;
+        uint64_t breaker_window_ms;     /* 0: no breaker */
+        uint64_t (*now_ms)(void);       /* the breaker's clock */
 
         pthread_mutex_t lock;
 
@@ -67,6 +69,15 @@ struct ve_http {
         CURL *curl;             /* the idle handle, created by the first request */
         CURL *abandoned;        /* the parent's handle, in a forked child: never
                                  * touched, only kept referenced */
+
+        /* The circuit breaker (http.h), under lock. Open: requests fail at
+         * once until br_until, then one probe goes out (br_probing) while
+         * the others still fail; its answer closes it, its failure opens
+         * a new window. br_cc: the failure that opened it. br_told: the
+         * line of this window was logged. */
+        bool br_open, br_probing, br_told;
+        uint64_t br_until;
+        CURLcode br_cc;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -273,6 +284,8 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
         h->max_retries = settings->max_retries;
         h->retry_min_ms = VE_HTTP_RETRY_MIN_MS;
         h->retry_max_ms = VE_HTTP_RETRY_MAX_MS;
+        h->breaker_window_ms = settings->breaker_window_ms;
+        h->now_ms = ve_now_ms;
 
         /* "http://host:8200/" names the same server as "http://host:8200";
          * a unix:// address is a path, kept as given. */
@@ -365,6 +378,9 @@ void ve_http_atfork_child(struct ve_http *h) {
         if (h->curl)
                 h->abandoned = h->curl;
         h->curl = NULL;
+        /* The breaker's state stays (same Vault, same monotonic clock), but
+         * a probe in flight is the parent's: the child may send its own. */
+        h->br_probing = false;
 }
 
 
@@ -997,6 +1013,85 @@ static int build_headers(const struct ve_http *h, const char *token, bool has_bo
         return 0;
 }
 
+/* ---- the circuit breaker ---- */
+
+/* What the failure cc that opened the breaker says of Vault (heap). */
+static char *breaker_why(const struct ve_http *h, CURLcode cc) {
+        char *d, *s;
+
+        if (cc != CURLE_OPERATION_TIMEDOUT)
+                return ve_asprintf("cannot be reached (%s)", curl_easy_strerror(cc));
+        d = duration_text(h->timeout_ms);
+        s = ve_asprintf("did not answer (timeout after %s)", d ? d : "VAULT_CLIENT_TIMEOUT");
+        free(d);
+        return s;
+}
+
+/* Whether a request may go out: 0, 1 for the probe of a half-open
+ * breaker, or the -errno of the failure that opened it (-ETIMEDOUT,
+ * -ECONNREFUSED) and a one-line reason: skipped. The first skip of a window
+ * logs the one line that says so. */
+static int breaker_admit(struct ve_http *h, char **ret_error) {
+        uint64_t now, left = 0;
+        bool skip = false, tell = false;
+        int verdict = 0;
+        CURLcode cc;
+        char *why;
+
+        if (!h->breaker_window_ms)
+                return 0;
+        now = h->now_ms();
+        pthread_mutex_lock(&h->lock);
+        if (h->br_open) {
+                if (!h->br_probing && now >= h->br_until) {
+                        h->br_probing = true;
+                        verdict = 1;
+                } else {
+                        skip = true;
+                        tell = !h->br_told && !h->br_probing;
+                        h->br_told = true;
+                        left = h->br_until > now ? h->br_until - now : 0;
+                }
+        }
+        cc = h->br_cc;
+        pthread_mutex_unlock(&h->lock);
+        if (!skip)
+                return verdict;
+
+        why = breaker_why(h, cc);
+        if (tell)
+                ve_warn("Vault at %s %s; not asking again for %llus", h->addr, why ? why : "failed",
+                        (unsigned long long) ((left + 999) / 1000));
+        ve_set_error(ret_error, ve_asprintf("not asked (circuit breaker): Vault at %s %s", h->addr,
+                                            why ? why : "failed"));
+        free(why);
+        return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
+}
+
+/* The outcome r of a request that went out (probe: the one of a half-open
+ * breaker): no answer (-ETIMEDOUT, -ECONNREFUSED) opens a window; anything
+ * Vault's end did (an answer, a dropped connection, TLS) closes it; a local
+ * failure (-ENOMEM) leaves it as it is. */
+static void breaker_record(struct ve_http *h, bool probe, int r, CURLcode cc) {
+        uint64_t now;
+
+        if (!h->breaker_window_ms)
+                return;
+        now = h->now_ms();
+        pthread_mutex_lock(&h->lock);
+        if (r == -ETIMEDOUT || r == -ECONNREFUSED) {
+                if (!h->br_open || probe)
+                        h->br_told = false;     /* a new window */
+                h->br_open = true;
+                h->br_until = now + h->breaker_window_ms;
+                h->br_cc = cc;
+        } else if (r == 0 || r == -EIO || r == -EPROTO)
+                h->br_open = false;
+        if (probe)
+                h->br_probing = false;
+        pthread_mutex_unlock(&h->lock);
+}
+
 /* The attempts (retries, redirects) of one request. The lock is taken per
  * attempt by perform_once(); the waits between attempts hold nothing. */
 int ve_http_request(struct ve_http *h, const char *method, const char *api_path, const char *body,
@@ -1008,12 +1103,17 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
         struct attempt *a = NULL;
         unsigned retries = 0, hops = 0;
         uint64_t deadline;
+        bool probe;
         int r;
 
         if (token && ve_has_control(token)) {
                 ve_set_error(ret_error, strdup("the Vault token contains a control character; not sending it"));
                 return -EACCES;
         }
+        r = breaker_admit(h, ret_error);
+        if (r < 0)
+                return r;
+        probe = r == 1;
         /* One deadline for every attempt and wait: VAULT_CLIENT_TIMEOUT. */
         deadline = ve_now_ms() + h->timeout_ms;
 
@@ -1096,6 +1196,7 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
         resp = (struct ve_http_response) {};
         r = 0;
 out:
+        breaker_record(h, probe, r, a ? a->cc : CURLE_OK);
         ve_http_response_done(&resp);
         slist_erase_free(headers);
         ve_erase_free(token_header);
@@ -1107,6 +1208,11 @@ out:
 
 const char *ve_http_addr(const struct ve_http *h) {
         return h->addr;
+}
+
+void ve_http_set_clock(struct ve_http *h, uint64_t (*now_ms)(void)) {
+        if (h && now_ms)
+                h->now_ms = now_ms;
 }
 
 void ve_http_set_retry_wait(struct ve_http *h, uint64_t min_ms, uint64_t max_ms) {

@@ -24,6 +24,18 @@
  *  - Redirects 301, 302, 307 and 308 are followed (method and body kept, at
  *    most VE_HTTP_MAX_REDIRECTS hops), but only to the same scheme, host and
  *    port; anything else is refused and nothing is sent there.
+ * Beyond the Go client, a circuit breaker (VAULTENV_BREAKER_WINDOW, default
+ * 30 s; 0: off): a request that got no answer at all (-ETIMEDOUT or
+ * -ECONNREFUSED, after its retries) opens it, and for the window every
+ * request fails at once with that same -errno and "not asked (circuit
+ * breaker): Vault at ADDR did not answer (timeout after 2s)", one warning
+ * per window saying for how long. So an unreachable Vault holds a process
+ * for about one VAULT_CLIENT_TIMEOUT, not one per path. After the window
+ * one request goes out as a probe (the others keep failing at once); an
+ * answer, whatever its status, or a failure on Vault's end (dropped
+ * connection, TLS) closes the breaker, no answer opens a new window. Per
+ * transport, so per process; a forked child starts from its parent's state
+ * (a probe in flight stays the parent's).
  * Hygiene (issue 7): the proxy variables of the environment (http_proxy,
  * HTTPS_PROXY, ALL_PROXY, NO_PROXY...) are ignored; only VAULT_PROXY_ADDR
  * (or VAULT_HTTP_PROXY) names a proxy, used for every request. TLS 1.2 at
@@ -81,6 +93,10 @@ const char *ve_http_addr(const struct ve_http *h);
 /* The waits between retries, VE_HTTP_RETRY_MIN_MS and _MAX_MS by default
  * (Go's MinRetryWait and MaxRetryWait); for tests. Call before requests. */
 void ve_http_set_retry_wait(struct ve_http *h, uint64_t min_ms, uint64_t max_ms);
+
+/* The circuit breaker's clock, ve_now_ms() by default; for tests. Call
+ * before requests. (Request deadlines keep the real clock.) */
+void ve_http_set_clock(struct ve_http *h, uint64_t (*now_ms)(void));
 
 /* ---- pure functions, exposed for unit tests ---- */
 

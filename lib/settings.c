@@ -162,6 +162,12 @@ int ve_settings_load(ve_getenv_fn env, struct ve_settings **ret_settings) {
                 ve_error("VAULTENV_STALE_MAX: invalid duration \"%.32s\"; using 24h", v);
                 s->stale_max_ms = VE_DEFAULT_STALE_MAX_MS;
         }
+        s->breaker_window_ms = VE_DEFAULT_BREAKER_WINDOW_MS;
+        v = get(env, "VAULTENV_BREAKER_WINDOW");
+        if (v && ve_duration_parse(v, &s->breaker_window_ms) < 0) {
+                ve_error("VAULTENV_BREAKER_WINDOW: invalid duration \"%.32s\"; using 30s", v);
+                s->breaker_window_ms = VE_DEFAULT_BREAKER_WINDOW_MS;
+        }
 
         v = get(env, "VAULTENV_FALLBACK");
         if (v) {

@@ -59,6 +59,8 @@ struct ve_settings {
         bool eager;                     /* VAULTENV_EAGER: every mapped name is eager */
         char *inherit;                  /* VAULTENV_INHERIT: "NAME,NAME" passed on to exec'ed children */
         uint64_t stale_max_ms;          /* VAULTENV_STALE_MAX: how long a stale value may be served */
+        uint64_t breaker_window_ms;     /* VAULTENV_BREAKER_WINDOW: how long an unreachable Vault is not
+                                         * asked again (http.h); 0, the zero value: never skipped */
 
         /* The vaultenv command (issue 5) */
         char *audit;                    /* VAULTENV_AUDIT: "syslog" or an absolute file path (audit.h);
@@ -87,6 +89,7 @@ struct ve_settings {
 int ve_fallback_parse(const char *s, unsigned *ret);
 
 #define VE_DEFAULT_STALE_MAX_MS (24ULL * 3600 * 1000)
+#define VE_DEFAULT_BREAKER_WINDOW_MS (30ULL * 1000)
 
 #define VE_DEFAULT_MAX_RETRIES 2
 #define VE_DEFAULT_K8S_TOKEN_FILE "/var/run/secrets/kubernetes.io/serviceaccount/token"

@@ -1106,6 +1106,190 @@ static void test_agent(void) {
         ve_http_free(NULL);
 }
 
+/* ---- the circuit breaker ---- */
+
+static uint64_t fake_now_ms = 5000000;
+static uint64_t fake_clock(void) {
+        return fake_now_ms;
+}
+
+/* A transport to addr with the breaker on (window_ms) and its fake clock. */
+static struct ve_http *client_breaker(const char *addr, unsigned max_retries, uint64_t timeout_ms,
+                                      uint64_t window_ms) {
+        struct ve_settings st = { .timeout_ms = timeout_ms, .max_retries = max_retries,
+                                  .breaker_window_ms = window_ms };
+        struct ve_http *h = NULL;
+        char *err = NULL;
+
+        st.addr = (char *) addr;
+        CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), 0);
+        CU_ASSERT_PTR_NULL(err);
+        free(err);
+        if (h) {
+                ve_http_set_retry_wait(h, 10, 20);
+                ve_http_set_clock(h, fake_clock);
+        }
+        log_lines[0] = 0;
+        return h;
+}
+
+/* The next answer of srv comes after delay_ms. */
+static void step_late(struct server *s, int delay_ms) {
+        step_status(s, 200, NULL, "{}");
+        pthread_mutex_lock(&s->lock);
+        s->steps[s->n_steps - 1].delay_ms = delay_ms;
+        pthread_mutex_unlock(&s->lock);
+}
+
+static size_t log_count(const char *s) {
+        size_t n = 0;
+
+        for (const char *p = log_lines; (p = strstr(p, s)); p += strlen(s))
+                n++;
+        return n;
+}
+
+/* A request that times out opens the breaker: further requests fail at
+ * once with the same class, without reaching the server, and one line
+ * says so per window; after the window one probe goes out, and its
+ * success closes the breaker. A failed probe opens a new window. */
+static void test_breaker_window(void) {
+        char *addr = srv_addr(&srv), *err = NULL, *line, *why;
+        struct ve_http *h;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+        line = ve_asprintf("Vault at %s did not answer (timeout after 300ms); not asking again for 30s", addr);
+        why = ve_asprintf("not asked (circuit breaker): Vault at %s did not answer (timeout after 300ms)", addr);
+        h = client_breaker(addr, 2, 300, 30000);
+        reset(&srv);
+        step_late(&srv, 1500);
+        CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        for (int i = 0; i < 3; i++) {
+                CU_ASSERT_EQUAL(get(h, "secret/b", &err), -ETIMEDOUT);
+                if (err)
+                        CU_ASSERT_STRING_EQUAL(err, why);
+                free(err);
+                err = NULL;
+        }
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(log_count(line), 1);
+
+        /* just before the window ends: still skipped */
+        fake_now_ms += 29999;
+        CU_ASSERT_EQUAL(get(h, "secret/b", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        /* the window passed: one probe, it fails: a new window, a new line */
+        fake_now_ms += 1;
+        step_late(&srv, 1500);
+        CU_ASSERT_EQUAL(get(h, "secret/c", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(get(h, "secret/c", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(log_count(line), 2);
+        /* the next probe gets an answer: closed, every request goes out */
+        fake_now_ms += 30000;
+        CU_ASSERT_EQUAL(get(h, "secret/d", NULL), 200);
+        CU_ASSERT_EQUAL(get(h, "secret/d", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 4);
+        CU_ASSERT_EQUAL(log_count(line), 2);
+        ve_http_free(h);
+
+        /* window 0: no breaker, each request waits its own timeout */
+        h = client_breaker(addr, 2, 300, 0);
+        reset(&srv);
+        step_late(&srv, 1500);
+        step_late(&srv, 1500);
+        CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(get(h, "secret/b", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_FALSE(logged("not asking again"));
+        ve_http_free(h);
+        free(line);
+        free(why);
+        free(addr);
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
+/* Retries of one request stay within its own timeout; the requests after
+ * it are not retried, nor sent: they fail at once. */
+static void test_breaker_retries(void) {
+        struct ve_http *h;
+        char *err = NULL;
+
+        ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
+        h = client_breaker("http://127.0.0.1:1", 2, 10000, 30000);
+        CU_ASSERT_EQUAL(get(h, "secret/a", &err), -ECONNREFUSED);
+        if (err)
+                CU_ASSERT_PTR_NOT_NULL(strstr(err, " (3 attempts)"));
+        free(err);
+        err = NULL;
+        CU_ASSERT(logged("retry 2 of 2"));
+        log_lines[0] = 0;
+        CU_ASSERT_EQUAL(get(h, "secret/b", &err), -ECONNREFUSED);
+        if (err)
+                CU_ASSERT_EQUAL(strncmp(err, "not asked (circuit breaker): Vault at http://127.0.0.1:1 cannot be reached (",
+                                        76), 0);
+        free(err);
+        CU_ASSERT_FALSE(logged("retry"));
+        CU_ASSERT(logged("Vault at http://127.0.0.1:1 cannot be reached ("));
+        CU_ASSERT(logged("); not asking again for 30s"));
+        ve_http_free(h);
+        ve_log_set(NULL, NULL, VE_LOG_ERROR);
+}
+
+struct probe_arg {
+        struct ve_http *h;
+        long status;
+};
+
+static void *probe_thread(void *p) {
+        struct probe_arg *a = p;
+
+        a->status = get(a->h, "secret/probe", NULL);
+        return NULL;
+}
+
+static int breaker_child(void *userdata) {
+        struct ve_http *h = userdata;
+
+        ve_http_atfork_child(h);
+        /* the parent's open breaker holds here too */
+        return get(h, "secret/child", NULL) == -ETIMEDOUT && n_seen(&srv) == 1 ? 0 : 1;
+}
+
+/* Half-open: while the probe is out, other requests do not wait for it
+ * nor go out themselves. A forked child keeps its parent's state. */
+static void test_breaker_half_open(void) {
+        char *addr = srv_addr(&srv);
+        struct probe_arg a = {};
+        struct ve_http *h;
+        pthread_t t;
+
+        h = client_breaker(addr, 0, 2000, 30000);
+        reset(&srv);
+        step_late(&srv, 3500);
+        CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(unit_in_child(breaker_child, h), 0);
+
+        fake_now_ms += 30000;
+        step_late(&srv, 600);
+        a.h = h;
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, probe_thread, &a), 0);
+        for (int i = 0; i < 400 && n_seen(&srv) < 2; i++)
+                usleep(5000);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);       /* the probe is at the server */
+        CU_ASSERT_EQUAL(get(h, "secret/b", NULL), -ETIMEDOUT);
+        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        pthread_join(t, NULL);
+        CU_ASSERT_EQUAL(a.status, 200);
+        CU_ASSERT_EQUAL(get(h, "secret/b", NULL), 200);
+        CU_ASSERT_EQUAL(n_seen(&srv), 3);
+        ve_http_free(h);
+        free(addr);
+}
+
 int main(void) {
         static const struct unit_test pure_tests[] = {
                 { "backoff", test_backoff },
@@ -1123,6 +1307,9 @@ int main(void) {
                 { "url", test_url },
                 { "agent", test_agent },
                 { "proxy", test_proxy },
+                { "breaker_window", test_breaker_window },
+                { "breaker_retries", test_breaker_retries },
+                { "breaker_half_open", test_breaker_half_open },
                 { NULL, NULL },
         };
         static const struct unit_suite suites[] = {
