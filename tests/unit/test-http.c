@@ -1158,11 +1158,11 @@ static void test_breaker_window(void) {
         struct ve_http *h;
 
         ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
-        line = ve_asprintf("Vault at %s did not answer (timeout after 300ms); not asking again for 30s", addr);
-        why = ve_asprintf("not asked (circuit breaker): Vault at %s did not answer (timeout after 300ms)", addr);
-        h = client_breaker(addr, 2, 300, 30000);
+        line = ve_asprintf("Vault at %s did not answer (timeout after 1s); not asking again for 30s", addr);
+        why = ve_asprintf("not asked (circuit breaker): Vault at %s did not answer (timeout after 1s)", addr);
+        h = client_breaker(addr, 2, 1000, 30000);
         reset(&srv);
-        step_late(&srv, 1500);
+        step_late(&srv, 2500);
         CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
         CU_ASSERT_EQUAL(n_seen(&srv), 1);
         for (int i = 0; i < 3; i++) {
@@ -1181,7 +1181,7 @@ static void test_breaker_window(void) {
         CU_ASSERT_EQUAL(n_seen(&srv), 1);
         /* the window passed: one probe, it fails: a new window, a new line */
         fake_now_ms += 1;
-        step_late(&srv, 1500);
+        step_late(&srv, 2500);
         CU_ASSERT_EQUAL(get(h, "secret/c", NULL), -ETIMEDOUT);
         CU_ASSERT_EQUAL(n_seen(&srv), 2);
         CU_ASSERT_EQUAL(get(h, "secret/c", NULL), -ETIMEDOUT);
@@ -1196,10 +1196,10 @@ static void test_breaker_window(void) {
         ve_http_free(h);
 
         /* window 0: no breaker, each request waits its own timeout */
-        h = client_breaker(addr, 2, 300, 0);
+        h = client_breaker(addr, 2, 1000, 0);
         reset(&srv);
-        step_late(&srv, 1500);
-        step_late(&srv, 1500);
+        step_late(&srv, 2500);
+        step_late(&srv, 2500);
         CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
         CU_ASSERT_EQUAL(get(h, "secret/b", NULL), -ETIMEDOUT);
         CU_ASSERT_EQUAL(n_seen(&srv), 2);
