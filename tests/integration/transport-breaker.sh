@@ -24,7 +24,8 @@ err=$VE_TMP/stderr
 defaults=("A=fake-default-a" "B=fake-default-b" "C=fake-default-c" "D=fake-default-d")
 line="Vault at $VAULT_ADDR did not answer (timeout after 2s); not asking again for"
 
-# Every request under /v1/secret/ hangs (far longer than the timeout).
+# hang [N]: every request under /v1/secret/ (with N, only the next N)
+# hangs for 30 s, far past the timeout; the counters start from 0.
 hang() {
         ve_reset_counts
         ve_transport_fault "{\"mode\":\"slow\",\"delay\":30,\"prefix\":\"/v1/secret/\"${1:+,\"count\":$1}}"
