@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,10 @@ struct ve_auth {
         char *token_file;               /* token method */
         bool token_file_explicit;
         char *sink;                     /* VAULTENV_TOKEN_SINK */
+        uint64_t flight_wait_ms;        /* how long to wait for another process's login */
+        /* The sink's lock file while this process holds it (else -1): only
+         * the refreshing thread sets it; a forked child closes its copy. */
+        atomic_int flight_fd;
         const char *no_credential;      /* missing_credential(): no login, only the sink's token */
         uint64_t (*now)(void);
 
@@ -651,6 +656,9 @@ int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
         pthread_cond_init(&a->cond, NULL);
         a->http = http;
         a->now = ve_now_ms;
+        atomic_init(&a->flight_fd, -1);
+        /* A login is at most an unwrap and a login request. */
+        a->flight_wait_ms = 2 * settings->timeout_ms + 1000;
         a->cfg.method = m;
         a->cfg.secret_id_wrapped = settings->secret_id_wrapped;
         a->cfg.has_sink = settings->token_sink != NULL;
@@ -916,6 +924,79 @@ static void sink_remove_if(const char *path, const char *token) {
         ve_auth_secret_free(t);
 }
 
+/* The single flight across processes: "adopt the sink's token, or log in
+ * and write it" runs under an exclusive flock() on SINK.lock, a file beside
+ * the sink that holds nothing (so siblings started together make one login
+ * between them). The lock file gets the sink's checks (no symbolic link, a
+ * regular file of this user that others may not write). Taken by polling,
+ * at most a->flight_wait_ms: a holder that hangs (stopped, or a login that
+ * never ends) delays the others, it does not block them for ever. Returns
+ * the locked descriptor, or -1 when the flight goes on without the lock
+ * (logged). No mutex is held meanwhile: only a->busy. */
+static int flight_lock(struct ve_auth *a) {
+        char *path, *why = NULL;
+        uint64_t deadline;
+        struct stat st;
+        int fd, r;
+
+        path = ve_asprintf("%s.lock", a->sink);
+        if (!path)
+                return -1;
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+        if (fd < 0) {
+                ve_warn("cannot open %s (the lock of VAULTENV_TOKEN_SINK): %s; logging in without it", path,
+                        errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+                free(path);
+                return -1;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                why = strdup("is not a regular file owned by this user");
+        else if (ve_file_trust_check(&st, &why) < 0 && !why)
+                why = strdup("is not trusted");
+        if (why) {
+                ve_warn("%s (the lock of VAULTENV_TOKEN_SINK) %s; logging in without it", path, why);
+                goto fail;
+        }
+        deadline = ve_now_ms() + a->flight_wait_ms;
+        for (bool said = false;; said = true) {
+                r = flock(fd, LOCK_EX | LOCK_NB);
+                if (r == 0)
+                        break;
+                if (errno != EWOULDBLOCK && errno != EINTR) {
+                        ve_warn("cannot lock %s (the lock of VAULTENV_TOKEN_SINK): %s; logging in without it",
+                                path, strerror(errno));
+                        goto fail;
+                }
+                if (ve_now_ms() >= deadline) {
+                        ve_warn("another process has held %s (the lock of VAULTENV_TOKEN_SINK) for %llus; "
+                                "logging in without waiting for it", path,
+                                (unsigned long long) (a->flight_wait_ms / 1000));
+                        goto fail;
+                }
+                if (!said)
+                        ve_debug("another process is logging in (%s is locked); waiting for its token", path);
+                usleep(20 * 1000);
+        }
+        free(path);
+        atomic_store(&a->flight_fd, fd);
+        return fd;
+fail:
+        free(why);
+        free(path);
+        close(fd);
+        return -1;
+}
+
+/* Ends the flight: unlocks before closing, because a child forked meanwhile
+ * shares the locked open file and would otherwise keep it locked. */
+static void flight_unlock(struct ve_auth *a, int fd) {
+        if (fd < 0)
+                return;
+        atomic_store(&a->flight_fd, -1);
+        (void) flock(fd, LOCK_UN);
+        close(fd);
+}
+
 /* GET auth/token/lookup-self with token: 0 and its TTL when Vault accepts
  * it; -EACCES when it does not; or the transport's error, or -EIO, -EAGAIN,
  * -EPROTO, with a one-line reason in *ret_error (may be NULL). */
@@ -1060,7 +1141,7 @@ static int login(struct ve_auth *a, struct ve_auth_grant *ret, char **ret_error)
 static int refresh(struct ve_auth *a, const char *old, bool renew, const char *rejected,
                    struct ve_auth_grant *ret, enum source *ret_source, char **ret_error) {
         char *err = NULL, *sink_why = NULL;
-        int r = 0;
+        int r = 0, fd = -1;
 
         if (renew) {
                 r = renew_self(a, old, ret, &err);
@@ -1079,6 +1160,18 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                         *ret_source = SRC_SINK;
                         return 0;
                 }
+                /* Another process may be logging in: wait for it, and
+                 * take its token. */
+                fd = flight_lock(a);
+                if (fd >= 0) {
+                        free(sink_why);
+                        sink_why = NULL;
+                        r = sink_adopt(a, old, rejected, false, ret, &sink_why);
+                        if (r == 0) {
+                                *ret_source = SRC_SINK;
+                                goto out;
+                        }
+                }
         }
         if (a->no_credential) {
                 /* Nothing to log in with: the sink was the only way. One
@@ -1090,12 +1183,31 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
 
                 refusal_log(m);
                 ve_set_error(ret_error, m);
-                free(sink_why);
                 /* Not -ENOENT ("no such secret" to the callers): the token
                  * is what is missing. A transport error stays one. */
-                return r == -ENOENT || r == -ENODATA || r == -ESTALE || r == -EPERM || r == -ELOOP ? -EACCES : r;
+                r = r == -ENOENT || r == -ENODATA || r == -ESTALE || r == -EPERM || r == -ELOOP ? -EACCES : r;
+                goto out;
         }
         r = login(a, ret, ret_error);
+        if (r == -EACCES && a->sink) {
+                /* A process outside the flight (no lock) may have used up
+                 * a single-use credential and written its token. */
+                char *why = NULL;
+
+                if (sink_adopt(a, old, rejected, false, ret, &why) == 0) {
+                        ve_info("%s; using the token another process wrote to VAULTENV_TOKEN_SINK %s",
+                                ret_error && *ret_error ? *ret_error : "the login was refused", a->sink);
+                        if (ret_error) {
+                                free(*ret_error);
+                                *ret_error = NULL;
+                        }
+                        *ret_source = SRC_SINK;
+                        r = 0;
+                        free(why);
+                        goto out;
+                }
+                free(why);
+        }
         if (r < 0) {
                 if (r == -ENOENT && sink_why && ret_error && *ret_error) {
                         /* The credential file is gone, and the sink did
@@ -1107,17 +1219,18 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                                 *ret_error = m;
                         }
                 }
-                free(sink_why);
-                return r;
+                goto out;
         }
-        free(sink_why);
         ve_info("logged in to Vault with %s at auth/%s/login (token TTL %llus%s)",
                 ve_auth_method_name(a->cfg.method), a->cfg.mount, (unsigned long long) ret->ttl_s,
                 ret->renewable ? ", renewable" : "");
         if (a->sink)
                 sink_write(a->sink, ret->token);
         *ret_source = SRC_LOGIN;
-        return 0;
+out:
+        flight_unlock(a, fd);
+        free(sink_why);
+        return r;
 }
 
 /* Takes over g (its token). Called with the lock held. */
@@ -1325,6 +1438,14 @@ void ve_auth_atfork_child(struct ve_auth *a) {
         pthread_mutex_init(&a->lock, NULL);
         pthread_cond_init(&a->cond, NULL);
         a->busy = false;
+        /* Its copy of the lock file the refreshing thread held, if any:
+         * that thread is not in the child, and the parent unlocks it. */
+        {
+                int fd = atomic_exchange(&a->flight_fd, -1);
+
+                if (fd >= 0)
+                        close(fd);
+        }
 }
 
 int ve_auth_revoke(struct ve_auth *a) {
