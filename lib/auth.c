@@ -1038,13 +1038,15 @@ out:
         return r;
 }
 
-/* The sink's token, when it is not one we know to be dead (skip1, skip2)
- * and Vault accepts it. Else -errno and in *ret_why what is wrong with the
- * sink (worded to follow its name). login_follows: a login is tried next,
- * and a sink that someone else may have tampered with is worth a warning;
- * without a login the caller's error says it all. */
+/* The sink's token, when it is not one we know to be dead (skip1, skip2,
+ * *io_dead) and Vault accepts it. Else -errno and in *ret_why what is wrong
+ * with the sink (worded to follow its name); a token Vault refused is kept
+ * in *io_dead (may be NULL), so that reading the sink again asks Vault only
+ * about a new token. login_follows: a login is tried next, and a sink that
+ * someone else may have tampered with is worth a warning; without a login
+ * the caller's error says it all. */
 static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, bool login_follows,
-                      struct ve_auth_grant *ret, char **ret_why) {
+                      char **io_dead, struct ve_auth_grant *ret, char **ret_why) {
         char *t = NULL, *why = NULL, *err = NULL;
         bool local = false;
         int r;
@@ -1058,11 +1060,19 @@ static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, b
         } else if (streq_opt(t, skip1)) {
                 why = strdup("holds only the token being replaced");
                 r = -ESTALE;
+        } else if (io_dead && streq_opt(t, *io_dead)) {
+                why = strdup("holds a token Vault refuses (expired or revoked)");
+                r = -EACCES;
         } else {
                 r = lookup_self(a, t, ret, &err);
-                if (r == -EACCES)
+                if (r == -EACCES) {
                         why = strdup("holds a token Vault refuses (expired or revoked)");
-                else if (r < 0 && r != -ENOMEM)
+                        if (io_dead) {
+                                ve_auth_secret_free(*io_dead);
+                                *io_dead = t;
+                                t = NULL;
+                        }
+                } else if (r < 0 && r != -ENOMEM)
                         why = ve_asprintf("holds a token that could not be checked (auth/token/lookup-self): %s",
                                           err ? err : strerror(-r));
                 free(err);
@@ -1140,7 +1150,7 @@ static int login(struct ve_auth *a, struct ve_auth_grant *ret, char **ret_error)
  * token Vault refused. */
 static int refresh(struct ve_auth *a, const char *old, bool renew, const char *rejected,
                    struct ve_auth_grant *ret, enum source *ret_source, char **ret_error) {
-        char *err = NULL, *sink_why = NULL;
+        char *err = NULL, *sink_why = NULL, *dead = NULL;
         int r = 0, fd = -1;
 
         if (renew) {
@@ -1155,10 +1165,10 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                 err = NULL;
         }
         if (a->sink) {
-                r = sink_adopt(a, old, rejected, !a->no_credential, ret, &sink_why);
+                r = sink_adopt(a, old, rejected, !a->no_credential, &dead, ret, &sink_why);
                 if (r == 0) {
                         *ret_source = SRC_SINK;
-                        return 0;
+                        goto out;
                 }
                 /* Another process may be logging in: wait for it, and
                  * take its token. */
@@ -1166,7 +1176,7 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                 if (fd >= 0) {
                         free(sink_why);
                         sink_why = NULL;
-                        r = sink_adopt(a, old, rejected, false, ret, &sink_why);
+                        r = sink_adopt(a, old, rejected, false, &dead, ret, &sink_why);
                         if (r == 0) {
                                 *ret_source = SRC_SINK;
                                 goto out;
@@ -1194,7 +1204,7 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                  * a single-use credential and written its token. */
                 char *why = NULL;
 
-                if (sink_adopt(a, old, rejected, false, ret, &why) == 0) {
+                if (sink_adopt(a, old, rejected, false, &dead, ret, &why) == 0) {
                         ve_info("%s; using the token another process wrote to VAULTENV_TOKEN_SINK %s",
                                 ret_error && *ret_error ? *ret_error : "the login was refused", a->sink);
                         if (ret_error) {
@@ -1230,6 +1240,7 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
 out:
         flight_unlock(a, fd);
         free(sink_why);
+        ve_auth_secret_free(dead);
         return r;
 }
 
