@@ -62,6 +62,7 @@ struct ve_auth {
         struct ve_auth_config cfg;      /* login side (see above) */
         char *token_file;               /* token method */
         bool token_file_explicit;
+        bool agent;                     /* VAULT_AGENT_ADDR is set */
         char *sink;                     /* VAULTENV_TOKEN_SINK */
         uint64_t flight_wait_ms;        /* how long to wait for another process's login */
         /* The sink's lock file while this process holds it (else -1): only
@@ -76,6 +77,7 @@ struct ve_auth {
         char *token;                    /* NULL: none (yet) */
         enum source source;
         bool file_loaded;
+        bool source_said;               /* the token method's source was logged */
         char *file_refused;             /* the token file failed the trust checks: why (no request is made) */
         bool busy;                      /* a refresh is in flight */
         uint64_t refresh_at;            /* ms; 0: never */
@@ -663,6 +665,7 @@ int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
         a->cfg.secret_id_wrapped = settings->secret_id_wrapped;
         a->cfg.has_sink = settings->token_sink != NULL;
         a->token_file_explicit = settings->token_file_explicit;
+        a->agent = settings->agent_addr != NULL;
         if (dup_opt(settings->auth_path ? settings->auth_path : ve_auth_method_name(m), &a->cfg.mount) < 0 ||
             dup_opt(settings->auth_role, &a->cfg.role) < 0 ||
             dup_opt(settings->role_id, &a->cfg.role_id) < 0 ||
@@ -1147,9 +1150,9 @@ static int login(struct ve_auth *a, struct ve_auth_grant *ret, char **ret_error)
 
 /* Runs with no lock held, by the one thread that set busy. old: the token
  * in use (may be NULL); renew: try renew-self with it first; rejected: a
- * token Vault refused. */
+ * token Vault refused. *ret_refused: set when Vault refused the login. */
 static int refresh(struct ve_auth *a, const char *old, bool renew, const char *rejected,
-                   struct ve_auth_grant *ret, enum source *ret_source, char **ret_error) {
+                   struct ve_auth_grant *ret, enum source *ret_source, bool *ret_refused, char **ret_error) {
         char *err = NULL, *sink_why = NULL, *dead = NULL;
         int r = 0, fd = -1;
 
@@ -1219,6 +1222,7 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                 free(why);
         }
         if (r < 0) {
+                *ret_refused = r == -EACCES;
                 if (r == -ENOENT && sink_why && ret_error && *ret_error) {
                         /* The credential file is gone, and the sink did
                          * not serve either: say why. */
@@ -1281,12 +1285,38 @@ static int copy_out(const char *token, char **ret_token) {
         return 0;
 }
 
+/* Token method: says once (info) where the token comes from. A
+ * ~/.vault-token that `vault login` left goes to a Vault Agent as it does
+ * from the vault CLI, and the agent then uses it instead of its auto-auth
+ * token (use_auto_auth_token=true yields to a request's token): a surprise
+ * said at the default level. Called with the lock held. */
+static void say_token_source(struct ve_auth *a) {
+        if (a->source_said)
+                return;
+        a->source_said = true;
+        if (a->source == SRC_GIVEN)
+                ve_info("using the Vault token from VAULT_TOKEN");
+        else if (a->source == SRC_FILE && a->token_file_explicit)
+                ve_info("using the Vault token from VAULT_TOKEN_FILE %s", a->token_file);
+        else if (a->source == SRC_FILE) {
+                ve_info("using the Vault token from ~/.vault-token (%s)", a->token_file);
+                if (a->agent)
+                        ve_error("~/.vault-token (%s) is sent to the Vault Agent at VAULT_AGENT_ADDR, which then "
+                                 "uses it instead of its auto-auth token; remove the file, or name the token "
+                                 "to use with VAULT_TOKEN_FILE", a->token_file);
+        } else if (!a->file_refused)
+                ve_info("no Vault token (no VAULT_TOKEN, %s (%s)): sending none%s",
+                        a->token_file_explicit ? "none in VAULT_TOKEN_FILE" : "no ~/.vault-token",
+                        a->token_file ? a->token_file : "no home directory",
+                        a->agent ? "; the Vault Agent at VAULT_AGENT_ADDR adds its auto-auth token" : "");
+}
+
 int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
         struct ve_auth_grant g = {};
         enum source src = SRC_NONE;
         char *old = NULL, *rejected = NULL, *err = NULL;
         uint64_t start;
-        bool renew;
+        bool renew, refused = false;
         int r;
 
         pthread_mutex_lock(&a->lock);
@@ -1296,6 +1326,7 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
                         a->token = token_file_read(a);
                         a->source = a->token ? SRC_FILE : SRC_NONE;
                 }
+                say_token_source(a);
                 if (a->file_refused) {
                         ve_set_error(ret_error, strdup(a->file_refused));
                         pthread_mutex_unlock(&a->lock);
@@ -1352,7 +1383,7 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
         a->busy = true;
         pthread_mutex_unlock(&a->lock);
 
-        r = refresh(a, old, renew, rejected, &g, &src, &err);
+        r = refresh(a, old, renew, rejected, &g, &src, &refused, &err);
 
         pthread_mutex_lock(&a->lock);
         a->busy = false;
@@ -1372,6 +1403,10 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
                         ve_auth_secret_free(a->token);
                         a->token = NULL;
                         a->source = SRC_NONE;
+                        /* One line per refused login, at the default
+                         * level: the names it leaves empty say it too. */
+                        if (refused)
+                                ve_error("%s", err ? err : "Vault refused the login");
                 }
         }
         if (r == 0)

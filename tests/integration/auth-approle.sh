@@ -74,7 +74,8 @@ set -e
 check "bad secret id: exit 78" test "$status" = 78
 check "bad secret id: names login and reason" \
         stderr_has "approle login at auth/approle/login failed: invalid secret id"
-check "bad secret id: one line" test "$(wc -l <"$VE_TMP/stderr")" = 1
+check "bad secret id: one line for the login, one for the required name" \
+        bash -c "[ \$(grep -c '^vaultenv: error: approle login at auth/approle/login failed' '$VE_TMP/stderr') = 1 ] && [ \$(wc -l <'$VE_TMP/stderr') = 2 ]"
 check "bad secret id: not shown" stderr_lacks "fake-wrong-secret-id"
 
 # 5. a method without its inputs: one line naming the missing variable
@@ -194,7 +195,8 @@ VAULTENV_SCRUB=1 VAULT_ROLE_ID=$rid VAULTENV_TOKEN_SINK=$sink ve_read "$out" A
 check "dead sink token, no secret id: falls back" ve_expect "$out" "A unset"
 check "dead sink token, no secret id: names the sink and why" \
         stderr_has "VAULTENV_TOKEN_SINK $sink holds a token Vault refuses (expired or revoked), and approle login needs VAULT_SECRET_ID or VAULT_SECRET_ID_FILE"
-check "dead sink token, no secret id: one line" test "$(wc -l <"$VE_TMP/stderr")" = 1
+check "dead sink token, no secret id: one line for the sink, one for the name" \
+        bash -c "[ \$(grep -c '^vaultenv: error: VAULTENV_TOKEN_SINK' '$VE_TMP/stderr') = 1 ] && [ \$(wc -l <'$VE_TMP/stderr') = 2 ]"
 check "dead sink token, no secret id: no login" test "$(ve_count 'POST /v1/auth/approle/login')" = 0
 
 # 8c. a sink others may write: refused without a request
