@@ -1041,6 +1041,34 @@ out:
         return r;
 }
 
+static int renew_self(struct ve_auth *a, const char *token, struct ve_auth_grant *ret, char **ret_error);
+
+/* A token adopted from the sink with less than half of its TTL (lookup-self's
+ * creation_ttl) left is renewed at once. A process may well end before its
+ * own renewal point (2/3 of what remained when it adopted the token), so
+ * without this the shared token would die token_ttl after the login even
+ * while processes keep coming; with it, one process starting in each half
+ * TTL keeps it alive up to its max TTL. A failed renewal is no failure: the
+ * token serves while it lasts. */
+static void renew_at_adoption(struct ve_auth *a, struct ve_auth_grant *g) {
+        struct ve_auth_grant rg = {};
+        char *err = NULL;
+
+        if (!g->renewable || g->ttl_s == 0 || g->ttl_s >= g->full_ttl_s / 2)
+                return;
+        if (renew_self(a, g->token, &rg, &err) == 0) {
+                ve_debug("renewed the Vault token from VAULTENV_TOKEN_SINK %s: %llus of %llus were left, now %llus",
+                         a->sink, (unsigned long long) g->ttl_s, (unsigned long long) g->full_ttl_s,
+                         (unsigned long long) rg.ttl_s);
+                g->ttl_s = rg.ttl_s;
+                g->renewable = rg.renewable;
+        } else
+                ve_info("%s; using the token from VAULTENV_TOKEN_SINK %s while it lasts",
+                        err ? err : "cannot renew the Vault token", a->sink);
+        ve_auth_grant_done(&rg);
+        free(err);
+}
+
 /* The sink's token, when it is not one we know to be dead (skip1, skip2,
  * *io_dead) and Vault accepts it. Else -errno and in *ret_why what is wrong
  * with the sink (worded to follow its name); a token Vault refused is kept
@@ -1068,6 +1096,8 @@ static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, b
                 r = -EACCES;
         } else {
                 r = lookup_self(a, t, ret, &err);
+                if (r == 0)
+                        renew_at_adoption(a, ret);
                 if (r == -EACCES) {
                         why = strdup("holds a token Vault refuses (expired or revoked)");
                         if (io_dead) {
