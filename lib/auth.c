@@ -25,6 +25,8 @@
  * is only touched by the thread that set busy. The token file of the token
  * method is read under the lock: local I/O, no network. */
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -842,13 +845,101 @@ static int sink_read(const char *path, char **ret_token, char **ret_why) {
         return r;
 }
 
-/* Writes token to the sink atomically: a 0600 temporary file in the same
- * directory (O_EXCL: never through a link), then rename(), which replaces
- * the name (a link there included) and never follows it. */
-static void sink_write(const char *path, const char *token) {
+/* The temporary files of the sink (".BASE.XXXXXX" in its directory) that
+ * a writer killed before its rename() left: regular files of this user.
+ * Removed only by the holder of the sink's lock (flight_lock()), when no
+ * other writer can be between its link and its rename. */
+static void sink_sweep(const char *dir, const char *base) {
+        size_t blen = strlen(base);
+        struct dirent *d;
+        DIR *dp;
+
+        dp = opendir(dir);
+        if (!dp)
+                return;
+        while ((d = readdir(dp))) {
+                const char *n = d->d_name;
+                struct stat st;
+                bool ours = strlen(n) == blen + 8 && n[0] == '.' && memcmp(n + 1, base, blen) == 0 &&
+                            n[blen + 1] == '.';
+
+                for (size_t i = blen + 2; ours && n[i]; i++)
+                        ours = isalnum((unsigned char) n[i]);
+                if (!ours || fstatat(dirfd(dp), n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                        continue;
+                if (unlinkat(dirfd(dp), n, 0) == 0)
+                        ve_debug("removed %s/%s, a temporary file of VAULTENV_TOKEN_SINK its writer left", dir, n);
+        }
+        closedir(dp);
+}
+
+static int write_all(int fd, const char *s, size_t len) {
+        size_t off = 0;
+
+        while (off < len) {
+                ssize_t n = write(fd, s + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                off += (size_t) n;
+        }
+        return 0;
+}
+
+/* The token in an unnamed 0600 file of dir (O_TMPFILE), then linked as tmp
+ * (a fresh ".BASE.XXXXXX"): a writer killed while writing leaves nothing.
+ * -EOPNOTSUPP when the file system or /proc cannot do it. */
+static int sink_write_unnamed(const char *dir, char *tmp, const char *token) {
+        static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        char proc[64];
+        size_t n = strlen(tmp);
+        int fd, r;
+
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return errno == EISDIR || errno == EINVAL || errno == EOPNOTSUPP ? -EOPNOTSUPP : -errno;
+        r = fchmod(fd, 0600) < 0 ? -errno : write_all(fd, token, strlen(token));
+        if (r < 0)
+                goto out;
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        for (int tries = 0;; tries++) {
+                unsigned char rnd[6];
+
+                if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd) {
+                        r = -EOPNOTSUPP;
+                        goto out;
+                }
+                for (size_t i = 0; i < 6; i++)
+                        tmp[n - 6 + i] = chars[rnd[i] % (sizeof chars - 1)];
+                if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+                        break;
+                r = -errno;
+                if (r != -EEXIST || tries >= 16) {
+                        /* No /proc (or it does not let us link): the
+                         * named way. */
+                        if (r == -ENOENT || r == -EPERM || r == -EXDEV)
+                                r = -EOPNOTSUPP;
+                        goto out;
+                }
+        }
+        r = 0;
+out:
+        close(fd);
+        return r;
+}
+
+/* Writes token to the sink atomically: a 0600 file in the same directory,
+ * unnamed while it is written where the file system allows (O_TMPFILE;
+ * else mkostemp(), O_EXCL: never through a link), then rename(), which
+ * replaces the name (a link there included) and never follows it.
+ * flight: this process holds the sink's lock, and sweeps what killed
+ * writers left (sink_sweep()). */
+static void sink_write(const char *path, const char *token, bool flight) {
         char *copy = NULL, *tmp = NULL, *base;
         const char *dir;
-        size_t len = strlen(token), off = 0;
         int fd = -1, r = 0;
 
         copy = strdup(path);
@@ -865,30 +956,29 @@ static void sink_write(const char *path, const char *token) {
         tmp = ve_asprintf("%s%s.%s.XXXXXX", dir, strcmp(dir, "/") == 0 ? "" : "/", base);
         if (!tmp)
                 goto oom;
-        fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (fchmod(fd, 0600) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        while (off < len) {
-                ssize_t n = write(fd, token + off, len - off);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
+        if (flight)
+                sink_sweep(dir, base);
+        r = sink_write_unnamed(dir, tmp, token);
+        if (r == -EOPNOTSUPP) {
+                memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
+                fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0) {
                         r = -errno;
                         goto fail;
                 }
-                off += (size_t) n;
+                r = fchmod(fd, 0600) < 0 ? -errno : write_all(fd, token, strlen(token));
+                if (r < 0)
+                        goto fail;
+                r = close(fd) < 0 ? -errno : 0;
+                fd = -1;
+        } else if (r < 0) {
+                /* Nothing was linked. */
+                free(tmp);
+                tmp = NULL;
+                goto fail;
         }
-        r = close(fd);
-        fd = -1;
         if (r < 0 || rename(tmp, path) < 0) {
-                r = -errno;
+                r = r < 0 ? r : -errno;
                 goto fail;
         }
         ve_debug("wrote the Vault token to VAULTENV_TOKEN_SINK %s", path);
@@ -1269,7 +1359,7 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                 ve_auth_method_name(a->cfg.method), a->cfg.mount, (unsigned long long) ret->ttl_s,
                 ret->renewable ? ", renewable" : "");
         if (a->sink)
-                sink_write(a->sink, ret->token);
+                sink_write(a->sink, ret->token, fd >= 0);
         *ret_source = SRC_LOGIN;
 out:
         flight_unlock(a, fd);
