@@ -23,7 +23,9 @@
  * threads keep using the current token while it is still valid, or wait on
  * a->cond for the outcome. The login-side state (a->cfg, and the sink file)
  * is only touched by the thread that set busy. The token file of the token
- * method is read under the lock: local I/O, no network. */
+ * method is read under the lock: local I/O, no network. Across processes,
+ * "adopt the sink's token or log in and write it" is single-flight too: an
+ * flock() on SINK.lock (flight_lock()), taken with no mutex held. */
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <dirent.h>
