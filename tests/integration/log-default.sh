@@ -41,7 +41,7 @@ check "bad token: the token is not shown" stderr_lacks "$bad"
 # 3. a refused login: one line for the login, one per name (naming path)
 rid=$(ve_auth_get GET auth/approle/role/web/role-id '' data.role_id)
 badsid=fake-wrong-secret-id-$(ve_random)
-VAULT_TOKEN= VAULT_ROLE_ID=$rid VAULT_SECRET_ID=$badsid ve_read "$out" A PRIV
+VAULT_TOKEN='' VAULT_ROLE_ID=$rid VAULT_SECRET_ID=$badsid ve_read "$out" A PRIV
 check "refused login: both unset" ve_expect "$out" "A unset" "PRIV unset"
 check "refused login: one line for the login" \
         test "$(lines "error: approle login at auth/approle/login failed: invalid secret id")" = 1
@@ -74,27 +74,28 @@ check "get: PRIV named on one line" test "$(lines "PRIV")" = 1
 VAULTENV_LOG=info VAULT_TOKEN=$limited ve_read "$out" A
 check "info: VAULT_TOKEN named as the source" test "$(lines "using the Vault token from VAULT_TOKEN")" = 1
 (umask 077 && printf '%s\n' "$limited" >"$HOME/.vault-token")
-VAULT_TOKEN= VAULTENV_LOG=info ve_read "$out" A PRIV
+VAULT_TOKEN='' VAULTENV_LOG=info ve_read "$out" A PRIV
 check "info: ~/.vault-token: read" ve_expect "$out" "A=fake-pw-1" "PRIV unset"
 check "info: ~/.vault-token named as the source, once" \
         test "$(lines "using the Vault token from ~/.vault-token ($HOME/.vault-token)")" = 1
 check "info: the token is not shown" stderr_lacks "$limited"
-VAULT_TOKEN= ve_read "$out" A
+VAULT_TOKEN='' ve_read "$out" A
 check "default level: the source is not said" test ! -s "$VE_TMP/stderr"
 rm "$HOME/.vault-token"
-VAULT_TOKEN= VAULTENV_LOG=info ve_read "$out" A
+VAULT_TOKEN='' VAULTENV_LOG=info ve_read "$out" A
 check "info: no token at all is said" stderr_has "no Vault token (no VAULT_TOKEN, no ~/.vault-token ($HOME/.vault-token)): sending none"
 
 # 7. ~/.vault-token and VAULT_AGENT_ADDR: the file's token goes to the agent
 # (as with the vault CLI), which then uses it instead of its auto-auth
 # token: said at the default level
 (umask 077 && printf '%s\n' "$limited" >"$HOME/.vault-token")
-VAULT_TOKEN= VAULT_AGENT_ADDR=$VAULT_ADDR ve_read "$out" A
+VAULT_TOKEN='' VAULT_AGENT_ADDR=$VAULT_ADDR ve_read "$out" A
 check "agent + ~/.vault-token: still read" ve_expect "$out" "A=fake-pw-1"
+# shellcheck disable=SC2088 # the message names it so, literally
 check "agent + ~/.vault-token: said at the default level" \
         stderr_has "~/.vault-token ($HOME/.vault-token) is sent to the Vault Agent at VAULT_AGENT_ADDR"
 check "agent + ~/.vault-token: one line" test "$(wc -l <"$VE_TMP/stderr")" = 1
-VAULT_TOKEN= VAULT_AGENT_ADDR=$VAULT_ADDR VAULT_TOKEN_FILE=$HOME/.vault-token ve_read "$out" A
+VAULT_TOKEN='' VAULT_AGENT_ADDR=$VAULT_ADDR VAULT_TOKEN_FILE=$HOME/.vault-token ve_read "$out" A
 check "agent + explicit VAULT_TOKEN_FILE: nothing said" test ! -s "$VE_TMP/stderr"
 rm "$HOME/.vault-token"
 
