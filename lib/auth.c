@@ -23,8 +23,12 @@
  * threads keep using the current token while it is still valid, or wait on
  * a->cond for the outcome. The login-side state (a->cfg, and the sink file)
  * is only touched by the thread that set busy. The token file of the token
- * method is read under the lock: local I/O, no network. */
+ * method is read under the lock: local I/O, no network. Across processes,
+ * "adopt the sink's token or log in and write it" is single-flight too: an
+ * flock() on SINK.lock (flight_lock()), taken with no mutex held. */
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -33,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,7 +67,12 @@ struct ve_auth {
         struct ve_auth_config cfg;      /* login side (see above) */
         char *token_file;               /* token method */
         bool token_file_explicit;
+        bool agent;                     /* VAULT_AGENT_ADDR is set */
         char *sink;                     /* VAULTENV_TOKEN_SINK */
+        uint64_t flight_wait_ms;        /* how long to wait for another process's login */
+        /* The sink's lock file while this process holds it (else -1): only
+         * the refreshing thread sets it; a forked child closes its copy. */
+        atomic_int flight_fd;
         const char *no_credential;      /* missing_credential(): no login, only the sink's token */
         uint64_t (*now)(void);
 
@@ -71,6 +82,7 @@ struct ve_auth {
         char *token;                    /* NULL: none (yet) */
         enum source source;
         bool file_loaded;
+        bool source_said;               /* the token method's source was logged */
         char *file_refused;             /* the token file failed the trust checks: why (no request is made) */
         bool busy;                      /* a refresh is in flight */
         uint64_t refresh_at;            /* ms; 0: never */
@@ -651,10 +663,14 @@ int ve_auth_new(const struct ve_settings *settings, struct ve_http *http,
         pthread_cond_init(&a->cond, NULL);
         a->http = http;
         a->now = ve_now_ms;
+        atomic_init(&a->flight_fd, -1);
+        /* A login is at most an unwrap and a login request. */
+        a->flight_wait_ms = 2 * settings->timeout_ms + 1000;
         a->cfg.method = m;
         a->cfg.secret_id_wrapped = settings->secret_id_wrapped;
         a->cfg.has_sink = settings->token_sink != NULL;
         a->token_file_explicit = settings->token_file_explicit;
+        a->agent = settings->agent_addr != NULL;
         if (dup_opt(settings->auth_path ? settings->auth_path : ve_auth_method_name(m), &a->cfg.mount) < 0 ||
             dup_opt(settings->auth_role, &a->cfg.role) < 0 ||
             dup_opt(settings->role_id, &a->cfg.role_id) < 0 ||
@@ -831,13 +847,101 @@ static int sink_read(const char *path, char **ret_token, char **ret_why) {
         return r;
 }
 
-/* Writes token to the sink atomically: a 0600 temporary file in the same
- * directory (O_EXCL: never through a link), then rename(), which replaces
- * the name (a link there included) and never follows it. */
-static void sink_write(const char *path, const char *token) {
+/* The temporary files of the sink (".BASE.XXXXXX" in its directory) that
+ * a writer killed before its rename() left: regular files of this user.
+ * Removed only by the holder of the sink's lock (flight_lock()), when no
+ * other writer can be between its link and its rename. */
+static void sink_sweep(const char *dir, const char *base) {
+        size_t blen = strlen(base);
+        struct dirent *d;
+        DIR *dp;
+
+        dp = opendir(dir);
+        if (!dp)
+                return;
+        while ((d = readdir(dp))) {
+                const char *n = d->d_name;
+                struct stat st;
+                bool ours = strlen(n) == blen + 8 && n[0] == '.' && memcmp(n + 1, base, blen) == 0 &&
+                            n[blen + 1] == '.';
+
+                for (size_t i = blen + 2; ours && n[i]; i++)
+                        ours = isalnum((unsigned char) n[i]);
+                if (!ours || fstatat(dirfd(dp), n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                        continue;
+                if (unlinkat(dirfd(dp), n, 0) == 0)
+                        ve_debug("removed %s/%s, a temporary file of VAULTENV_TOKEN_SINK its writer left", dir, n);
+        }
+        closedir(dp);
+}
+
+static int write_all(int fd, const char *s, size_t len) {
+        size_t off = 0;
+
+        while (off < len) {
+                ssize_t n = write(fd, s + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                off += (size_t) n;
+        }
+        return 0;
+}
+
+/* The token in an unnamed 0600 file of dir (O_TMPFILE), then linked as tmp
+ * (a fresh ".BASE.XXXXXX"): a writer killed while writing leaves nothing.
+ * -EOPNOTSUPP when the file system or /proc cannot do it. */
+static int sink_write_unnamed(const char *dir, char *tmp, const char *token) {
+        static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        char proc[64];
+        size_t n = strlen(tmp);
+        int fd, r;
+
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return errno == EISDIR || errno == EINVAL || errno == EOPNOTSUPP ? -EOPNOTSUPP : -errno;
+        r = fchmod(fd, 0600) < 0 ? -errno : write_all(fd, token, strlen(token));
+        if (r < 0)
+                goto out;
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        for (int tries = 0;; tries++) {
+                unsigned char rnd[6];
+
+                if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd) {
+                        r = -EOPNOTSUPP;
+                        goto out;
+                }
+                for (size_t i = 0; i < 6; i++)
+                        tmp[n - 6 + i] = chars[rnd[i] % (sizeof chars - 1)];
+                if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+                        break;
+                r = -errno;
+                if (r != -EEXIST || tries >= 16) {
+                        /* No /proc (or it does not let us link): the
+                         * named way. */
+                        if (r == -ENOENT || r == -EPERM || r == -EXDEV)
+                                r = -EOPNOTSUPP;
+                        goto out;
+                }
+        }
+        r = 0;
+out:
+        close(fd);
+        return r;
+}
+
+/* Writes token to the sink atomically: a 0600 file in the same directory,
+ * unnamed while it is written where the file system allows (O_TMPFILE;
+ * else mkostemp(), O_EXCL: never through a link), then rename(), which
+ * replaces the name (a link there included) and never follows it.
+ * flight: this process holds the sink's lock, and sweeps what killed
+ * writers left (sink_sweep()). */
+static void sink_write(const char *path, const char *token, bool flight) {
         char *copy = NULL, *tmp = NULL, *base;
         const char *dir;
-        size_t len = strlen(token), off = 0;
         int fd = -1, r = 0;
 
         copy = strdup(path);
@@ -854,30 +958,29 @@ static void sink_write(const char *path, const char *token) {
         tmp = ve_asprintf("%s%s.%s.XXXXXX", dir, strcmp(dir, "/") == 0 ? "" : "/", base);
         if (!tmp)
                 goto oom;
-        fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (fchmod(fd, 0600) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        while (off < len) {
-                ssize_t n = write(fd, token + off, len - off);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
+        if (flight)
+                sink_sweep(dir, base);
+        r = sink_write_unnamed(dir, tmp, token);
+        if (r == -EOPNOTSUPP) {
+                memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
+                fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0) {
                         r = -errno;
                         goto fail;
                 }
-                off += (size_t) n;
+                r = fchmod(fd, 0600) < 0 ? -errno : write_all(fd, token, strlen(token));
+                if (r < 0)
+                        goto fail;
+                r = close(fd) < 0 ? -errno : 0;
+                fd = -1;
+        } else if (r < 0) {
+                /* Nothing was linked. */
+                free(tmp);
+                tmp = NULL;
+                goto fail;
         }
-        r = close(fd);
-        fd = -1;
         if (r < 0 || rename(tmp, path) < 0) {
-                r = -errno;
+                r = r < 0 ? r : -errno;
                 goto fail;
         }
         ve_debug("wrote the Vault token to VAULTENV_TOKEN_SINK %s", path);
@@ -914,6 +1017,79 @@ static void sink_remove_if(const char *path, const char *token) {
         if (streq_opt(t, token) && unlink(path) < 0)
                 ve_warn("cannot remove VAULTENV_TOKEN_SINK %s: %s", path, strerror(errno));
         ve_auth_secret_free(t);
+}
+
+/* The single flight across processes: "adopt the sink's token, or log in
+ * and write it" runs under an exclusive flock() on SINK.lock, a file beside
+ * the sink that holds nothing (so siblings started together make one login
+ * between them). The lock file gets the sink's checks (no symbolic link, a
+ * regular file of this user that others may not write). Taken by polling,
+ * at most a->flight_wait_ms: a holder that hangs (stopped, or a login that
+ * never ends) delays the others, it does not block them for ever. Returns
+ * the locked descriptor, or -1 when the flight goes on without the lock
+ * (logged). No mutex is held meanwhile: only a->busy. */
+static int flight_lock(struct ve_auth *a) {
+        char *path, *why = NULL;
+        uint64_t deadline;
+        struct stat st;
+        int fd, r;
+
+        path = ve_asprintf("%s.lock", a->sink);
+        if (!path)
+                return -1;
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+        if (fd < 0) {
+                ve_warn("cannot open %s (the lock of VAULTENV_TOKEN_SINK): %s; logging in without it", path,
+                        errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+                free(path);
+                return -1;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                why = strdup("is not a regular file owned by this user");
+        else if (ve_file_trust_check(&st, &why) < 0 && !why)
+                why = strdup("is not trusted");
+        if (why) {
+                ve_warn("%s (the lock of VAULTENV_TOKEN_SINK) %s; logging in without it", path, why);
+                goto fail;
+        }
+        deadline = ve_now_ms() + a->flight_wait_ms;
+        for (bool said = false;; said = true) {
+                r = flock(fd, LOCK_EX | LOCK_NB);
+                if (r == 0)
+                        break;
+                if (errno != EWOULDBLOCK && errno != EINTR) {
+                        ve_warn("cannot lock %s (the lock of VAULTENV_TOKEN_SINK): %s; logging in without it",
+                                path, strerror(errno));
+                        goto fail;
+                }
+                if (ve_now_ms() >= deadline) {
+                        ve_warn("another process has held %s (the lock of VAULTENV_TOKEN_SINK) for %llus; "
+                                "logging in without waiting for it", path,
+                                (unsigned long long) (a->flight_wait_ms / 1000));
+                        goto fail;
+                }
+                if (!said)
+                        ve_debug("another process is logging in (%s is locked); waiting for its token", path);
+                usleep(20 * 1000);
+        }
+        free(path);
+        atomic_store(&a->flight_fd, fd);
+        return fd;
+fail:
+        free(why);
+        free(path);
+        close(fd);
+        return -1;
+}
+
+/* Ends the flight: unlocks before closing, because a child forked meanwhile
+ * shares the locked open file and would otherwise keep it locked. */
+static void flight_unlock(struct ve_auth *a, int fd) {
+        if (fd < 0)
+                return;
+        atomic_store(&a->flight_fd, -1);
+        (void) flock(fd, LOCK_UN);
+        close(fd);
 }
 
 /* GET auth/token/lookup-self with token: 0 and its TTL when Vault accepts
@@ -957,13 +1133,43 @@ out:
         return r;
 }
 
-/* The sink's token, when it is not one we know to be dead (skip1, skip2)
- * and Vault accepts it. Else -errno and in *ret_why what is wrong with the
- * sink (worded to follow its name). login_follows: a login is tried next,
- * and a sink that someone else may have tampered with is worth a warning;
- * without a login the caller's error says it all. */
+static int renew_self(struct ve_auth *a, const char *token, struct ve_auth_grant *ret, char **ret_error);
+
+/* A token adopted from the sink with less than half of its TTL (lookup-self's
+ * creation_ttl) left is renewed at once. A process may well end before its
+ * own renewal point (2/3 of what remained when it adopted the token), so
+ * without this the shared token would die token_ttl after the login even
+ * while processes keep coming; with it, one process starting in each half
+ * TTL keeps it alive up to its max TTL. A failed renewal is no failure: the
+ * token serves while it lasts. */
+static void renew_at_adoption(struct ve_auth *a, struct ve_auth_grant *g) {
+        struct ve_auth_grant rg = {};
+        char *err = NULL;
+
+        if (!g->renewable || g->ttl_s == 0 || g->ttl_s >= g->full_ttl_s / 2)
+                return;
+        if (renew_self(a, g->token, &rg, &err) == 0) {
+                ve_debug("renewed the Vault token from VAULTENV_TOKEN_SINK %s: %llus of %llus were left, now %llus",
+                         a->sink, (unsigned long long) g->ttl_s, (unsigned long long) g->full_ttl_s,
+                         (unsigned long long) rg.ttl_s);
+                g->ttl_s = rg.ttl_s;
+                g->renewable = rg.renewable;
+        } else
+                ve_info("%s; using the token from VAULTENV_TOKEN_SINK %s while it lasts",
+                        err ? err : "cannot renew the Vault token", a->sink);
+        ve_auth_grant_done(&rg);
+        free(err);
+}
+
+/* The sink's token, when it is not one we know to be dead (skip1, skip2,
+ * *io_dead) and Vault accepts it. Else -errno and in *ret_why what is wrong
+ * with the sink (worded to follow its name); a token Vault refused is kept
+ * in *io_dead (may be NULL), so that reading the sink again asks Vault only
+ * about a new token. login_follows: a login is tried next, and a sink that
+ * someone else may have tampered with is worth a warning; without a login
+ * the caller's error says it all. */
 static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, bool login_follows,
-                      struct ve_auth_grant *ret, char **ret_why) {
+                      char **io_dead, struct ve_auth_grant *ret, char **ret_why) {
         char *t = NULL, *why = NULL, *err = NULL;
         bool local = false;
         int r;
@@ -977,11 +1183,21 @@ static int sink_adopt(struct ve_auth *a, const char *skip1, const char *skip2, b
         } else if (streq_opt(t, skip1)) {
                 why = strdup("holds only the token being replaced");
                 r = -ESTALE;
+        } else if (io_dead && streq_opt(t, *io_dead)) {
+                why = strdup("holds a token Vault refuses (expired or revoked)");
+                r = -EACCES;
         } else {
                 r = lookup_self(a, t, ret, &err);
-                if (r == -EACCES)
+                if (r == 0)
+                        renew_at_adoption(a, ret);
+                if (r == -EACCES) {
                         why = strdup("holds a token Vault refuses (expired or revoked)");
-                else if (r < 0 && r != -ENOMEM)
+                        if (io_dead) {
+                                ve_auth_secret_free(*io_dead);
+                                *io_dead = t;
+                                t = NULL;
+                        }
+                } else if (r < 0 && r != -ENOMEM)
                         why = ve_asprintf("holds a token that could not be checked (auth/token/lookup-self): %s",
                                           err ? err : strerror(-r));
                 free(err);
@@ -1056,11 +1272,11 @@ static int login(struct ve_auth *a, struct ve_auth_grant *ret, char **ret_error)
 
 /* Runs with no lock held, by the one thread that set busy. old: the token
  * in use (may be NULL); renew: try renew-self with it first; rejected: a
- * token Vault refused. */
+ * token Vault refused. *ret_refused: set when Vault refused the login. */
 static int refresh(struct ve_auth *a, const char *old, bool renew, const char *rejected,
-                   struct ve_auth_grant *ret, enum source *ret_source, char **ret_error) {
-        char *err = NULL, *sink_why = NULL;
-        int r = 0;
+                   struct ve_auth_grant *ret, enum source *ret_source, bool *ret_refused, char **ret_error) {
+        char *err = NULL, *sink_why = NULL, *dead = NULL;
+        int r = 0, fd = -1;
 
         if (renew) {
                 r = renew_self(a, old, ret, &err);
@@ -1074,10 +1290,22 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                 err = NULL;
         }
         if (a->sink) {
-                r = sink_adopt(a, old, rejected, !a->no_credential, ret, &sink_why);
+                r = sink_adopt(a, old, rejected, !a->no_credential, &dead, ret, &sink_why);
                 if (r == 0) {
                         *ret_source = SRC_SINK;
-                        return 0;
+                        goto out;
+                }
+                /* Another process may be logging in: wait for it, and
+                 * take its token. */
+                fd = flight_lock(a);
+                if (fd >= 0) {
+                        free(sink_why);
+                        sink_why = NULL;
+                        r = sink_adopt(a, old, rejected, false, &dead, ret, &sink_why);
+                        if (r == 0) {
+                                *ret_source = SRC_SINK;
+                                goto out;
+                        }
                 }
         }
         if (a->no_credential) {
@@ -1090,13 +1318,33 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
 
                 refusal_log(m);
                 ve_set_error(ret_error, m);
-                free(sink_why);
                 /* Not -ENOENT ("no such secret" to the callers): the token
                  * is what is missing. A transport error stays one. */
-                return r == -ENOENT || r == -ENODATA || r == -ESTALE || r == -EPERM || r == -ELOOP ? -EACCES : r;
+                r = r == -ENOENT || r == -ENODATA || r == -ESTALE || r == -EPERM || r == -ELOOP ? -EACCES : r;
+                goto out;
         }
         r = login(a, ret, ret_error);
+        if (r == -EACCES && a->sink) {
+                /* A process outside the flight (no lock) may have used up
+                 * a single-use credential and written its token. */
+                char *why = NULL;
+
+                if (sink_adopt(a, old, rejected, false, &dead, ret, &why) == 0) {
+                        ve_info("%s; using the token another process wrote to VAULTENV_TOKEN_SINK %s",
+                                ret_error && *ret_error ? *ret_error : "the login was refused", a->sink);
+                        if (ret_error) {
+                                free(*ret_error);
+                                *ret_error = NULL;
+                        }
+                        *ret_source = SRC_SINK;
+                        r = 0;
+                        free(why);
+                        goto out;
+                }
+                free(why);
+        }
         if (r < 0) {
+                *ret_refused = r == -EACCES;
                 if (r == -ENOENT && sink_why && ret_error && *ret_error) {
                         /* The credential file is gone, and the sink did
                          * not serve either: say why. */
@@ -1107,17 +1355,19 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                                 *ret_error = m;
                         }
                 }
-                free(sink_why);
-                return r;
+                goto out;
         }
-        free(sink_why);
         ve_info("logged in to Vault with %s at auth/%s/login (token TTL %llus%s)",
                 ve_auth_method_name(a->cfg.method), a->cfg.mount, (unsigned long long) ret->ttl_s,
                 ret->renewable ? ", renewable" : "");
         if (a->sink)
-                sink_write(a->sink, ret->token);
+                sink_write(a->sink, ret->token, fd >= 0);
         *ret_source = SRC_LOGIN;
-        return 0;
+out:
+        flight_unlock(a, fd);
+        free(sink_why);
+        ve_auth_secret_free(dead);
+        return r;
 }
 
 /* Takes over g (its token). Called with the lock held. */
@@ -1157,12 +1407,38 @@ static int copy_out(const char *token, char **ret_token) {
         return 0;
 }
 
+/* Token method: says once (info) where the token comes from. A
+ * ~/.vault-token that `vault login` left goes to a Vault Agent as it does
+ * from the vault CLI, and the agent then uses it instead of its auto-auth
+ * token (use_auto_auth_token=true yields to a request's token): a surprise
+ * said at the default level. Called with the lock held. */
+static void say_token_source(struct ve_auth *a) {
+        if (a->source_said)
+                return;
+        a->source_said = true;
+        if (a->source == SRC_GIVEN)
+                ve_info("using the Vault token from VAULT_TOKEN");
+        else if (a->source == SRC_FILE && a->token_file_explicit)
+                ve_info("using the Vault token from VAULT_TOKEN_FILE %s", a->token_file);
+        else if (a->source == SRC_FILE) {
+                ve_info("using the Vault token from ~/.vault-token (%s)", a->token_file);
+                if (a->agent)
+                        ve_error("~/.vault-token (%s) is sent to the Vault Agent at VAULT_AGENT_ADDR, which then "
+                                 "uses it instead of its auto-auth token; remove the file, or name the token "
+                                 "to use with VAULT_TOKEN_FILE", a->token_file);
+        } else if (!a->file_refused)
+                ve_info("no Vault token (no VAULT_TOKEN, %s (%s)): sending none%s",
+                        a->token_file_explicit ? "none in VAULT_TOKEN_FILE" : "no ~/.vault-token",
+                        a->token_file ? a->token_file : "no home directory",
+                        a->agent ? "; the Vault Agent at VAULT_AGENT_ADDR adds its auto-auth token" : "");
+}
+
 int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
         struct ve_auth_grant g = {};
         enum source src = SRC_NONE;
         char *old = NULL, *rejected = NULL, *err = NULL;
         uint64_t start;
-        bool renew;
+        bool renew, refused = false;
         int r;
 
         pthread_mutex_lock(&a->lock);
@@ -1172,6 +1448,7 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
                         a->token = token_file_read(a);
                         a->source = a->token ? SRC_FILE : SRC_NONE;
                 }
+                say_token_source(a);
                 if (a->file_refused) {
                         ve_set_error(ret_error, strdup(a->file_refused));
                         pthread_mutex_unlock(&a->lock);
@@ -1228,7 +1505,7 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
         a->busy = true;
         pthread_mutex_unlock(&a->lock);
 
-        r = refresh(a, old, renew, rejected, &g, &src, &err);
+        r = refresh(a, old, renew, rejected, &g, &src, &refused, &err);
 
         pthread_mutex_lock(&a->lock);
         a->busy = false;
@@ -1248,6 +1525,10 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error) {
                         ve_auth_secret_free(a->token);
                         a->token = NULL;
                         a->source = SRC_NONE;
+                        /* One line per refused login, at the default
+                         * level: the names it leaves empty say it too. */
+                        if (refused)
+                                ve_error("%s", err ? err : "Vault refused the login");
                 }
         }
         if (r == 0)
@@ -1325,6 +1606,14 @@ void ve_auth_atfork_child(struct ve_auth *a) {
         pthread_mutex_init(&a->lock, NULL);
         pthread_cond_init(&a->cond, NULL);
         a->busy = false;
+        /* Its copy of the lock file the refreshing thread held, if any:
+         * that thread is not in the child, and the parent unlocks it. */
+        {
+                int fd = atomic_exchange(&a->flight_fd, -1);
+
+                if (fd >= 0)
+                        close(fd);
+        }
 }
 
 int ve_auth_revoke(struct ve_auth *a) {

@@ -159,6 +159,7 @@ struct ve_resolver {
         uint64_t (*now_ms)(void);
 
         struct ve_audit *audit;         /* VAULTENV_AUDIT; NULL: off */
+        bool missing_quiet;             /* see ve_resolver_set_report_missing() */
 };
 
 static void audit_note(struct ve_resolver *r, struct ve_entry *e, enum ve_from from, const char *value);
@@ -993,6 +994,39 @@ static const char *template_value(struct ve_resolver *r, struct ve_entry *e) {
         return value;
 }
 
+/* The entry whose read failed: e, or a template's first part without a
+ * value. */
+static struct ve_entry *entry_failed_part(struct ve_entry *e) {
+        if (!e->tmpl)
+                return e;
+        for (size_t i = 0; i < e->tmpl->n; i++)
+                if (!atomic_load(&e->tmpl->parts[i].vault_value))
+                        return &e->tmpl->parts[i];
+        return e->tmpl->n ? &e->tmpl->parts[0] : NULL;
+}
+
+static const char *entry_path(struct ve_entry *e) {
+        e = entry_failed_part(e);
+        return e && e->path ? e->path->ref->path : NULL;
+}
+
+/* The failed read's -errno (vault.h), -ENODATA for a missing key, 0. */
+static int entry_vault_error(struct ve_entry *e) {
+        int err;
+
+        e = entry_failed_part(e);
+        if (!e || !e->path)
+                return 0;
+        pthread_mutex_lock(&e->path->lock);
+        err = e->vault_error;
+        pthread_mutex_unlock(&e->path->lock);
+        return err;
+}
+
+void ve_resolver_set_report_missing(struct ve_resolver *r, bool on) {
+        r->missing_quiet = !on;
+}
+
 int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
                const char **ret_value, enum ve_from *ret_from, char **ret_reason) {
         const char *v;
@@ -1056,11 +1090,21 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
                         audit_note(r, e, VE_FROM_NONE, NULL);
                 return -ENOENT;
         }
-        if (!atomic_exchange(&e->fb_logged, true))
-                ve_log(e->map->required ? VE_LOG_ERROR : VE_LOG_WARN,
-                       "%s: not found in Vault (%s) nor any fallback%s", e->map->name,
-                       reason ? reason : "no answer",
+        if (!atomic_exchange(&e->fb_logged, true) && !r->missing_quiet) {
+                /* Vault refused or failed and nothing filled the name: an
+                 * error the user sees at the default level. A secret or
+                 * key Vault says is not there is an optional name's
+                 * absence: a warning. The reason is whatever the read
+                 * gave; the path is added when it does not name it. */
+                const char *path = entry_path(e);
+                int err = entry_vault_error(e);
+                bool say_path = path && (!reason || !strstr(reason, path));
+
+                ve_log(e->map->required || (err != -ENOENT && err != -ENODATA) ? VE_LOG_ERROR : VE_LOG_WARN,
+                       "%s: not found in Vault (%s%s%s) nor any fallback%s", e->map->name,
+                       say_path ? path : "", say_path ? ": " : "", reason ? reason : "no answer",
                        e->map->required ? "; VAULTENV_ON_MISSING=null, returning NULL" : "");
+        }
         free(reason);
         if (r->audit)
                 audit_note(r, e, VE_FROM_NONE, NULL);

@@ -144,6 +144,12 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
 
 const char *ve_from_name(enum ve_from from);
 
+/* Whether ve_resolve() logs a name that nothing filled (on by default):
+ * an error when Vault refused or failed, a warning when it has no such
+ * secret or key; once per name. Off for callers that report every name
+ * themselves (`vaultenv check`, `export`, `get`). Call before any lookup. */
+void ve_resolver_set_report_missing(struct ve_resolver *r, bool on);
+
 /* Why Vault gave no value for this name at the last read (heap copy), or
  * NULL when it gave one or was not asked yet. For `vaultenv check`. */
 char *ve_entry_vault_reason(struct ve_resolver *r, struct ve_entry *e);

@@ -300,6 +300,8 @@ int cmd_check(int argc, char **argv) {
          * or debug still shows lib's messages). */
         if (c.settings->log_level <= VE_LOG_WARN)
                 cli_log_level(VE_LOG_ERROR);
+        /* Each name's own line says why it has no value. */
+        ve_resolver_set_report_missing(c.resolver, false);
         if (o.json) {
                 doc = cJSON_CreateObject();
                 o.names = cJSON_CreateArray();

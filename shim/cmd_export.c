@@ -132,6 +132,8 @@ int cmd_export(int argc, char **argv) {
          * still shows lib's messages. */
         if (c.settings->log_level <= VE_LOG_WARN)
                 cli_log_level(VE_LOG_ERROR);
+        /* Each name's own line says why it has no value. */
+        ve_resolver_set_report_missing(c.resolver, false);
 
         if (collect_names(&c, &names, &n, &bulk, &n_bulk) < 0) {
                 cli_error("out of memory");

@@ -56,6 +56,8 @@ int cmd_get(int argc, char **argv) {
                 return cli_usage_error("get", "expected one NAME");
         if ((k = cli_resolver_open(map_opt, &c)) != 0)
                 return k;
+        /* Each name's own line says why it has no value. */
+        ve_resolver_set_report_missing(c.resolver, false);
         e = ve_resolver_find(c.resolver, argv[optind]);
         if (!e && ve_value_is_reference(getenv(argv[optind]))) {
                 /* As the shim: the secret, never the reference text. */

@@ -53,8 +53,8 @@ VAULTENV_MAP=$VE_TMP/req.map VAULT_AUTH_ROLE=svc VAULT_JWT_FILE=$VE_TMP/wrong-au
 status=$?
 set -e
 check "wrong audience: exit 78" test "$status" = 78
-check "wrong audience: Vault's reason, one line" \
-        bash -c "grep -qF 'jwt login at auth/jwt/login failed: error validating token: invalid audience' '$VE_TMP/stderr' && [ \$(wc -l <'$VE_TMP/stderr') = 1 ]"
+check "wrong audience: Vault's reason, one line for the login and one for the required name" \
+        bash -c "[ \$(grep -c '^vaultenv: error: jwt login at auth/jwt/login failed: error validating token: invalid audience' '$VE_TMP/stderr') = 1 ] && [ \$(wc -l <'$VE_TMP/stderr') = 2 ]"
 set +e
 VAULTENV_MAP=$VE_TMP/req.map VAULT_AUTH_ROLE=nope VAULT_JWT_FILE=$VE_TMP/ci.jwt ve_read "$out" REQ
 set -e

@@ -45,7 +45,7 @@ for mode in 664 646 666 620; do
         check "token file 0$mode: no request made" test "$(ve_count '')" = 0
         check "token file 0$mode: one line naming the file and the reason" \
                 stderr_has "error: $VE_TMP/sink (VAULT_TOKEN_FILE) is writable by group or others (mode 0$mode); refusing to use it"
-        check "token file 0$mode: said once" test "$(grep -c 'refusing to use it' "$VE_TMP/stderr")" = 1
+        check "token file 0$mode: said once" test "$(grep -c "error: $VE_TMP/sink (VAULT_TOKEN_FILE)" "$VE_TMP/stderr")" = 1
         check "token file 0$mode: the token is not shown" stderr_lacks "$(cat "$VE_TMP/token")"
 done
 

@@ -29,7 +29,8 @@ check "program runs with Vault down" ve_read "$out" PGPASSWORD API_KEY LOWER_NAM
 check "fallbacks in order: _FILE (CRLF stripped), secrets dir, lower-cased, environment, default" \
         ve_expect "$out" "PGPASSWORD=fake-file-pw" "API_KEY=fake-run-secret" "LOWER_NAME=fake-lower-secret" \
         "FROM_ENV=fake-env-value" "DEBUG=off" "NOTHING unset"
-check "quiet at the default log level" test ! -s "$VE_TMP/stderr"
+check "at the default log level, one line: the name nothing filled" \
+        bash -c "[ \"\$(wc -l <'$VE_TMP/stderr')\" = 1 ] && grep -qF 'error: NOTHING: not found in Vault (secret/app/none: cannot reach Vault at' '$VE_TMP/stderr'"
 
 VAULTENV_LOG=warn ve_read "$out" PGPASSWORD
 check "warn level says Vault cannot be reached and which fallback was used" \
