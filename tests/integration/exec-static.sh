@@ -5,8 +5,7 @@
 # exec names such a program in one line, not a dynamic one nor a script;
 # names marked inherit (the option, VAULTENV_INHERIT) reach it through its
 # environment, and --env gives it every name. The Go programs are built
-# here with Debian's golang-go (standard library only, no network), the
-# static C one with gcc -static.
+# here (ve_go_build), the static C one with gcc -static.
 . "$(dirname "$0")/lib.sh"
 : "${VE_CLI:?}"
 unset LD_PRELOAD VAULTENV_EAGER VAULTENV_INHERIT
@@ -17,34 +16,9 @@ if ! command -v go >/dev/null; then
 fi
 
 # ---- the programs: each writes "NAME=value" or "NAME unset" to OUT ----
-mkdir -p "$VE_TMP/bin" "$VE_TMP/go/static" "$VE_TMP/go/cgo"
-cat >"$VE_TMP/go/static/main.go" <<'GO'
-package main
-
-import "os"
-
-func main() {
-	f, err := os.Create(os.Args[1])
-	if err != nil {
-		os.Exit(2)
-	}
-	for _, n := range os.Args[2:] {
-		if v := os.Getenv(n); v != "" {
-			f.WriteString(n + "=" + v + "\n")
-		} else {
-			f.WriteString(n + " unset\n")
-		}
-	}
-	f.Close()
-}
-GO
-sed 's/^import "os"$/import "C"\nimport "os"/' "$VE_TMP/go/static/main.go" >"$VE_TMP/go/cgo/main.go"
-gobuild() {
-        (cd "$VE_TMP/go/$1" && env GOCACHE="$VE_TMP/go/cache" GOPATH="$VE_TMP/go/path" HOME="$VE_TMP/go" \
-                GOPROXY=off GOFLAGS= CGO_ENABLED="$2" go build -o "$VE_TMP/bin/$3" main.go)
-}
-gobuild static 0 go-static
-gobuild cgo 1 go-cgo
+mkdir -p "$VE_TMP/bin"
+ve_go_build 0 "$VE_TMP/bin/go-static"
+ve_go_build 1 "$VE_TMP/bin/go-cgo"
 cat >"$VE_TMP/reader.c" <<'C'
 #include <stdio.h>
 #include <stdlib.h>
