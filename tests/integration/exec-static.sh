@@ -123,5 +123,26 @@ for p in go-static go-cgo c-static; do
         check "--env, $p: the program sees both values" ve_expect "$out" "GO_TOKEN=$tok" "PGPASSWORD=$pw"
         check "--env, $p: no line about the shim" silent
 done
+# 4. exec logs in for the inherited names; with a single-use AppRole secret
+#    id the program's shim can only reuse that token through the sink
+ve_auth_policy app-read 'secret/data/app/*'
+ve_api POST sys/auth/approle '{"type":"approle"}'
+ve_api POST auth/approle/role/once '{"token_policies":["app-read"],"token_ttl":"1h","secret_id_num_uses":1}'
+ve_auth_get GET auth/approle/role/once/role-id '' data.role_id >"$VE_TMP/rid"
+(umask 077 && ve_auth_get POST auth/approle/role/once/secret-id '' data.secret_id >"$VE_TMP/sid")
+mkdir -m 700 "$VE_TMP/run"
+ve_reset_counts
+rm -f "$out"
+env -u VAULT_TOKEN VAULT_ROLE_ID_FILE="$VE_TMP/rid" VAULT_SECRET_ID_FILE="$VE_TMP/sid" \
+        VAULTENV_TOKEN_SINK="$VE_TMP/run/token" \
+        "$VE_CLI" exec -m "$VE_TMP/inherit.map" -- "$VE_READENV" "$out" GO_TOKEN PGPASSWORD 2>"$err"
+check "single-use secret id, sink: the program has both names" ve_expect "$out" "GO_TOKEN=$tok" "PGPASSWORD=$pw"
+check "single-use secret id, sink: one login" test "$(ve_count 'POST /v1/auth/approle/login')" = 1
+(umask 077 && ve_auth_get POST auth/approle/role/once/secret-id '' data.secret_id >"$VE_TMP/sid")
+env -u VAULT_TOKEN VAULT_ROLE_ID_FILE="$VE_TMP/rid" VAULT_SECRET_ID_FILE="$VE_TMP/sid" \
+        "$VE_CLI" exec -m "$VE_TMP/inherit.map" -- "$VE_READENV" "$out" GO_TOKEN PGPASSWORD 2>"$err"
+check "single-use secret id, no sink: the inherited name only (the program's login is refused)" \
+        ve_expect "$out" "GO_TOKEN=$tok" "PGPASSWORD unset"
+
 check "no value reached stderr" eval '! grep -rqF -e "$pw" -e "$tok" "$err"'
 ve_done
