@@ -37,13 +37,12 @@ static int help(void) {
                "                     environment) now and pass the values in COMMAND's environment,\n"
                "                     without the shim; they are then visible in /proc/PID/environ.\n"
                "                     A required name without a value stops here with status 78.\n"
+               "  -q, --quiet        no status lines\n"
+               "  -h, --help         this help\n"
                "\n"
                "Without --env, names marked inherit (the option, or VAULTENV_INHERIT) are\n"
                "resolved here and placed in COMMAND's environment, and a Go or statically\n"
-               "linked COMMAND, which the shim cannot serve, is named in one status line.\n"
-               "\n"
-               "  -q, --quiet        no status lines\n"
-               "  -h, --help         this help\n",
+               "linked COMMAND, which the shim cannot serve, is named in one status line.\n",
                cli_program);
         return 0;
 }
