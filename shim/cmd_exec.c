@@ -6,7 +6,9 @@
  * process's initial environment. --env is the fallback for programs the
  * shim cannot reach (Go, static binaries): the values are resolved here and
  * put in COMMAND's environment, where /proc/PID/environ shows them to
- * whoever may read it (the process's user, root). */
+ * whoever may read it (the process's user, root). Without --env, the names
+ * marked inherit are put there too, as a parent under the shim passes them
+ * to its children, and a program the shim cannot serve is named. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "eager.h"
+#include "exe.h"
 #include "reference.h"
 #include "util.h"
 
@@ -34,7 +38,11 @@ static int help(void) {
                "                     without the shim; they are then visible in /proc/PID/environ.\n"
                "                     A required name without a value stops here with status 78.\n"
                "  -q, --quiet        no status lines\n"
-               "  -h, --help         this help\n",
+               "  -h, --help         this help\n"
+               "\n"
+               "Without --env, names marked inherit (the option, or VAULTENV_INHERIT) are\n"
+               "resolved here and placed in COMMAND's environment, and a Go or statically\n"
+               "linked COMMAND, which the shim cannot serve, is named in one status line.\n",
                cli_program);
         return 0;
 }
@@ -222,6 +230,77 @@ out:
         return status;
 }
 
+/* Without --env: resolves the names marked inherit (the option, or
+ * VAULTENV_INHERIT) and places them in this environment, for COMMAND: the
+ * one way to reach a Go or static program, which the shim never serves.
+ * 0, or an exit status (78: a required name without a value). */
+static int pass_inherited(void) {
+        const char *list = getenv("VAULTENV_INHERIT");
+        struct cli_resolver c;
+        size_t n_passed = 0;
+        int k, status = 0;
+
+        if ((k = cli_resolver_open(NULL, &c)) != 0)
+                return k;
+        if (cli_quiet)
+                cli_log_level(VE_LOG_ERROR);
+        for (size_t i = 0; i < ve_resolver_count(c.resolver); i++) {
+                struct ve_entry *e = ve_resolver_entry(c.resolver, i);
+
+                if (ve_eager_entry_inherits(ve_entry_map(e), list) &&
+                    (k = pass_entry(&c, e, &n_passed, &status)) < 0) {
+                        cli_error("%s", strerror(-k));
+                        status = CLI_EX_FAIL;
+                        break;
+                }
+        }
+        /* On success nothing is freed and no lease given back: exec
+         * replaces this image and COMMAND uses the values. */
+        if (status != 0)
+                cli_resolver_close(&c, false);
+        return status;
+}
+
+/* Whether something mapped would not reach COMMAND without the shim: a name
+ * not marked inherit, a bulk rule, a vault: reference in the environment. */
+static bool shim_needed(const struct ve_map *map) {
+        const char *list = getenv("VAULTENV_INHERIT");
+
+        if (map->n_bulk > 0)
+                return true;
+        for (size_t i = 0; i < map->n_entries; i++)
+                if (!ve_eager_entry_inherits(&map->entries[i], list))
+                        return true;
+        for (char **ep = environ; ep && *ep; ep++) {
+                const char *eq = strchr(*ep, '=');
+
+                if (eq && ve_value_is_reference(eq + 1))
+                        return true;
+        }
+        return false;
+}
+
+/* One status line when COMMAND (found as execvp will) is a program the
+ * shim cannot serve: static (the dynamic loader, which preloads it, never
+ * runs) or Go (it reads its environment block, never getenv). Anything
+ * else, a script or a file that cannot be read, is left unsaid. */
+static void say_unreachable(const char *command) {
+        struct ve_exe_info info;
+        char *path = NULL;
+
+        if (ve_exe_lookup(command, getenv("PATH"), &path) < 0)
+                return;
+        if (ve_exe_inspect(path, &info) == 0) {
+                if (info.go)
+                        cli_status("%s is a Go program: it reads its environment at start and never asks "
+                                   "the shim; use --env or mark names inherit", command);
+                else if (!info.dynamic)
+                        cli_status("%s is statically linked: the shim cannot be loaded into it; "
+                                   "use --env or mark names inherit", command);
+        }
+        free(path);
+}
+
 int cmd_exec(int argc, char **argv) {
         static const struct option opts[] = {
                 { "map", required_argument, NULL, 'm' },
@@ -234,7 +313,7 @@ int cmd_exec(int argc, char **argv) {
         const char *map_opt = NULL;
         struct ve_settings *s;
         struct ve_map *map;
-        bool eager = false, env = false;
+        bool eager = false, env = false, inherit = false, needs_shim = false;
         int c, k;
 
         optind = 0;
@@ -277,8 +356,15 @@ int cmd_exec(int argc, char **argv) {
                 if (realpath(s->map_path, real))
                         setenv("VAULTENV_MAP", real, 1);
         }
+        for (size_t i = 0; i < map->n_entries && !inherit; i++)
+                inherit = ve_eager_entry_inherits(&map->entries[i], getenv("VAULTENV_INHERIT"));
+        needs_shim = shim_needed(map);
         ve_map_free(map);
         ve_settings_free(s);
+        if (needs_shim)
+                say_unreachable(argv[0]);
+        if (inherit && (k = pass_inherited()) != 0)
+                return k;
 
         if ((k = cli_preload_shim()) != 0)
                 return k;

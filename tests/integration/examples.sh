@@ -254,6 +254,17 @@ assert listener.get("tls_disable") is True, "the unix listener is plain HTTP"
 k8s = conf["auto_auth"]["method"]["kubernetes"]
 assert k8s["config"]["role"] == "app", "auto_auth with the kubernetes method and a role"
 assert conf["api_proxy"]["use_auto_auth_token"] in (True, "force"), "api_proxy uses the auto-auth token"
+# api_proxy is Vault Agent 1.14's; the image must be that recent, and the
+# comment shows older agents the same setting in a cache stanza, which must
+# parse as HCL too.
+m = re.fullmatch(r"hashicorp/vault:(\d+)\.(\d+)(\.\d+)?", agent["image"])
+assert m and (int(m.group(1)), int(m.group(2))) >= (1, 14), "the agent image is Vault 1.14 or later (api_proxy)"
+agent_hcl = configmap_file(agent, cfgarg[len("-config="):])
+commented = "\n".join(l.strip()[1:] for l in agent_hcl.splitlines() if l.strip().startswith("#"))
+old_form = re.search(r"^\s*cache \{.*?^\s*\}", commented, re.S | re.M)
+assert old_form, "a commented cache { ... } stanza for agents before 1.14"
+old_conf = hcl.loads(old_form.group(0))
+assert old_conf["cache"]["use_auto_auth_token"] is True, "the older form: cache { use_auto_auth_token = true }"
 assert conf["vault"]["address"].startswith("https://"), "the agent talks to Vault over TLS"
 svol, srel = mount_of(agent, sock)
 assert "emptyDir" in svol, "the socket is on an emptyDir"

@@ -1,0 +1,3 @@
+module goreader
+
+go 1.19
