@@ -5,15 +5,15 @@
 #include <stddef.h>
 
 #include "core.h"
+#include "core_host.h"
 #include "vault.h"
 
-static int core_open(const struct ve_settings *settings, ve_log_fn fn, void *userdata,
-                     enum ve_log_level level, void **ret_client, char **ret_error) {
+static int core_open(const struct ve_settings *settings, const struct ve_core_host *host,
+                     void **ret_client, char **ret_error) {
         struct ve_vault *v;
         int r;
 
-        /* This object has its own copy of lib/'s log state. */
-        ve_log_set(fn, userdata, level);
+        ve_core_host_set(host);
         r = ve_vault_new(settings, &v, ret_error);
         if (r < 0)
                 return r;

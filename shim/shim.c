@@ -188,13 +188,23 @@ static void core_find(void) {
         }
 }
 
+/* lib/'s process-wide state is this object's; the core uses it through
+ * this table (core.h). */
+static const struct ve_core_host core_host = {
+        .logv = ve_logv,
+        .log_get_level = ve_log_get_level,
+        .secure_strdup = ve_secure_strdup,
+        .secure_free = ve_secure_free,
+        .secure_owns = ve_secure_owns,
+};
+
 static void core_load(void) {
         const struct ve_core_api *api = found_api;
         char *err = NULL;
 
         if (!api)
                 ve_error("%s", found_error ? found_error : "cannot load libvaultenv-core.so");
-        else if (api->open(settings, log_stderr, NULL, settings->log_level, &core_client, &err) < 0) {
+        else if (api->open(settings, &core_host, &core_client, &err) < 0) {
                 ve_error("Vault client: %s", err ? err : "cannot be created");
                 free(err);
         } else
