@@ -351,9 +351,19 @@ void ve_http_free(struct ve_http *h) {
         free(h);
 }
 
+void ve_http_atfork_prepare(struct ve_http *h) {
+        if (h)
+                pthread_mutex_lock(&h->lock);
+}
+
+void ve_http_atfork_parent(struct ve_http *h) {
+        if (h)
+                pthread_mutex_unlock(&h->lock);
+}
+
 void ve_http_atfork_child(struct ve_http *h) {
-        /* The child has one thread; the lock may have been held by another
-         * thread of the parent at fork time, so it is made anew. The handle
+        /* The lock was taken by ve_http_atfork_prepare(), so no request is
+         * half-way through taking or returning the handle. The handle
          * and its connection stay the parent's: cleaning them up here would
          * send a TLS close_notify on the parent's connection. The handle's
          * memory is deliberately leaked (kept referenced in h->abandoned, so
@@ -361,10 +371,10 @@ void ve_http_atfork_child(struct ve_http *h) {
          * handle. */
         if (!h)
                 return;
-        pthread_mutex_init(&h->lock, NULL);
         if (h->curl)
                 h->abandoned = h->curl;
         h->curl = NULL;
+        pthread_mutex_unlock(&h->lock);
 }
 
 

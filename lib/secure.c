@@ -103,8 +103,16 @@ void ve_secure_free(char *s) {
         pthread_mutex_unlock(&secure_lock);
 }
 
+void ve_secure_atfork_prepare(void) {
+        pthread_mutex_lock(&secure_lock);
+}
+
+void ve_secure_atfork_parent(void) {
+        pthread_mutex_unlock(&secure_lock);
+}
+
 void ve_secure_atfork_child(void) {
-        pthread_mutex_init(&secure_lock, NULL);
+        pthread_mutex_unlock(&secure_lock);
 }
 
 bool ve_secure_owns(const void *p) {

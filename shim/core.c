@@ -31,6 +31,14 @@ static int core_renew(void *client, const struct ve_ref *ref, const char *lease_
         return ve_vault_renew(client, ref, lease_id, increment_s, ret_lease, ret_error);
 }
 
+static void core_atfork_prepare(void *client) {
+        ve_vault_atfork_prepare(client);
+}
+
+static void core_atfork_parent(void *client) {
+        ve_vault_atfork_parent(client);
+}
+
 static void core_atfork_child(void *client) {
         ve_vault_atfork_child(client);
 }
@@ -44,6 +52,8 @@ static const struct ve_core_api api = {
         .open = core_open,
         .read = core_read,
         .renew = core_renew,
+        .atfork_prepare = core_atfork_prepare,
+        .atfork_parent = core_atfork_parent,
         .atfork_child = core_atfork_child,
         .at_exit = core_at_exit,
 };

@@ -41,6 +41,12 @@ struct ve_core_api {
         /* As ve_vault_renew(). Thread-safe. */
         int (*renew)(void *client, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                      struct ve_lease *ret_lease, char **ret_error);
+        /* fork() handlers for the client's locks, called by the shim's
+         * (which takes its own locks before and the arena's after these):
+         * prepare takes them in a fixed order, parent releases them, child
+         * releases or re-creates them and forgets the parent's threads. */
+        void (*atfork_prepare)(void *client);
+        void (*atfork_parent)(void *client);
         void (*atfork_child)(void *client);
         /* As ve_vault_at_exit(): revokes this process's leases and login
          * token (VAULTENV_REVOKE_ON_EXIT). Called once, from the shim's
