@@ -58,8 +58,8 @@ int ve_vault_revoke_leases(struct ve_vault *v);
 int ve_vault_at_exit(struct ve_vault *v);
 
 /* fork() handlers for every lock of the client, in one fixed order: the
- * auth layer's (then the refusal log's), the mount cache's, the HTTP
- * handle's, the leases'. None is held across network I/O. prepare takes
+ * auth layer's (then the refusal log's), the mount cache's, libcurl's
+ * global init's and the HTTP handle's, the leases'. None is held across network I/O. prepare takes
  * them, parent releases them; child releases them, abandons (does not
  * clean up) the inherited handle and connection, which the parent still
  * uses, and forgets the parent's leases. v may be NULL. */

@@ -3,12 +3,16 @@
  * locked section of the shim or the core so that a test can fork() while
  * another thread is inside it. It wraps mlock() (the secure-memory arena
  * calls it under its lock when it grows), posix_spawn() (popen() under its
- * lock) and sigaction() for SIGINT (system() under its lock). Until
+ * lock), sigaction() for SIGINT (system() under its lock) and open64() of
+ * a path that contains "forkhold" (a NAME_FILE fallback, read under the
+ * entry's fallback lock). Until
  * forkhold_arm(FUNC, MS) nothing changes; then each call of FUNC counts
  * itself (forkhold_entered()) and sleeps MS milliseconds before doing its
  * work. forkprog looks these two up with dlsym(). */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -72,4 +76,18 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
         if (sig == SIGINT)
                 hold("sigaction");
         return real(sig, act, old);
+}
+
+int open64(const char *path, int flags, ...) {
+        mode_t mode = 0;
+        va_list ap;
+
+        if (flags & (O_CREAT | __O_TMPFILE)) {
+                va_start(ap, flags);
+                mode = (mode_t) va_arg(ap, int);
+                va_end(ap);
+        }
+        if (strstr(path, "forkhold"))
+                hold("open64");
+        return (int) syscall(SYS_openat, AT_FDCWD, path, flags | O_LARGEFILE, mode);
 }
