@@ -399,18 +399,19 @@ static void warn_mode(const char *path, const char *var, const struct stat *st) 
 
 /* A refused credential file is an error the user must see (not only the
  * warning a fallback gives): logged once, until the refusal changes. */
+static pthread_mutex_t refusal_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void refusal_log(const char *msg) {
-        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
         static char last[512];
         bool again;
 
         if (!msg)
                 return;
-        pthread_mutex_lock(&lock);
+        pthread_mutex_lock(&refusal_lock);
         again = strncmp(last, msg, sizeof last - 1) == 0;
         if (!again)
                 snprintf(last, sizeof last, "%s", msg);
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_unlock(&refusal_lock);
         if (!again)
                 ve_error("%s", msg);
 }
@@ -1599,11 +1600,24 @@ bool ve_auth_rejected(struct ve_auth *a, const char *token) {
         return true;
 }
 
+void ve_auth_atfork_prepare(struct ve_auth *a) {
+        if (a)
+                pthread_mutex_lock(&a->lock);
+        pthread_mutex_lock(&refusal_lock);
+}
+
+void ve_auth_atfork_parent(struct ve_auth *a) {
+        pthread_mutex_unlock(&refusal_lock);
+        if (a)
+                pthread_mutex_unlock(&a->lock);
+}
+
 void ve_auth_atfork_child(struct ve_auth *a) {
+        pthread_mutex_unlock(&refusal_lock);
         if (!a)
                 return;
-        /* The refreshing thread, if any, is not in the child. */
-        pthread_mutex_init(&a->lock, NULL);
+        /* The refreshing thread, if any, and the waiters are not in the
+         * child. */
         pthread_cond_init(&a->cond, NULL);
         a->busy = false;
         /* Its copy of the lock file the refreshing thread held, if any:
@@ -1614,6 +1628,7 @@ void ve_auth_atfork_child(struct ve_auth *a) {
                 if (fd >= 0)
                         close(fd);
         }
+        pthread_mutex_unlock(&a->lock);
 }
 
 int ve_auth_revoke(struct ve_auth *a) {

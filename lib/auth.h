@@ -45,6 +45,12 @@ int ve_auth_token(struct ve_auth *a, char **ret_token, char **ret_error);
  * next ve_auth_token() logs in again. False when retrying cannot help. */
 bool ve_auth_rejected(struct ve_auth *a, const char *token);
 
+/* fork() handlers: prepare takes a's lock, then the refusal log's (the
+ * order in which a thread may hold them); neither is held across network
+ * I/O. parent releases them; child releases them and forgets a refresh in
+ * flight (its thread is the parent's). a may be NULL. */
+void ve_auth_atfork_prepare(struct ve_auth *a);
+void ve_auth_atfork_parent(struct ve_auth *a);
 void ve_auth_atfork_child(struct ve_auth *a);
 
 /* For VAULTENV_REVOKE_ON_EXIT: revokes (auth/token/revoke-self) the token

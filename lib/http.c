@@ -138,8 +138,16 @@ static CURLcode ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *userptr) {
         return CURLE_OK;
 }
 
+/* curl_global_init() holds libcurl's own lock while it runs: a fork()
+ * meanwhile would leave that lock taken in the child, whose pthread_once()
+ * runs the init again and spins for ever. So it runs under curl_init_lock,
+ * which the fork handlers take (ve_http_atfork_prepare()). */
+static pthread_mutex_t curl_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void curl_init_once(void) {
+        pthread_mutex_lock(&curl_init_lock);
         curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+        pthread_mutex_unlock(&curl_init_lock);
 }
 
 void ve_http_response_done(struct ve_http_response *r) {
@@ -364,23 +372,36 @@ void ve_http_free(struct ve_http *h) {
         free(h);
 }
 
+void ve_http_atfork_prepare(struct ve_http *h) {
+        pthread_mutex_lock(&curl_init_lock);
+        if (h)
+                pthread_mutex_lock(&h->lock);
+}
+
+void ve_http_atfork_parent(struct ve_http *h) {
+        if (h)
+                pthread_mutex_unlock(&h->lock);
+        pthread_mutex_unlock(&curl_init_lock);
+}
+
 void ve_http_atfork_child(struct ve_http *h) {
-        /* The child has one thread; the lock may have been held by another
-         * thread of the parent at fork time, so it is made anew. The handle
+        /* The lock was taken by ve_http_atfork_prepare(), so no request is
+         * half-way through taking or returning the handle. The handle
          * and its connection stay the parent's: cleaning them up here would
          * send a TLS close_notify on the parent's connection. The handle's
          * memory is deliberately leaked (kept referenced in h->abandoned, so
          * leak checkers see it as reachable); the next request makes a new
          * handle. */
+        pthread_mutex_unlock(&curl_init_lock);
         if (!h)
                 return;
-        pthread_mutex_init(&h->lock, NULL);
         if (h->curl)
                 h->abandoned = h->curl;
         h->curl = NULL;
         /* The breaker's state stays (same Vault, same monotonic clock), but
          * a probe in flight is the parent's: the child may send its own. */
         h->br_probing = false;
+        pthread_mutex_unlock(&h->lock);
 }
 
 

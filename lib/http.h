@@ -64,8 +64,12 @@ struct ve_http_response {
 int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, char **ret_error);
 void ve_http_free(struct ve_http *h);
 
-/* In a forked child: abandon (never clean up) the parent's handle and
- * connection, and make the lock anew. */
+/* fork() handlers: prepare takes the lock of libcurl's global init, then
+ * h's (neither held across network I/O), parent releases them; child
+ * abandons (never cleans up) the parent's handle and connection, and
+ * releases them. h may be NULL. */
+void ve_http_atfork_prepare(struct ve_http *h);
+void ve_http_atfork_parent(struct ve_http *h);
 void ve_http_atfork_child(struct ve_http *h);
 
 /* One request to ADDR/v1/API_PATH, with the retries and same-origin

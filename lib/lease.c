@@ -112,15 +112,24 @@ void ve_leases_ids_free(char **ids, size_t n) {
         free(ids);
 }
 
+void ve_leases_atfork_prepare(struct ve_leases *l) {
+        if (l)
+                pthread_mutex_lock(&l->lock);
+}
+
+void ve_leases_atfork_parent(struct ve_leases *l) {
+        if (l)
+                pthread_mutex_unlock(&l->lock);
+}
+
 void ve_leases_atfork_child(struct ve_leases *l) {
         if (!l)
                 return;
-        /* The array may be mid-update by a parent thread that does not
-         * exist here: abandon it (a small leak in the child) rather than
-         * walk it. */
+        /* The parent's array is abandoned (a small leak in the child):
+         * freeing it would wipe nothing the parent does not keep. */
         l->a = NULL;
         l->n = 0;
-        pthread_mutex_init(&l->lock, NULL);
+        pthread_mutex_unlock(&l->lock);
 }
 
 static char *body_for(const char *id, bool with_increment, uint64_t increment_s) {

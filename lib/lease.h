@@ -27,9 +27,12 @@ int ve_leases_note(struct ve_leases *l, const char *id, uint64_t duration_s, uin
 int ve_leases_take_live(struct ve_leases *l, uint64_t now_ms, char ***ret_ids, size_t *ret_n);
 void ve_leases_ids_free(char **ids, size_t n);
 
-/* In a forked child: the leases are the parent's to revoke, not the
- * child's. Forgets them all (without wiping through a lock that another
- * parent thread may have held) and makes the lock anew. */
+/* fork() handlers: prepare takes l's lock, parent releases it. In the
+ * child the leases are the parent's to revoke, not the child's: child
+ * forgets them all (the parent keeps and wipes them) and releases it. l may
+ * be NULL. */
+void ve_leases_atfork_prepare(struct ve_leases *l);
+void ve_leases_atfork_parent(struct ve_leases *l);
 void ve_leases_atfork_child(struct ve_leases *l);
 
 /* Request bodies: {"lease_id":ID,"increment":N} for sys/leases/renew,

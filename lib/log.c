@@ -5,6 +5,10 @@
 
 #include "log.h"
 
+/* Process-wide state: this file is linked into exactly one object of a
+ * process (lib_state, lib/meson.build); the core module logs through the
+ * shim (shim/core_host.c). */
+
 static ve_log_fn log_fn;
 static void *log_userdata;
 static enum ve_log_level log_max = VE_LOG_ERROR;
@@ -26,18 +30,23 @@ enum ve_log_level ve_log_get_level(void) {
         return log_max;
 }
 
-void ve_log(enum ve_log_level level, const char *fmt, ...) {
+void ve_logv(enum ve_log_level level, const char *fmt, va_list ap) {
         /* A message is one line; longer ones are cut rather than allocated,
          * because this runs inside the host process on error paths. */
         char buf[1024];
-        va_list ap;
 
         if (!log_fn || level > log_max)
                 return;
-        va_start(ap, fmt);
         vsnprintf(buf, sizeof buf, fmt, ap);
-        va_end(ap);
         log_fn(log_userdata, level, buf);
+}
+
+void ve_log(enum ve_log_level level, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        ve_logv(level, fmt, ap);
+        va_end(ap);
 }
 
 int ve_log_level_parse(const char *s, enum ve_log_level *ret_level) {

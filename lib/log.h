@@ -21,6 +21,7 @@ void ve_log_set(ve_log_fn fn, void *userdata, enum ve_log_level max_level);
 enum ve_log_level ve_log_get_level(void);
 
 void ve_log(enum ve_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ve_logv(enum ve_log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* "error" | "warn" | "info" | "debug" (case-insensitive). 0 or -EINVAL. */
 int ve_log_level_parse(const char *s, enum ve_log_level *ret_level);

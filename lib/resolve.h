@@ -172,8 +172,14 @@ char *ve_entry_vault_reason(struct ve_resolver *r, struct ve_entry *e);
 int ve_resolve_reference(struct ve_resolver *r, const char *name, const char *value,
                          const char **ret_value, char **ret_reason);
 
-/* In a forked child: re-create every lock, and forget fetches that were in
- * flight in the parent (their threads do not exist here). */
+/* fork() handlers. prepare takes every lock of r in one fixed order
+ * (dyn_lock; each entry's template and fallback locks; each path's lock;
+ * retired_lock): none is held across network I/O, and no thread holding
+ * one waits for another that comes earlier. parent releases them. child
+ * releases them, re-creates the condition variables and forgets fetches
+ * that were in flight in the parent (their threads do not exist here). */
+void ve_resolver_atfork_prepare(struct ve_resolver *r);
+void ve_resolver_atfork_parent(struct ve_resolver *r);
 void ve_resolver_atfork_child(struct ve_resolver *r);
 
 /* ---- for vaultenv check and export ---- */

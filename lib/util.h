@@ -78,8 +78,11 @@ int ve_read_trusted_file(const char *path, size_t max_size, char **ret_data, siz
 char *ve_secure_strdup(const char *s);
 /* Wipes (explicit_bzero) the whole block and gives it back. Accepts NULL. */
 void ve_secure_free(char *s);
-/* In a forked child: re-creates the arena's lock (another thread of the
- * parent may have held it at fork()). */
+/* fork() handlers (pthread_atfork order: prepare takes the arena's lock,
+ * the last of all locks; parent and child release it), so that a child
+ * finds the arena consistent and unlocked. */
+void ve_secure_atfork_prepare(void);
+void ve_secure_atfork_parent(void);
 void ve_secure_atfork_child(void);
 /* Whether p lies in memory ve_secure_strdup() handed out. */
 bool ve_secure_owns(const void *p);

@@ -80,14 +80,32 @@ void ve_vault_free(struct ve_vault *v) {
         free(v);
 }
 
+void ve_vault_atfork_prepare(struct ve_vault *v) {
+        if (!v)
+                return;
+        ve_auth_atfork_prepare(v->auth);
+        pthread_mutex_lock(&v->lock);
+        ve_http_atfork_prepare(v->http);
+        ve_leases_atfork_prepare(v->leases);
+}
+
+void ve_vault_atfork_parent(struct ve_vault *v) {
+        if (!v)
+                return;
+        ve_leases_atfork_parent(v->leases);
+        ve_http_atfork_parent(v->http);
+        pthread_mutex_unlock(&v->lock);
+        ve_auth_atfork_parent(v->auth);
+}
+
 void ve_vault_atfork_child(struct ve_vault *v) {
         if (!v)
                 return;
-        pthread_mutex_init(&v->lock, NULL);
-        ve_http_atfork_child(v->http);
-        ve_auth_atfork_child(v->auth);
         /* The parent's leases are the parent's to renew and revoke. */
         ve_leases_atfork_child(v->leases);
+        ve_http_atfork_child(v->http);
+        pthread_mutex_unlock(&v->lock);
+        ve_auth_atfork_child(v->auth);
 }
 
 /* One request with the current token. A 403 to a token that the auth layer

@@ -57,8 +57,14 @@ int ve_vault_revoke_leases(struct ve_vault *v);
  * this client obtained by logging in (ve_auth_revoke()). 0 or -errno. */
 int ve_vault_at_exit(struct ve_vault *v);
 
-/* In a forked child: abandon (do not clean up) the inherited handle and
- * connection, which the parent still uses, and reset the lock. */
+/* fork() handlers for every lock of the client, in one fixed order: the
+ * auth layer's (then the refusal log's), the mount cache's, libcurl's
+ * global init's and the HTTP handle's, the leases'. None is held across network I/O. prepare takes
+ * them, parent releases them; child releases them, abandons (does not
+ * clean up) the inherited handle and connection, which the parent still
+ * uses, and forgets the parent's leases. v may be NULL. */
+void ve_vault_atfork_prepare(struct ve_vault *v);
+void ve_vault_atfork_parent(struct ve_vault *v);
 void ve_vault_atfork_child(struct ve_vault *v);
 
 /* ---- response parsing, exposed for unit tests (vault_json.c) ---- */

@@ -5,15 +5,15 @@
 #include <stddef.h>
 
 #include "core.h"
+#include "core_host.h"
 #include "vault.h"
 
-static int core_open(const struct ve_settings *settings, ve_log_fn fn, void *userdata,
-                     enum ve_log_level level, void **ret_client, char **ret_error) {
+static int core_open(const struct ve_settings *settings, const struct ve_core_host *host,
+                     void **ret_client, char **ret_error) {
         struct ve_vault *v;
         int r;
 
-        /* This object has its own copy of lib/'s log state. */
-        ve_log_set(fn, userdata, level);
+        ve_core_host_set(host);
         r = ve_vault_new(settings, &v, ret_error);
         if (r < 0)
                 return r;
@@ -31,6 +31,14 @@ static int core_renew(void *client, const struct ve_ref *ref, const char *lease_
         return ve_vault_renew(client, ref, lease_id, increment_s, ret_lease, ret_error);
 }
 
+static void core_atfork_prepare(void *client) {
+        ve_vault_atfork_prepare(client);
+}
+
+static void core_atfork_parent(void *client) {
+        ve_vault_atfork_parent(client);
+}
+
 static void core_atfork_child(void *client) {
         ve_vault_atfork_child(client);
 }
@@ -44,6 +52,8 @@ static const struct ve_core_api api = {
         .open = core_open,
         .read = core_read,
         .renew = core_renew,
+        .atfork_prepare = core_atfork_prepare,
+        .atfork_parent = core_atfork_parent,
         .atfork_child = core_atfork_child,
         .at_exit = core_at_exit,
 };

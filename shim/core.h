@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "log.h"
@@ -13,19 +15,38 @@
  * built from the same headers in the same build, so structs cross it as is;
  * memory crosses it through the one libc malloc. */
 
-#define VE_CORE_ABI 2
+#define VE_CORE_ABI 3
+
+/* What the shim lends the core: lib/'s process-wide state (the log
+ * callback and level, the secure-memory arena) exists once per process, in
+ * the shim (lib_state); the core carries none of it and forwards its
+ * ve_log() and ve_secure_*() calls here (core_host.c). */
+struct ve_core_host {
+        void (*logv)(enum ve_log_level level, const char *fmt, va_list ap);
+        enum ve_log_level (*log_get_level)(void);
+        char *(*secure_strdup)(const char *s);
+        void (*secure_free)(char *s);
+        bool (*secure_owns)(const void *p);
+};
 
 struct ve_core_api {
         unsigned abi;           /* VE_CORE_ABI */
-        /* Creates the Vault client. No I/O. The core logs through fn. */
-        int (*open)(const struct ve_settings *settings, ve_log_fn fn, void *userdata,
-                    enum ve_log_level level, void **ret_client, char **ret_error);
+        /* Creates the Vault client. No I/O. host (static, never NULL) is
+         * installed first: the core logs and allocates through it. */
+        int (*open)(const struct ve_settings *settings, const struct ve_core_host *host,
+                    void **ret_client, char **ret_error);
         /* As ve_vault_read(). Thread-safe. */
         int (*read)(void *client, const struct ve_ref *ref,
                     struct ve_secret **ret_secret, char **ret_error);
         /* As ve_vault_renew(). Thread-safe. */
         int (*renew)(void *client, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                      struct ve_lease *ret_lease, char **ret_error);
+        /* fork() handlers for the client's locks, called by the shim's
+         * (which takes its own locks before and the arena's after these):
+         * prepare takes them in a fixed order, parent releases them, child
+         * releases or re-creates them and forgets the parent's threads. */
+        void (*atfork_prepare)(void *client);
+        void (*atfork_parent)(void *client);
         void (*atfork_child)(void *client);
         /* As ve_vault_at_exit(): revokes this process's leases and login
          * token (VAULTENV_REVOKE_ON_EXIT). Called once, from the shim's

@@ -547,3 +547,18 @@ EXPORT int pclose(FILE *f) {
         free(c);
         return status;
 }
+
+void ve_exec_atfork_prepare(void) {
+        pthread_mutex_lock(&system_lock);
+        pthread_mutex_lock(&popen_lock);
+}
+
+void ve_exec_atfork_parent(void) {
+        pthread_mutex_unlock(&popen_lock);
+        pthread_mutex_unlock(&system_lock);
+}
+
+void ve_exec_atfork_child(void) {
+        pthread_mutex_unlock(&popen_lock);
+        pthread_mutex_unlock(&system_lock);
+}

@@ -14,3 +14,10 @@
  * exists); the list is immutable afterwards and read without a lock. vars
  * is borrowed for the life of the process. */
 void ve_exec_set_injected(const struct ve_eager_var *vars, size_t n_vars);
+
+/* fork() handlers for the locks of system() and popen()/pclose(), the
+ * first the shim's handlers take (neither is held while a shell runs, only
+ * while one starts): prepare takes them, parent and child release them. */
+void ve_exec_atfork_prepare(void);
+void ve_exec_atfork_parent(void);
+void ve_exec_atfork_child(void);

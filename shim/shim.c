@@ -188,13 +188,23 @@ static void core_find(void) {
         }
 }
 
+/* lib/'s process-wide state is this object's; the core uses it through
+ * this table (core.h). */
+static const struct ve_core_host core_host = {
+        .logv = ve_logv,
+        .log_get_level = ve_log_get_level,
+        .secure_strdup = ve_secure_strdup,
+        .secure_free = ve_secure_free,
+        .secure_owns = ve_secure_owns,
+};
+
 static void core_load(void) {
         const struct ve_core_api *api = found_api;
         char *err = NULL;
 
         if (!api)
                 ve_error("%s", found_error ? found_error : "cannot load libvaultenv-core.so");
-        else if (api->open(settings, log_stderr, NULL, settings->log_level, &core_client, &err) < 0) {
+        else if (api->open(settings, &core_host, &core_client, &err) < 0) {
                 ve_error("Vault client: %s", err ? err : "cannot be created");
                 free(err);
         } else
@@ -264,10 +274,56 @@ static const struct ve_source shim_source = {
         .renew = shim_vault_renew,
 };
 
+/* fork() safety: the handlers take every lock of the shim and the core in
+ * one fixed order (exec.c's; the resolver's; the core's; the secure-memory
+ * arena's, which any of them may take while holding theirs), so that no
+ * other thread is inside a locked section at fork(); the parent releases
+ * them, the child releases or re-creates them. None of these locks is held
+ * across network I/O (a local file read at most: a NAME_FILE fallback, a
+ * token file), so fork() waits for no request. The resolver and the
+ * core the prepare handler locked are remembered for the other two (either
+ * may appear meanwhile): fork handlers run one fork at a time, serialised
+ * by the first lock they take. */
+static struct ve_resolver *fork_resolver;
+static const struct ve_core_api *fork_core;
+static void *fork_core_client;
+
+static void atfork_prepare(void) {
+        ve_exec_atfork_prepare();
+        fork_resolver = atomic_load(&resolver);
+        ve_resolver_atfork_prepare(fork_resolver);
+        fork_core = atomic_load_explicit(&core_done, memory_order_acquire) ? core : NULL;
+        fork_core_client = core_client;
+        if (fork_core)
+                fork_core->atfork_prepare(fork_core_client);
+        ve_secure_atfork_prepare();
+}
+
+static void atfork_parent(void) {
+        ve_secure_atfork_parent();
+        if (fork_core)
+                fork_core->atfork_parent(fork_core_client);
+        ve_resolver_atfork_parent(fork_resolver);
+        ve_exec_atfork_parent();
+}
+
 static void atfork_child(void) {
-        ve_resolver_atfork_child(atomic_load(&resolver));
-        if (core)
-                core->atfork_child(core_client);
+        ve_secure_atfork_child();
+        if (fork_core)
+                fork_core->atfork_child(fork_core_client);
+        ve_resolver_atfork_child(fork_resolver);
+        ve_exec_atfork_child();
+}
+
+/* Registered once per process, by the first shim_init(): a child forked
+ * while another thread ran shim_init() runs it again (pthread_once), and
+ * inherits the registration. */
+static void register_atfork(void) {
+        static atomic_bool registered;
+
+        if (!atomic_exchange(&registered, true) && pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
+                write_line("warning: ", "cannot register the fork handlers; a child forked while another thread "
+                           "reads a secret may hang");
 }
 
 /* Learning mode, when VAULTENV_LEARN names a file: then the shim only
@@ -355,6 +411,9 @@ static void shim_init(void) {
         if (learn_start())
                 return;
 
+        /* Before anything takes a lock (the settings take the arena's). */
+        register_atfork();
+
         /* Bad values are reported while settings load: log to stderr at
          * the default level until VAULTENV_LOG is known. */
         ve_log_set(log_stderr, NULL, VE_LOG_ERROR);
@@ -385,7 +444,6 @@ static void shim_init(void) {
         }
         if (k >= 0)
                 ve_debug("%s: %zu variable(s) mapped", settings->map_path, ve_resolver_count(r));
-        pthread_atfork(NULL, NULL, atfork_child);
         atomic_store_explicit(&resolver, r, memory_order_release);
 }
 

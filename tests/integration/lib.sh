@@ -14,7 +14,7 @@ set -euo pipefail
 # first (shim/cli.c). VE_PRELOAD_PREFIX is that part, empty otherwise, for
 # tests that compare an LD_PRELOAD value.
 VE_ASAN_RUNTIME=
-[ -z "${VE_ASAN:-}" ] || VE_ASAN_RUNTIME=$(ldd "$VE_SHIM" | awk '$1 ~ /^libasan/ { print $3; exit }')
+[ -z "${VE_ASAN:-}" ] || VE_ASAN_RUNTIME=$(ldd "$VE_SHIM" | awk '$1 ~ /^libasan/ && !found { print $3; found = 1 }')
 VE_PRELOAD_PREFIX=${VE_ASAN_RUNTIME:+$VE_ASAN_RUNTIME:}
 VE_PRELOAD=$VE_PRELOAD_PREFIX$VE_SHIM
 # ve_asan_skip WHY: in an ASan build, skips the test (77), saying WHY it

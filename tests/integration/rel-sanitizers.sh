@@ -12,7 +12,7 @@
 cc=${CC:-gcc}
 src=$VE_SOURCE_ROOT
 base=()
-for f in audit dotenv eager envscan export learn log mapfile migrate reference resolve rotate secret settings template util; do
+for f in audit dotenv eager envscan export learn log mapfile migrate reference resolve rotate secret secure settings template util; do
         [ -e "$src/lib/$f.c" ] && base+=("$src/lib/$f.c")
 done
 cflags=(-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -pthread -I"$src/lib" -w)

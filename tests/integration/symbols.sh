@@ -20,5 +20,15 @@ case "$needed" in
 *) ok "shim needs only: $needed" ;;
 esac
 readelf -d "$VE_CORE" | grep -q 'NEEDED.*libcurl' && ok "core links libcurl" || fail "core does not link libcurl"
+# lib/'s process-wide state (the log callback, the secure-memory arena)
+# lives in one object only: a data object defined in both would be a
+# second copy of it, and what one object allocates the other would free.
+data_objects() {
+        nm --defined-only "$1" | awk '$2 ~ /^[bBdD]$/ && $3 !~ /^(_DYNAMIC|_GLOBAL_OFFSET_TABLE_|__dso_handle)$/ { print $3 }' |
+                sort -u
+}
+both=$(comm -12 <(data_objects "$VE_SHIM") <(data_objects "$VE_CORE") | tr '\n' ' ')
+[ -z "$both" ] && ok "no data object is defined in both the shim and the core" ||
+        fail "data objects defined in both the shim and the core: $both"
 echo "# symbols: $fails failure(s)"
 [ "$fails" = 0 ]

@@ -1115,7 +1115,9 @@ static void test_revoke(void) {
         CU_ASSERT_EQUAL(count(&srv.revokes), 0);
         t = tok(&c);
         /* a forked child does not revoke its parent's token */
+        ve_auth_atfork_prepare(c.a);   /* as the shim's fork handlers do */
         CU_ASSERT_EQUAL(unit_in_child(revoke_in_child, c.a), 0);
+        ve_auth_atfork_parent(c.a);
         CU_ASSERT_EQUAL(count(&srv.revokes), 0);
         /* the process that logged in does */
         CU_ASSERT_EQUAL(ve_auth_revoke(c.a), 0);

@@ -1287,7 +1287,11 @@ static void test_client_fork(void) {
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_1, "kv1/app/db", &s, &err), 0);
         ve_secret_free(s);
 
+        /* as the shim's fork handlers do: prepare before fork(), child in
+         * the child, parent in the parent */
+        ve_vault_atfork_prepare(v);
         CU_ASSERT_EQUAL(unit_in_child(read_in_child, v), 0);
+        ve_vault_atfork_parent(v);
         /* the parent's connection still works */
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_1, "kv1/app/db", &s, &err), 0);
         ve_secret_free(s);
