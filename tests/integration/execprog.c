@@ -12,7 +12,7 @@
  * environ. execl* pass at most five ARGs. PIDFILE gets the pid of the
  * process that runs PROGRAM (this one, or the child). Exit status: the
  * child's for vfork and the spawns, 127 when an exec failed.
- * vfork-loop: vfork + execve PROGRAM 20 times, waiting for each; writes
+ * vfork-loop: vfork + execve PROGRAM 8 times, waiting for each; writes
  * "VmSize same" or "VmSize grew" (from the 2nd to the last) to PIDFILE.
  * --stack KIB: MODE runs in a thread created with a stack of KIB KiB
  * (pthread_attr_setstacksize), as a program with many threads has. */
@@ -67,7 +67,7 @@ static int vfork_loop(const char *prog, char **args) {
         long first = -1;
         FILE *f;
 
-        for (int i = 0; i < 20; i++) {
+        for (int i = 0; i < 8; i++) {
                 int status;
                 pid_t pid = vfork_exec(prog, args);
 
