@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -186,7 +185,7 @@ static int setup_server_name(struct ve_http *h, const char *server_name, char **
                 ve_set_error(ret_error, ve_asprintf("%s: not a valid URL: %s", h->addr_var, h->addr));
                 goto out;
         }
-        if (strcasecmp(scheme, "https") != 0) {
+        if (ve_ascii_strcasecmp(scheme, "https") != 0) {
                 ve_debug("VAULT_TLS_SERVER_NAME ignored: %s is not https", h->addr);
                 r = 0;
                 goto out;
@@ -297,7 +296,7 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
 
         /* "http://host:8200/" names the same server as "http://host:8200";
          * a unix:// address is a path, kept as given. */
-        if (strncasecmp(h->addr, "unix://", 7) != 0) {
+        if (ve_ascii_strncasecmp(h->addr, "unix://", 7) != 0) {
                 n = strlen(h->addr);
                 while (n > 0 && h->addr[n - 1] == '/')
                         h->addr[--n] = 0;
@@ -311,7 +310,7 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
 
         /* A unix socket only for the agent address: VAULT_ADDR stays
          * http(s) (the Go client would take unix:// there too). */
-        if (agent && strncasecmp(h->addr, "unix://", 7) == 0) {
+        if (agent && ve_ascii_strncasecmp(h->addr, "unix://", 7) == 0) {
                 r = setup_unix_socket(h, ret_error);
                 if (r < 0)
                         goto fail;
@@ -328,7 +327,7 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
         }
         uc = curl_url_set(u, CURLUPART_URL, h->addr, 0);
         curl_url_cleanup(u);
-        if (uc != CURLUE_OK || (strncasecmp(h->addr, "http://", 7) != 0 && strncasecmp(h->addr, "https://", 8) != 0)) {
+        if (uc != CURLUE_OK || (ve_ascii_strncasecmp(h->addr, "http://", 7) != 0 && ve_ascii_strncasecmp(h->addr, "https://", 8) != 0)) {
                 r = -EINVAL;
                 ve_set_error(ret_error, agent ?
                              ve_asprintf("VAULT_AGENT_ADDR: not an http://, https:// or unix:// URL: %s", h->addr) :
@@ -458,7 +457,7 @@ static void header_copy(const char *line, size_t n, const char *name, char *out,
         size_t nl = strlen(name), vl;
         const char *v;
 
-        if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        if (n <= nl || ve_ascii_strncasecmp(line, name, nl) != 0 || line[nl] != ':')
                 return;
         v = line + nl + 1;
         vl = n - nl - 1;
@@ -759,7 +758,7 @@ int ve_http_retry_after_ms(const char *value, time_t now, uint64_t *ret_ms) {
 }
 
 static bool is_http_scheme(const char *s) {
-        return strcasecmp(s, "http") == 0 || strcasecmp(s, "https") == 0;
+        return ve_ascii_strcasecmp(s, "http") == 0 || ve_ascii_strcasecmp(s, "https") == 0;
 }
 
 int ve_http_redirect_target(const char *request_url, const char *location,
@@ -795,7 +794,7 @@ int ve_http_redirect_target(const char *request_url, const char *location,
                 goto out;
         (void) curl_url_get(dest, CURLUPART_USER, &user, 0);
         (void) curl_url_get(dest, CURLUPART_PASSWORD, &password, 0);
-        if (strcasecmp(bs, ds) != 0 || strcasecmp(bh, dh) != 0 || strcmp(bp, dp) != 0 || user || password) {
+        if (ve_ascii_strcasecmp(bs, ds) != 0 || ve_ascii_strcasecmp(bh, dh) != 0 || strcmp(bp, dp) != 0 || user || password) {
                 /* Scheme, host and port only: never a path, a query or user info. */
                 r = -EPERM;
                 if (ret_foreign) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdio.h>
-#include <strings.h>
 
 #include "log.h"
+#include "util.h"
 
 /* Process-wide state: this file is linked into exactly one object of a
  * process (lib_state, lib/meson.build); the core module logs through the
@@ -53,11 +53,11 @@ int ve_log_level_parse(const char *s, enum ve_log_level *ret_level) {
         if (!s)
                 return -EINVAL;
         for (unsigned i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
-                if (strcasecmp(s, level_names[i]) == 0) {
+                if (ve_ascii_strcasecmp(s, level_names[i]) == 0) {
                         *ret_level = (enum ve_log_level) i;
                         return 0;
                 }
-        if (strcasecmp(s, "warning") == 0) {
+        if (ve_ascii_strcasecmp(s, "warning") == 0) {
                 *ret_level = VE_LOG_WARN;
                 return 0;
         }

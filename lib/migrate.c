@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,8 +60,8 @@ enum ve_migrate_reason ve_migrate_classify(const char *name, const char *value, 
         for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
                 size_t k = strlen(suffixes[i]);
 
-                if ((n == k && alone_ok(suffixes[i]) && strcasecmp(name, suffixes[i]) == 0) ||
-                    (n > k + 1 && name[n - k - 1] == '_' && strcasecmp(name + n - k, suffixes[i]) == 0)) {
+                if ((n == k && alone_ok(suffixes[i]) && ve_ascii_strcasecmp(name, suffixes[i]) == 0) ||
+                    (n > k + 1 && name[n - k - 1] == '_' && ve_ascii_strcasecmp(name + n - k, suffixes[i]) == 0)) {
                         if (ret_detail)
                                 *ret_detail = suffixes[i];
                         return VE_MIGRATE_SUFFIX;

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -902,8 +901,8 @@ static void fallback_compute(struct ve_resolver *r, struct ve_entry *e) {
                 if (lower) {
                         bool changed = false;
                         for (char *c = path + strlen(r->settings->secrets_dir) + 1; *c; c++)
-                                if (isupper((unsigned char) *c)) {
-                                        *c = (char) tolower((unsigned char) *c);
+                                if (ve_ascii_tolower(*c) != *c) {
+                                        *c = ve_ascii_tolower(*c);
                                         changed = true;
                                 }
                         if (!changed)

@@ -247,6 +247,20 @@ bool ve_has_control(const char *s) {
         return false;
 }
 
+int ve_ascii_strncasecmp(const char *a, const char *b, size_t n) {
+        for (; n > 0; a++, b++, n--) {
+                unsigned char ca = (unsigned char) ve_ascii_tolower(*a), cb = (unsigned char) ve_ascii_tolower(*b);
+
+                if (ca != cb || ca == '\0')
+                        return ca - cb;
+        }
+        return 0;
+}
+
+int ve_ascii_strcasecmp(const char *a, const char *b) {
+        return ve_ascii_strncasecmp(a, b, SIZE_MAX);
+}
+
 uint64_t ve_now_ms(void) {
         struct timespec ts;
 

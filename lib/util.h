@@ -40,6 +40,17 @@ void ve_set_error(char **ret_error, char *msg);
  * go into an HTTP header. */
 bool ve_has_control(const char *s);
 
+/* ---- ASCII case, whatever the locale ----
+ * <ctype.h>, tolower() and strcasecmp() follow the host program's locale
+ * (setlocale()): under tr_TR tolower('I') is not 'i'. Names, URL schemes,
+ * header names and settings are ASCII: only 'A'..'Z' and 'a'..'z' map. */
+static inline char ve_ascii_tolower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+/* As strcasecmp() and strncasecmp() in the C locale. */
+int ve_ascii_strcasecmp(const char *a, const char *b);
+int ve_ascii_strncasecmp(const char *a, const char *b, size_t n);
+
 /* Milliseconds from CLOCK_MONOTONIC. */
 uint64_t ve_now_ms(void);
 

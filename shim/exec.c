@@ -10,16 +10,15 @@
  * first use, then nothing: the call goes straight to libc.
  *
  * Async-signal safety: after vfork() the child shares the parent's memory,
- * so an exec wrapper allocates nothing (system and popen, not
- * async-signal-safe in libc either, may): the stripped environment (and
- * the argv of the execl variants) is built on the stack (alloca, as
- * glibc's execl does), or, beyond STACK_ENV_MAX entries, in an anonymous
- * mapping. The real functions are looked up when the eager constructor
- * records what it injected (before main), so then the wrappers do not call
- * into the loader in a vfork() child; otherwise they are looked up on
- * first use, without a lock (a race only repeats an idempotent dlsym()).
+ * so an exec wrapper never calls malloc (system and popen, not
+ * async-signal-safe in libc either, may). The arrays it builds (the
+ * stripped environment, the execl variants' argv) are never on the stack
+ * beyond a fixed size: see struct ptrs. The real functions are looked up
+ * when the eager constructor records what it injected (before main), so
+ * then the wrappers do not call into the loader in a vfork() child;
+ * otherwise they are looked up on first use, without a lock (a race only
+ * repeats an idempotent dlsym()).
  * The injected list is written once before main and only read afterwards. */
-#include <alloca.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -42,10 +42,6 @@
 #include "exec.h"
 
 #define EXPORT __attribute__((visibility("default")))
-
-/* Beyond this many entries the stripped copy goes to an mmap()ed buffer
- * rather than the stack (512 KiB of pointers). */
-#define STACK_ENV_MAX 65536
 
 extern char **environ;
 
@@ -100,56 +96,112 @@ void ve_exec_set_injected(const struct ve_eager_var *vars, size_t n_vars) {
                         (void) real(f);
 }
 
-/* A buffer for the stripped environment, in the caller's frame. */
-struct env_buf {
-        char **ptr;
-        size_t mapped;          /* bytes mmap()ed, 0: on the stack or none */
+/* An array of pointers a wrapper builds. Up to PTRS_SMALL entries it is
+ * in the wrapper's frame (a fixed size: the caller chose the stack, maybe
+ * 64 KiB, and the environment, maybe 20,000 entries); beyond, in an
+ * anonymous mapping: mmap() is a system call, async-signal-safe and
+ * lock-free, so usable after vfork() and in the child of a multithreaded
+ * fork(), where malloc() is not. The mapping is kept per thread (a pthread
+ * key; unmapped when the thread exits) and reused: an exec that succeeds in
+ * a vfork() child cannot unmap it, and the parent's thread, which shares
+ * the memory, then finds it marked with that gone child's pid. */
+#define PTRS_SMALL 128
+
+struct ptrs_map {
+        size_t size;            /* bytes mapped, this header included */
+        pid_t user;             /* the process using it now, 0: free */
 };
 
-#define ENV_BUF_SIZE(n) (((n) + 1) * sizeof(char *))
+struct ptrs {
+        char **ptr;
+        struct ptrs_map *map;   /* the mapping ptr lies in, NULL: small */
+        bool temporary;         /* not the thread's: unmapped by ptrs_done() */
+        char *small[PTRS_SMALL];
+};
 
-/* Declares `struct env_buf NAME` for envp: on the stack when there is
- * anything to strip and it fits, else in an anonymous mapping (see
- * env_buf_big). A macro because alloca() belongs to the caller's frame. */
-#define ENV_BUF(name, envp)                                                     \
-        struct env_buf name = { NULL, 0 };                                      \
-        do {                                                                    \
-                size_t n_ = n_injected > 0 ? ve_eager_env_count(envp) : 0;      \
-                if (n_injected > 0 && n_ < STACK_ENV_MAX)                       \
-                        name.ptr = alloca(ENV_BUF_SIZE(n_));                    \
-                else if (n_injected > 0)                                        \
-                        env_buf_big(&name, n_);                                 \
-        } while (0)
+static pthread_once_t ptrs_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ptrs_key;
+static bool ptrs_key_ok;
 
-static void env_buf_big(struct env_buf *b, size_t n) {
-        void *p = mmap(NULL, ENV_BUF_SIZE(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+static void ptrs_map_free(void *p) {
+        struct ptrs_map *m = p;
 
-        if (p == MAP_FAILED)
-                return;
-        b->ptr = p;
-        b->mapped = ENV_BUF_SIZE(n);
+        (void) munmap(m, m->size);
+}
+
+static void ptrs_key_init(void) {
+        ptrs_key_ok = pthread_key_create(&ptrs_key, ptrs_map_free) == 0;
+}
+
+/* Room for n pointers in p->ptr: 0, or -ENOMEM (p is then still safe to
+ * pass to ptrs_done()). */
+static int ptrs_get(struct ptrs *p, size_t n) {
+        struct ptrs_map *m, *kept = NULL;
+        size_t size;
+        pid_t self;
+
+        p->ptr = NULL;
+        p->map = NULL;
+        p->temporary = false;
+        if (n <= PTRS_SMALL) {
+                p->ptr = p->small;
+                return 0;
+        }
+        if (n > (SIZE_MAX - sizeof *m) / sizeof(char *))
+                return -ENOMEM;
+        size = sizeof *m + n * sizeof(char *);
+        self = getpid();
+        (void) pthread_once(&ptrs_once, ptrs_key_init);
+        if (ptrs_key_ok)
+                kept = pthread_getspecific(ptrs_key);
+        if (kept && kept->user != self && kept->size >= size)
+                m = kept;
+        else {
+                m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (m == MAP_FAILED)
+                        return -ENOMEM;
+                m->size = size;
+                /* A kept mapping in use by this process on this thread: a
+                 * signal handler interrupted a wrapper; leave it alone. */
+                if (kept && kept->user == self)
+                        p->temporary = true;
+                else if (ptrs_key_ok && pthread_setspecific(ptrs_key, m) == 0) {
+                        if (kept)
+                                (void) munmap(kept, kept->size);
+                } else
+                        p->temporary = true;
+        }
+        m->user = self;
+        p->map = m;
+        p->ptr = (char **) (m + 1);
+        return 0;
 }
 
 /* Only reached when the exec failed (or a spawn returned): errno kept. */
-static void env_buf_done(struct env_buf *b) {
+static void ptrs_done(struct ptrs *p) {
         int saved = errno;
 
-        if (b->mapped)
-                (void) munmap(b->ptr, b->mapped);
+        if (p->temporary)
+                (void) munmap(p->map, p->map->size);
+        else if (p->map)
+                p->map->user = 0;
         errno = saved;
 }
 
-/* The environment the child gets; NULL with errno ENOMEM when there is
- * something to strip and no buffer for it (the exec is refused rather
- * than leaking the values). */
-static char *const *child_env(char *const *envp, struct env_buf *b) {
-        if (n_injected == 0)
-                return envp;
-        if (!b->ptr) {
-                errno = ENOMEM;
-                return NULL;
-        }
-        return ve_eager_strip(envp, injected, n_injected, b->ptr) ? b->ptr : envp;
+/* Room for extra pointers (the execl variants' argv) in p, and in
+ * *ret_env the environment the child gets: envp, or its stripped copy
+ * after them in p. -ENOMEM when there is no room: the exec is refused
+ * rather than leaking the values. */
+static int child_env(char *const *envp, struct ptrs *p, size_t extra, char *const **ret_env) {
+        size_t n = n_injected > 0 ? ve_eager_env_count(envp) + 1 : 0;
+
+        if (n > SIZE_MAX - extra || ptrs_get(p, extra + n) < 0)
+                return -ENOMEM;
+        if (n_injected > 0 && ve_eager_strip(envp, injected, n_injected, p->ptr + extra))
+                *ret_env = p->ptr + extra;
+        else
+                *ret_env = envp;
+        return 0;
 }
 
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
@@ -161,17 +213,18 @@ typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t 
 static int do_execve(enum real_fn f, const char *path, char *const argv[], char *const envp[]) {
         execve_fn fn = (execve_fn) real(f);
         char *const *env;
-        ENV_BUF(b, envp);
+        struct ptrs p;
 
         if (!fn) {
                 errno = ENOSYS;
                 return -1;
         }
-        env = child_env(envp, &b);
-        if (n_injected > 0 && !env)
+        if (child_env(envp, &p, 0, &env) < 0) {
+                errno = ENOMEM;
                 return -1;
-        (void) fn(path, argv, (char *const *) env);
-        env_buf_done(&b);
+        }
+        (void) fn(path, argv, env);
+        ptrs_done(&p);
         return -1;
 }
 
@@ -194,89 +247,103 @@ EXPORT int execvp(const char *file, char *const argv[]) {
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
         fexecve_fn fn = (fexecve_fn) real(REAL_FEXECVE);
         char *const *env;
-        ENV_BUF(b, envp);
+        struct ptrs p;
 
         if (!fn) {
                 errno = ENOSYS;
                 return -1;
         }
-        env = child_env(envp, &b);
-        if (n_injected > 0 && !env)
+        if (child_env(envp, &p, 0, &env) < 0) {
+                errno = ENOMEM;
                 return -1;
+        }
         (void) fn(fd, argv, env);
-        env_buf_done(&b);
+        ptrs_done(&p);
         return -1;
 }
 
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
         execveat_fn fn = (execveat_fn) real(REAL_EXECVEAT);
         char *const *env;
-        ENV_BUF(b, envp);
+        struct ptrs p;
 
         if (!fn) {
                 errno = ENOSYS;
                 return -1;
         }
-        env = child_env(envp, &b);
-        if (n_injected > 0 && !env)
+        if (child_env(envp, &p, 0, &env) < 0) {
+                errno = ENOMEM;
                 return -1;
+        }
         (void) fn(dirfd, path, argv, env, flags);
-        env_buf_done(&b);
+        ptrs_done(&p);
         return -1;
 }
 
-/* The execl variants: argv from the variadic list, on the stack, as glibc
- * builds it. ARGV_FROM_VA leaves the va_list after the terminating NULL
- * (execle's envp follows it). */
-#define ARGV_FROM_VA(argv, arg, count_ap, fill_ap)                              \
-        do {                                                                    \
-                size_t argc_ = 1;                                               \
-                while (va_arg(count_ap, char *) && argc_ < INT_MAX)            \
-                        argc_++;                                                \
-                va_end(count_ap);                                               \
-                if (argc_ >= INT_MAX) {                                         \
-                        va_end(fill_ap);                                        \
-                        errno = E2BIG;                                          \
-                        return -1;                                              \
-                }                                                               \
-                argv = alloca((argc_ + 1) * sizeof(char *));                    \
-                argv[0] = (char *) (arg);                                       \
-                for (size_t i_ = 1; i_ <= argc_; i_++)                          \
-                        argv[i_] = va_arg(fill_ap, char *);                     \
-        } while (0)
+/* The execl variants: argv from the variadic list (arg, then up to the
+ * NULL), in the same array as the child's environment; ap is read through
+ * a pointer (C11 7.16). execle's envp follows the NULL. */
+static int do_execl(enum real_fn f, const char *path, const char *arg, va_list *ap, bool has_envp) {
+        execve_fn fn = (execve_fn) real(f);
+        char *const *envp = environ, *const *env;
+        struct ptrs p;
+        size_t argc = 1;
+        va_list count;
+
+        va_copy(count, *ap);
+        while (va_arg(count, char *) && argc < INT_MAX)
+                argc++;
+        if (has_envp && argc < INT_MAX)
+                envp = va_arg(count, char **);
+        va_end(count);
+        if (argc >= INT_MAX) {
+                errno = E2BIG;
+                return -1;
+        }
+        if (!fn) {
+                errno = ENOSYS;
+                return -1;
+        }
+        if (child_env(envp, &p, argc + 1, &env) < 0) {
+                errno = ENOMEM;
+                return -1;
+        }
+        p.ptr[0] = (char *) arg;
+        for (size_t i = 1; i <= argc; i++)
+                p.ptr[i] = va_arg(*ap, char *);
+        (void) fn(path, p.ptr, env);
+        ptrs_done(&p);
+        return -1;
+}
 
 EXPORT int execl(const char *path, const char *arg, ...) {
-        va_list ap, count;
-        char **argv;
+        va_list ap;
+        int r;
 
         va_start(ap, arg);
-        va_copy(count, ap);
-        ARGV_FROM_VA(argv, arg, count, ap);
+        r = do_execl(REAL_EXECVE, path, arg, &ap, false);
         va_end(ap);
-        return do_execve(REAL_EXECVE, path, argv, environ);
+        return r;
 }
 
 EXPORT int execlp(const char *file, const char *arg, ...) {
-        va_list ap, count;
-        char **argv;
+        va_list ap;
+        int r;
 
         va_start(ap, arg);
-        va_copy(count, ap);
-        ARGV_FROM_VA(argv, arg, count, ap);
+        r = do_execl(REAL_EXECVPE, file, arg, &ap, false);
         va_end(ap);
-        return do_execve(REAL_EXECVPE, file, argv, environ);
+        return r;
 }
 
 EXPORT int execle(const char *path, const char *arg, ...) {
-        va_list ap, count;
-        char **argv, **envp;
+        va_list ap;
+        int r;
 
         va_start(ap, arg);
-        va_copy(count, ap);
-        ARGV_FROM_VA(argv, arg, count, ap);
-        envp = va_arg(ap, char **);
+        r = do_execl(REAL_EXECVE, path, arg, &ap, true);
         va_end(ap);
-        return do_execve(REAL_EXECVE, path, argv, envp);
+        return r;
 }
 
 static int do_spawn(enum real_fn f, pid_t *pid, const char *path,
@@ -284,16 +351,15 @@ static int do_spawn(enum real_fn f, pid_t *pid, const char *path,
                     char *const argv[], char *const envp[]) {
         spawn_fn fn = (spawn_fn) real(f);
         char *const *env;
+        struct ptrs p;
         int r;
-        ENV_BUF(b, envp);
 
         if (!fn)
                 return ENOSYS;
-        env = child_env(envp, &b);
-        if (n_injected > 0 && !env)
+        if (child_env(envp, &p, 0, &env) < 0)
                 return ENOMEM;
         r = fn(pid, path, actions, attr, argv, env);
-        env_buf_done(&b);
+        ptrs_done(&p);
         return r;
 }
 

@@ -477,6 +477,23 @@ static void fast_publish(void) {
         atomic_store_explicit(&fast_resolver, r, memory_order_release);
 }
 
+/* A lookup under the guard (the shim's own work on this thread, or a signal
+ * handler that interrupted it): unmapped names (libcurl's, OpenSSL's) pass
+ * through; a mapped name still obeys VAULTENV_FALLBACK: without the env
+ * step it gets its value cached for good, else NULL, never its environment
+ * value. Async-signal-safe: atomic loads and ve_resolver_cached() only. */
+static const char *guarded(const char *name) {
+        struct ve_resolver *r = atomic_load_explicit(&resolver, memory_order_acquire);
+        struct ve_cached c;
+
+        if (!r || !(settings->fallback_off & VE_FALLBACK_ENV))
+                return passthrough(name);
+        c = ve_resolver_cached(r, name);
+        if (c.k == 0)
+                return passthrough(name);
+        return c.k > 0 ? c.value : NULL;
+}
+
 /* Two kinds of names pass through (lib/mapfile.h, which also keeps them
  * out of mappings). An allocator's own configuration
  * (ve_name_allocator_config()): jemalloc reads MALLOC_CONF (or, built with
@@ -503,8 +520,10 @@ static char *shim_getenv_slow(const char *name) {
 
         if (in_shim && ve_name_key_log(name))
                 return NULL;
-        if (in_shim || ve_name_allocator_config(name))
+        if (ve_name_allocator_config(name))
                 return (char *) passthrough(name);
+        if (in_shim)
+                return (char *) guarded(name);
 
         in_shim = true;
         pthread_once(&init_once, shim_init);

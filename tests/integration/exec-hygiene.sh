@@ -11,7 +11,7 @@
 execprog=${VE_EXECPROG:-}
 if [ -z "$execprog" ]; then
         execprog=$VE_TMP/execprog
-        cc -D_GNU_SOURCE -o "$execprog" "$(dirname "$0")/execprog.c"
+        cc -D_GNU_SOURCE -pthread -o "$execprog" "$(dirname "$0")/execprog.c"
 fi
 
 ve_vault_start

@@ -3,7 +3,7 @@
  * legacy programs do; it knows nothing of vaultenv. It writes what it got to
  * OUTFILE (never to stdout/stderr, so test logs hold no values):
  *
- *   readenv [--secure] [--threads N] [--wait READYFILE] OUTFILE NAME...
+ *   readenv [--secure] [--setlocale] [--threads N] [--wait READYFILE] OUTFILE NAME...
  *
  * "NAME=value" or "NAME unset" per name. --secure uses secure_getenv.
  * --threads N: N threads read the first NAME at once (cold); adds a line
@@ -12,8 +12,10 @@
  * --fork: read the first NAME, then fork; the child reads every NAME and
  * writes OUTFILE; the parent exits with the child's status.
  * --chdir DIR: changes to DIR before reading (OUTFILE is opened after).
+ * --setlocale: setlocale(LC_ALL, "") first, as localised programs do.
  * Among the NAMEs, "--sleep MS" pauses that long before reading on (for
  * ttl, lease and token-renewal tests within one process). */
+#include <locale.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +45,12 @@ int main(int argc, char **argv) {
                         secure = true;
                 else if (strcmp(argv[i], "--fork") == 0)
                         do_fork = true;
+                else if (strcmp(argv[i], "--setlocale") == 0) {
+                        if (!setlocale(LC_ALL, "")) {
+                                fprintf(stderr, "readenv: setlocale: the locale of the environment is not available\n");
+                                return 2;
+                        }
+                }
                 else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
                         threads = atoi(argv[++i]);
                 else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
@@ -58,7 +66,7 @@ int main(int argc, char **argv) {
                 }
         }
         if (i + 1 >= argc || threads > 256) {
-                fprintf(stderr, "usage: readenv [--secure] [--fork] [--threads N] [--wait FILE] [--chdir DIR] OUTFILE NAME...\n");
+                fprintf(stderr, "usage: readenv [--secure] [--fork] [--setlocale] [--threads N] [--wait FILE] [--chdir DIR] OUTFILE NAME...\n");
                 return 2;
         }
         if (do_fork) {

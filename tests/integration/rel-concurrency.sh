@@ -103,4 +103,16 @@ check "signal handler during a slow fetch: handlers ran and got the values" \
         ve_expect "$out" "handled some" "handler values same" "SLOW_KEY=fake-slow-1"
 ve_transport_fault '{"mode":"none"}'
 
+# ---- the failure policy inside the shim's own work ----
+# VAULTENV_FALLBACK=none and SLOW_KEY also in the environment: a handler
+# that interrupts the cold fetch of SLOW_KEY on its thread (under the
+# shim's guard) and reads SLOW_KEY gets NULL, never the environment's value.
+ve_transport_fault '{"mode":"slow","delay":2,"prefix":"/v1/secret/data/app/slow","count":1}'
+SLOW_KEY=fake-env-slow VAULTENV_FALLBACK=none LD_PRELOAD="$VE_PRELOAD" timeout 60 "$VE_RELPROG" guard "$out" SLOW_KEY \
+        2>"$VE_TMP/stderr" && r=0 || r=$?
+check "VAULTENV_FALLBACK=none, a handler reading the name being fetched: completes" test "$r" = 0
+check "VAULTENV_FALLBACK=none, a handler reading the name being fetched: NULL, never the environment's value" \
+        ve_expect "$out" "handler env none" "handler unset some" "SLOW_KEY=fake-slow-1"
+ve_transport_fault '{"mode":"none"}'
+
 ve_done

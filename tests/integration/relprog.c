@@ -15,6 +15,13 @@
  *     "handler values same"/"differ" (the handler got what the main thread
  *     got outside it; for CACHED, when the handler interrupted the shim's
  *     own work, its environment value), then "SLOW=value".
+ *   relprog guard OUTFILE SLOW
+ *     a thread reads SLOW (cold; the test makes its fetch slow) while the
+ *     main thread keeps sending SIGUSR1 to that thread; the handler, once
+ *     the thread is inside getenv(), calls getenv(SLOW) itself and
+ *     compares (never copies) what it got. Writes "handler env none"/"some"
+ *     (got SLOW's environment value), "handler unset none"/"some" (got
+ *     NULL), then "SLOW=value".
  *   relprog dlopen OUTFILE PLUGIN [FIRST|-] [RACE]
  *     optionally reads FIRST (the shim is then initialised); with RACE, a
  *     thread reads RACE at the moment the main thread calls dlopen(PLUGIN);
@@ -39,12 +46,13 @@ extern char **environ;
 
 static const char *slow_name;
 static const char *volatile slow_value;
-static atomic_bool slow_done;
+static atomic_bool slow_started, slow_done;
 static pthread_barrier_t barrier;
 
 static void *slow_reader(void *arg) {
         (void) arg;
         pthread_barrier_wait(&barrier);
+        atomic_store(&slow_started, true);
         slow_value = getenv(slow_name);
         atomic_store(&slow_done, true);
         return NULL;
@@ -147,6 +155,56 @@ static int do_signal(const char *outfile, const char *unmapped, const char *cach
         return fclose(out) == 0 ? 0 : 2;
 }
 
+static const char *guard_env;
+static atomic_int guard_env_seen, guard_unset_seen;
+
+/* Only once the thread is inside its own getenv(SLOW): a handler that ran
+ * before would make the first (cold) lookup itself. strcmp() is
+ * async-signal-safe in glibc. */
+static void on_guard_signal(int sig) {
+        const char *v;
+
+        (void) sig;
+        if (!atomic_load(&slow_started) || atomic_load(&slow_done))
+                return;
+        v = getenv(slow_name);
+        if (!v)
+                atomic_fetch_add(&guard_unset_seen, 1);
+        else if (guard_env && strcmp(v, guard_env) == 0)
+                atomic_fetch_add(&guard_env_seen, 1);
+}
+
+static int do_guard(const char *outfile) {
+        struct sigaction sa = { .sa_handler = on_guard_signal, .sa_flags = SA_RESTART };
+        size_t n = strlen(slow_name);
+        pthread_t t;
+        FILE *out;
+
+        for (char **e = environ; e && *e; e++)
+                if (strncmp(*e, slow_name, n) == 0 && (*e)[n] == '=') {
+                        guard_env = *e + n + 1;
+                        break;
+                }
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR1, &sa, NULL);
+        pthread_barrier_init(&barrier, NULL, 2);
+        pthread_create(&t, NULL, slow_reader, NULL);
+        pthread_barrier_wait(&barrier);
+        msleep(200);    /* the fetch is (very likely) in flight now */
+        while (!atomic_load(&slow_done)) {
+                pthread_kill(t, SIGUSR1);
+                msleep(1);
+        }
+        pthread_join(t, NULL);
+        out = fopen(outfile, "w");
+        if (!out)
+                return 2;
+        fprintf(out, "handler env %s\n", atomic_load(&guard_env_seen) > 0 ? "some" : "none");
+        fprintf(out, "handler unset %s\n", atomic_load(&guard_unset_seen) > 0 ? "some" : "none");
+        put(out, "", slow_name, slow_value);
+        return fclose(out) == 0 ? 0 : 2;
+}
+
 static int do_dlopen(const char *outfile, const char *plugin, const char *first, const char *race) {
         pthread_t t;
         void *h;
@@ -184,9 +242,13 @@ int main(int argc, char **argv) {
                 slow_name = argv[3];
                 return do_signal(argv[2], argv[4], argv[5]);
         }
+        if (argc == 4 && strcmp(argv[1], "guard") == 0) {
+                slow_name = argv[3];
+                return do_guard(argv[2]);
+        }
         if (argc >= 4 && argc <= 6 && strcmp(argv[1], "dlopen") == 0)
                 return do_dlopen(argv[2], argv[3], argc > 4 ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
         fprintf(stderr, "usage: relprog fork OUTFILE SLOW OTHER | signal OUTFILE SLOW UNMAPPED CACHED |"
-                        " dlopen OUTFILE PLUGIN [FIRST|-] [RACE]\n");
+                        " guard OUTFILE SLOW | dlopen OUTFILE PLUGIN [FIRST|-] [RACE]\n");
         return 2;
 }

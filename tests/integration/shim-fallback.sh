@@ -50,4 +50,25 @@ check "required missing: names the variable and the reason" \
 VAULTENV_ON_MISSING=null check "VAULTENV_ON_MISSING=null: program continues" ve_read "$out" MUST PGPASSWORD
 check "VAULTENV_ON_MISSING=null: NULL" ve_expect "$out" "MUST unset" "PGPASSWORD=fake-file-pw"
 check "VAULTENV_ON_MISSING=null: the miss is still reported" stderr_has "MUST: not found in Vault"
+
+# ---- case mapping in ASCII, whatever the program's locale ----
+# A program that called setlocale(LC_ALL, "") under a Turkish locale: there
+# libc's tolower('I') is not 'i' (the UTF-8 locale leaves 'I' as it is), so
+# SECRETS_DIR/name and case-insensitive settings must not use it. The
+# locale is compiled into this test's directory (LOCPATH), not installed.
+printf 'fake-id-secret\n' >"$VE_TMP/secrets/api_id"
+printf 'API_ID = secret/app/id\n' >"$VE_TMP/tr.map"
+mkdir -p "$VE_TMP/locale"
+localedef -i tr_TR -f UTF-8 "$VE_TMP/locale/tr_TR.UTF-8" >/dev/null 2>&1 || true
+check "tr_TR.UTF-8 compiled (localedef, Debian's locales package)" test -d "$VE_TMP/locale/tr_TR.UTF-8"
+lower_i=$(LOCPATH=$VE_TMP/locale LC_ALL=tr_TR.UTF-8 python3 -c '
+import ctypes, locale
+locale.setlocale(locale.LC_ALL, "")
+print(ctypes.CDLL(None).tolower(ord("I")))') || lower_i=
+check "tr_TR.UTF-8: libc's tolower('I') is not 'i' there (the case this test is about)" \
+        test -n "$lower_i" -a "$lower_i" != 105
+LOCPATH=$VE_TMP/locale LC_ALL=tr_TR.UTF-8 VAULTENV_MAP=$VE_TMP/tr.map VAULTENV_LOG=INFO VE_READ_OPTS=--setlocale \
+        ve_read "$out" API_ID
+check "setlocale() under tr_TR.UTF-8: API_ID read from SECRETS_DIR/api_id" ve_expect "$out" "API_ID=fake-id-secret"
+check "setlocale() under tr_TR.UTF-8: VAULTENV_LOG=INFO is a known level" stderr_lacks "VAULTENV_LOG"
 ve_done

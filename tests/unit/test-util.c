@@ -317,6 +317,28 @@ static void test_fallback_parse(void) {
         CU_ASSERT_EQUAL(ve_fallback_parse("env,files", &b), -EINVAL);
 }
 
+/* The ASCII case helpers: only 'A'..'Z' and 'a'..'z' fold, whatever the
+ * locale; other bytes (ISO-8859-9's dotless and dotted i) compare as they
+ * are, as strcasecmp() does in the C locale. */
+static void test_ascii_case(void) {
+        CU_ASSERT_EQUAL(ve_ascii_tolower('I'), 'i');
+        CU_ASSERT_EQUAL(ve_ascii_tolower('i'), 'i');
+        CU_ASSERT_EQUAL(ve_ascii_tolower('_'), '_');
+        CU_ASSERT_EQUAL(ve_ascii_tolower('@'), '@');
+        CU_ASSERT_EQUAL(ve_ascii_tolower('['), '[');
+        CU_ASSERT_EQUAL(ve_ascii_tolower('\xdd'), '\xdd');
+        CU_ASSERT_EQUAL(ve_ascii_strcasecmp("INFO", "info"), 0);
+        CU_ASSERT_EQUAL(ve_ascii_strcasecmp("HttpS", "https"), 0);
+        CU_ASSERT_NOT_EQUAL(ve_ascii_strcasecmp("\xdd", "\xfd"), 0);
+        CU_ASSERT(ve_ascii_strcasecmp("a", "B") < 0);
+        CU_ASSERT(ve_ascii_strcasecmp("info", "INF") > 0);
+        CU_ASSERT(ve_ascii_strcasecmp("", "x") < 0);
+        CU_ASSERT_EQUAL(ve_ascii_strncasecmp("UNIX://x", "unix://y", 7), 0);
+        CU_ASSERT_NOT_EQUAL(ve_ascii_strncasecmp("UNIX://x", "unix://y", 8), 0);
+        CU_ASSERT_EQUAL(ve_ascii_strncasecmp("ab", "AB", 10), 0);
+        CU_ASSERT_EQUAL(ve_ascii_strncasecmp("x", "y", 0), 0);
+}
+
 /* Issue 7, odd names: a name containing '=', an empty name and NULL never
  * match a mapping (neither an entry nor a bulk prefix they start with), and
  * read the environment as glibc's getenv() does where the shim's
@@ -456,6 +478,7 @@ int main(void) {
                 { "file_trust", test_file_trust },
                 { "secure_memory", test_secure_memory },
                 { "fallback_parse", test_fallback_parse },
+                { "ascii_case", test_ascii_case },
                 { "env_scrub", test_env_scrub },
                 { "odd_names", test_odd_names },
                 { NULL, NULL },
