@@ -22,16 +22,9 @@ ready=$VE_TMP/ready
 cout=$VE_TMP/child.out
 child=("$VE_READENV" --wait "$ready" "$cout" PGPASSWORD)
 q() { printf '%q' "$1"; }
-# wait_for FILE: up to 60 s (a watchdog: a child with 20,000 variables
-# starts slowly under a sanitizer on a loaded machine).
-wait_for() {
-        local i
-        for i in $(seq 1 600); do
-                [ -e "$1" ] && return 0
-                sleep 0.1
-        done
-        return 1
-}
+# A watchdog of 60 s: a child with 20,000 variables starts slowly under a
+# sanitizer on a loaded machine.
+wait_for() { ve_eager_wait "$1" 60; }
 shcmd="echo \$\$ >$(q "$pidf"); $(q "$VE_READENV") $(q "$cout") PGPASSWORD; : >$(q "$ready"); while :; do sleep 1; done"
 
 for mode in execve execl execlp posix_spawn system popen; do

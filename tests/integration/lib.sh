@@ -229,10 +229,11 @@ ve_pki() {
 }
 
 # ---- eager mode and exec hygiene (eager-*.sh, exec-hygiene.sh) ----
-# ve_eager_wait FILE: waits (up to 10 s) until FILE exists.
+# ve_eager_wait FILE [SECONDS]: waits (up to SECONDS, default 10) until
+# FILE exists.
 ve_eager_wait() {
         local i
-        for i in $(seq 1 100); do
+        for i in $(seq 1 $((${2:-10} * 10))); do
                 [ -e "$1" ] && return 0
                 sleep 0.1
         done
