@@ -36,7 +36,7 @@
  * connection, TLS) closes the breaker, no answer opens a new window. Per
  * transport, so per process; a forked child starts from its parent's state
  * (a probe in flight stays the parent's).
- * Hygiene (issue 7): the proxy variables of the environment (http_proxy,
+ * Hygiene: the proxy variables of the environment (http_proxy,
  * HTTPS_PROXY, ALL_PROXY, NO_PROXY...) are ignored; only VAULT_PROXY_ADDR
  * (or VAULT_HTTP_PROXY) names a proxy, used for every request. TLS 1.2 at
  * least, peer and host verified unless VAULT_SKIP_VERIFY; TLS failures are
