@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* The HTTP transport to Vault (libcurl): Vault Agent addresses, retries
- * with backoff, same-origin redirects. See http.h.
+ * with backoff, same-origin redirects, the circuit breaker. See http.h.
  *
- * Locking: one mutex per transport, h->lock. It guards the curl handle,
- * the error buffer and the circuit breaker's state, and is held for exactly
- * one HTTP exchange (one attempt), never across two, never during a retry's
- * wait, never taken recursively; nothing under it logs or calls back.
+ * Locking: two mutexes, never held across network I/O or a retry's wait,
+ * never taken recursively; nothing under either logs or calls back.
+ *  - h->lock, one per transport, guards the idle handle slot (h->curl,
+ *    h->abandoned) and the circuit breaker's state (br_*). A request holds
+ *    it only to take the idle handle out and to put it back, and to check
+ *    or update the breaker; the exchange runs on a handle no other thread
+ *    has, with its error buffer in the request's own struct attempt.
+ *  - curl_init_lock, process-wide, is held while curl_global_init() runs,
+ *    so that fork() (ve_http_atfork_prepare() takes it, then h->lock)
+ *    never happens in the middle of it.
  *
  * Secrets: the token header string and curl_slist's copy of it are wiped
  * before they are freed; libcurl's own copy inside the request is

@@ -8,11 +8,14 @@
 
 #include "settings.h"
 
-/* The HTTP transport to Vault: one libcurl easy handle (keep-alive),
- * created by the first request, configured from the VAULT_* settings (TLS,
- * timeouts, proxy, namespace). Any thread may call in: a mutex is held for
- * exactly one HTTP exchange, never across a retry's wait. Knows nothing of
- * tokens beyond sending the one it is given, nor of what the paths mean.
+/* The HTTP transport to Vault: libcurl easy handles configured from the
+ * VAULT_* settings (TLS, timeouts, proxy, namespace). One idle handle is
+ * kept between requests (keep-alive); a request that finds another using
+ * it makes its own. Any thread may call in: the transport's mutex is held
+ * only to take or return the idle handle and to check or update the
+ * circuit breaker, never across network I/O or a retry's wait. Knows
+ * nothing of tokens beyond sending the one it is given, nor of what the
+ * paths mean.
  *
  * As the official Go client (hashicorp/vault/api with go-retryablehttp):
  *  - VAULT_AGENT_ADDR, when set, replaces VAULT_ADDR; "unix:///path" talks
@@ -36,7 +39,7 @@
  * connection, TLS) closes the breaker, no answer opens a new window. Per
  * transport, so per process; a forked child starts from its parent's state
  * (a probe in flight stays the parent's).
- * Hygiene (issue 7): the proxy variables of the environment (http_proxy,
+ * Hygiene: the proxy variables of the environment (http_proxy,
  * HTTPS_PROXY, ALL_PROXY, NO_PROXY...) are ignored; only VAULT_PROXY_ADDR
  * (or VAULT_HTTP_PROXY) names a proxy, used for every request. TLS 1.2 at
  * least, peer and host verified unless VAULT_SKIP_VERIFY; TLS failures are
@@ -65,9 +68,9 @@ int ve_http_new(const struct ve_settings *settings, struct ve_http **ret_http, c
 void ve_http_free(struct ve_http *h);
 
 /* fork() handlers: prepare takes the lock of libcurl's global init, then
- * h's (neither held across network I/O), parent releases them; child
- * abandons (never cleans up) the parent's handle and connection, and
- * releases them. h may be NULL. */
+ * h's (neither is held across network I/O, so neither waits long); parent
+ * releases them; child abandons (never cleans up) the parent's idle handle
+ * and connection, and releases them. h may be NULL. */
 void ve_http_atfork_prepare(struct ve_http *h);
 void ve_http_atfork_parent(struct ve_http *h);
 void ve_http_atfork_child(struct ve_http *h);

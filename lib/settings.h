@@ -38,7 +38,7 @@ struct ve_settings {
         uint64_t timeout_ms;            /* VAULT_CLIENT_TIMEOUT, default 60 s */
         char *proxy;                    /* VAULT_PROXY_ADDR or VAULT_HTTP_PROXY; else no proxy */
 
-        /* Production Vault (issue 3) */
+        /* Vault: agent, retries, authentication, the login token's life */
         char *agent_addr;               /* VAULT_AGENT_ADDR: wins over addr; http(s):// or unix:///path */
         unsigned max_retries;           /* VAULT_MAX_RETRIES, default 2 (as the official client) */
         bool token_file_explicit;       /* token_file came from VAULT_TOKEN_FILE */
@@ -55,17 +55,18 @@ struct ve_settings {
         char *token_sink;               /* VAULTENV_TOKEN_SINK: where a login token is shared with children */
         bool revoke_on_exit;            /* VAULTENV_REVOKE_ON_EXIT */
 
-        /* Every runtime (issue 4) */
+        /* Resolution: eager names, children, stale values, the breaker */
         bool eager;                     /* VAULTENV_EAGER: every mapped name is eager */
         char *inherit;                  /* VAULTENV_INHERIT: "NAME,NAME" passed on to exec'ed children */
         uint64_t stale_max_ms;          /* VAULTENV_STALE_MAX: how long a stale value may be served */
         uint64_t breaker_window_ms;     /* VAULTENV_BREAKER_WINDOW: how long an unreachable Vault is not
                                          * asked again (http.h); 0, the zero value: never skipped */
 
-        /* The vaultenv command (issue 5) */
+        /* Audit trail */
         char *audit;                    /* VAULTENV_AUDIT: "syslog" or an absolute file path (audit.h);
                                          * NULL: no audit trail (also after a bad value) */
-        /* Reliability and security (issue 7) */
+
+        /* Fallback chain, process hardening, learning mode */
         unsigned fallback_off;          /* VAULTENV_FALLBACK: the VE_FALLBACK_* steps taken out of the
                                          * chain (0, the zero value: all steps; so a hand-made
                                          * settings struct keeps the whole chain) */

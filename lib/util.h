@@ -66,7 +66,7 @@ static inline uint64_t ve_fnv1a(uint64_t h, const void *data, size_t len) {
         return h;
 }
 
-/* ---- trusted files (issue 7) ---- */
+/* ---- trusted files ---- */
 
 /* The checks for a file vaultenv takes a credential or its mapping from,
  * made on the OPENED descriptor's fstat (so on a symbolic link's target, as
@@ -81,7 +81,7 @@ int ve_file_trust_check(const struct stat *st, char **ret_reason);
  * -EPERM with *ret_reason (heap; NULL for other errors). */
 int ve_read_trusted_file(const char *path, size_t max_size, char **ret_data, size_t *ret_len, char **ret_reason);
 
-/* ---- memory for secret values (issue 7) ---- */
+/* ---- memory for secret values ---- */
 
 /* A copy of s in pages marked MADV_DONTDUMP (not in a core dump) and, best
  * effort, mlock()ed (not swapped). NULL on allocation failure. Thread-safe.
@@ -98,7 +98,7 @@ void ve_secure_atfork_child(void);
 /* Whether p lies in memory ve_secure_strdup() handed out. */
 bool ve_secure_owns(const void *p);
 
-/* ---- the environment (issue 7) ---- */
+/* ---- the environment ---- */
 
 /* VAULTENV_SCRUB: removes name from the environment (unsetenv()) and
  * overwrites with NUL bytes each "NAME=value" string of it that lies in the

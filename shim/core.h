@@ -12,8 +12,11 @@
 
 /* The interface between the preloaded object and its lazily loaded core
  * (libvaultenv-core.so, which carries libcurl, TLS and cJSON). Both are
- * built from the same headers in the same build, so structs cross it as is;
- * memory crosses it through the one libc malloc. */
+ * built from the same headers in the same build, so structs cross it as is.
+ * What the core hands back (a struct ve_secret, its keys, error strings) is
+ * ordinary libc heap, freed by the shim with free() / ve_secret_free();
+ * secret values live in the shim's secure-memory arena, which the core
+ * reaches through struct ve_core_host (core_host.c), as it does the log. */
 
 #define VE_CORE_ABI 3
 

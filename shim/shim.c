@@ -374,7 +374,7 @@ static void learn_note(const char *name) {
         errno = saved_errno;
 }
 
-/* VAULTENV_NODUMP and VAULTENV_SCRUB (issue 7), once the settings hold
+/* VAULTENV_NODUMP and VAULTENV_SCRUB, once the settings hold
  * their own copies of the credentials (in memory kept out of core dumps).
  * Scrubbing happens at the shim's first lookup (before main in eager mode):
  * from then on neither the environment, nor /proc/PID/environ, nor a child

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Canary sweep (issue 7, "Secrets stay secret"). Every test program (readenv
+# Canary sweep ("Secrets stay secret"). Every test program (readenv
 # plain, --threads, --secure, --fork and --wait; leaseprog; stormenv across
 # a ttl refresh of a value rotated meanwhile; relprog fork, signal and
 # dlopen of the relctor plugin; execprog's execve, vfork, posix_spawn,

@@ -459,7 +459,7 @@ class WireTest(VaultDevTestCase):
 
 
 # ---------------------------------------------------------------------------
-# Issue 3: auth methods, token TTLs, leases, wrapping, through hvac
+# Auth methods, token TTLs, leases, wrapping, through hvac
 # ---------------------------------------------------------------------------
 def b64url(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7, concurrency and process life: the per-thread guard with the
+# Concurrency and process life: the per-thread guard with the
 # names libcurl and OpenSSL read (error-checking mutexes, no lock across
 # network I/O), getenv() from another library's constructor before the
 # shim's, fork() while another thread is mid-fetch, a signal handler

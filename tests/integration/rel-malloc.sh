@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7: the shim preloaded together with other allocators. jemalloc
+# The shim preloaded together with other allocators. jemalloc
 # (Debian's libjemalloc2, preloaded before or after the shim) reads
 # MALLOC_CONF through secure_getenv() while it holds its non-recursive
 # init lock, often from a constructor that runs before the shim's; so does

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7, odd names through the preloaded shim: a name containing '=', an
+# Odd names through the preloaded shim: a name containing '=', an
 # empty name and NULL never match a mapping (an explicit entry, or a bulk
 # prefix they start with), make no request to Vault, and read as glibc's
 # getenv() reads them, where the shim's pass-through follows glibc (see

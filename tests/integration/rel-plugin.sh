@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7: a plugin loaded with dlopen() that reads a mapped name in its
+# A plugin loaded with dlopen() that reads a mapped name in its
 # constructor completes: its constructor runs under the dynamic loader's
 # lock, and the shim may then initialise itself and dlopen() its core from
 # inside it. The shim in each state: not initialised yet, initialised

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7: getenv() racing setenv() of other names from 8 threads, 1
+# getenv() racing setenv() of other names from 8 threads, 1
 # million iterations, clean under ThreadSanitizer and under
 # AddressSanitizer (+UBSan). relrace.c runs the shim's lookup logic over
 # lib/'s base code; both are compiled here, with the sanitizer, into a

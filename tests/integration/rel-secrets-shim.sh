@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7, secrets in the process: values read from Vault are left out of a
+# Secrets in the process: values read from Vault are left out of a
 # core dump (MADV_DONTDUMP); VAULTENV_NODUMP=1 makes the process
 # non-dumpable (PR_SET_DUMPABLE 0: no core at all); VAULTENV_SCRUB=1 takes
 # VAULT_TOKEN / VAULT_SECRET_ID out of the environment and out of

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7, secrets in the process, over real TLS: a value read from Vault
+# Secrets in the process, over real TLS: a value read from Vault
 # over https is not in a core dump. Besides the shim's own copies (memory
 # marked MADV_DONTDUMP), the decrypted answer passes through OpenSSL's
 # record buffer and libcurl's receive buffer, which their libraries keep

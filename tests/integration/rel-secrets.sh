@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 7, secrets at rest: the token, secret-id and mapping files are
+# Secrets at rest: the token, secret-id and mapping files are
 # checked on the opened file (a symbolic link's target): refused, with one
 # line naming the file and the reason and no request made, when writable by
 # group or others or owned by another user who is not root; a credential

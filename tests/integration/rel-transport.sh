@@ -1,5 +1,5 @@
 #!/bin/bash
-# Transport hygiene of the shim's own HTTP requests (issue 7): proxy
+# Transport hygiene of the shim's own HTTP requests: proxy
 # variables are ignored unless VAULT_PROXY_ADDR says otherwise, no TLS key
 # log is written (SSLKEYLOGFILE), TLS 1.2 is the minimum even under a
 # permissive OPENSSL_CONF, a bad certificate fails without a retry, and

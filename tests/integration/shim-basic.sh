@@ -100,8 +100,8 @@ fi
 
 # A relative LD_PRELOAD, then the program changes directory before its
 # first mapped lookup: the core is still found beside the shim (the shim's
-# constructor noted where that is; issue 6 made the constructor do so only
-# when LD_PRELOAD has a relative path).
+# constructor notes where that is, and does so only when LD_PRELOAD has a
+# relative path).
 shimdir=$(dirname "$VE_SHIM")
 (cd "$(dirname "$shimdir")" &&
         LD_PRELOAD="$VE_PRELOAD_PREFIX$(basename "$shimdir")/$(basename "$VE_SHIM")" "$VE_READENV" --chdir / "$out" PGPASSWORD PLAIN_VAR \

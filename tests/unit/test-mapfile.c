@@ -854,7 +854,7 @@ static void test_bulk_in_map(void) {
         CU_ASSERT_FALSE(ve_bulk_name_matches("", ""));
 }
 
-/* issue 7: vaultenv's own configuration names are never mapped. */
+/* vaultenv's own configuration names are never mapped. */
 static void test_reserved_names(void) {
         struct ve_map *map;
 
@@ -938,7 +938,7 @@ static void test_passthrough_names(void) {
         ve_map_free(map);
 }
 
-/* issue 7: the mapping file is checked on the opened descriptor. */
+/* The mapping file is checked on the opened descriptor. */
 static void test_load_trust(void) {
         static const char text[] = "A = m/a\n";
         struct ve_map *map = POISON;

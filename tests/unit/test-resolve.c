@@ -670,7 +670,7 @@ static void test_lease_without_renew_op(void) {
         ve_resolver_free(r);
 }
 
-/* ---- issue 4: stale bound, references, templates, bulk ---- */
+/* ---- stale bound, references, templates, bulk ---- */
 
 static struct ve_resolver *resolver_text(const char *text) {
         struct ve_map *m = NULL;
@@ -1085,7 +1085,7 @@ static void test_cached_declines(void) {
         unlink(audit);
 }
 
-/* issue 7: VAULTENV_FALLBACK takes steps out of the chain. */
+/* VAULTENV_FALLBACK takes steps out of the chain. */
 static void test_fallback_policy(void) {
         static const struct {
                 unsigned off;
@@ -1139,7 +1139,7 @@ static void test_fallback_policy(void) {
         unlink(fpath);
 }
 
-/* issue 7: after a success, the cached value up to the stale bound, then the
+/* After a success, the cached value up to the stale bound, then the
  * same policy; Vault values live in memory kept out of core dumps. */
 static void test_stale_then_policy(void) {
         struct ve_map *m = calloc(1, sizeof *m);

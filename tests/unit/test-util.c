@@ -192,7 +192,7 @@ static void test_settings(void) {
         ve_log_set(NULL, NULL, VE_LOG_ERROR);
 }
 
-/* ---- issue 7: trusted files, secure memory, failure policy ---- */
+/* ---- trusted files, secure memory, failure policy ---- */
 
 static void test_file_trust(void) {
         struct stat st = { .st_mode = S_IFREG | 0600, .st_uid = geteuid() };
@@ -339,7 +339,7 @@ static void test_ascii_case(void) {
         CU_ASSERT_EQUAL(ve_ascii_strncasecmp("x", "y", 0), 0);
 }
 
-/* Issue 7, odd names: a name containing '=', an empty name and NULL never
+/* Odd names: a name containing '=', an empty name and NULL never
  * match a mapping (neither an entry nor a bulk prefix they start with), and
  * read the environment as glibc's getenv() does where the shim's
  * pass-through agrees with it (see the comments on the differences). */

@@ -1355,7 +1355,7 @@ static void test_client_versions(void) {
         ve_vault_free(v);
 }
 
-/* Issue 7, bad input: bodies no real Vault sends. Each gives no value and a
+/* Bad input: bodies no real Vault sends. Each gives no value and a
  * clear message, never a truncated or partial secret, never a crash. */
 static char *nested(size_t depth, const char *inner) {
         /* {"data":{"k": [[...[ inner ]...]] }} with depth-2 brackets */
