@@ -1,12 +1,12 @@
 #!/bin/bash
 # Which runtimes ask libc's getenv for a variable when the program reads it
 # (served lazily by the shim) and which read the environment they started
-# with: each row of README's table "Which runtimes the shim serves lazily"
-# is asserted here. Each runtime runs under `vaultenv exec` with one mapped
+# with: each row of the table in doc/runtimes.md ("Which runtimes the shim
+# serves lazily") is asserted here. Each runtime runs under `vaultenv exec` with one mapped
 # name that is not in the environment and writes what it saw to a file:
 # lazily (the row's claim: seen or not), with --eager (seen, but by Go),
 # and, for Go, with the name marked inherit and with --env (seen).
-# Every row is also checked against README.md, so the table says what was
+# Every row is also checked against doc/runtimes.md, so the table says what was
 # found here. A runtime that is not installed fails its rows (scripts/deps
 # installs them all).
 . "$(dirname "$0")/lib.sh"
@@ -83,7 +83,7 @@ rt_java() { "$@" java "$VE_TMP/Reader.java" "$out"; }
 rt_go() { "$@" "$VE_TMP/go-reader" "$out" RT_SECRET; }
 rt_go_static() { "$@" "$VE_TMP/go-static-reader" "$out" RT_SECRET; }
 
-# KEY|README label|lazy (yes: served on the first getenv)|eager
+# KEY|doc/runtimes.md label|lazy (yes: served on the first getenv)|eager
 rows=(
         'c|C (`getenv`)|yes|yes'
         'cxx|C++ (`std::getenv`)|yes|yes'
@@ -120,9 +120,9 @@ run() {
         "rt_$key" "$VE_CLI" exec "$@" -- 2>"$err" || true
         seen
 }
-# The README row of LABEL: its cells after the label, "|"-joined
-readme_row() {
-        awk -v label="$1" -F' *[|] *' '$2 == label { print $3 "|" $4; exit }' "$VE_SOURCE_ROOT/README.md"
+# The doc/runtimes.md row of LABEL: its cells after the label, "|"-joined
+doc_row() {
+        awk -v label="$1" -F' *[|] *' '$2 == label { print $3 "|" $4; exit }' "$VE_SOURCE_ROOT/doc/runtimes.md"
 }
 
 for row in "${rows[@]}"; do
@@ -131,7 +131,7 @@ for row in "${rows[@]}"; do
         check "$label: lazily, seen=$lazy (was $got)" test "$got" = "$lazy"
         got=$(run "$key" --eager -m "$VE_TMP/app.map")
         check "$label: with --eager, seen=$eager (was $got)" test "$got" = "$eager"
-        check "$label: README's table row says lazy=$lazy, eager=$eager" test "$(readme_row "$label")" = "$lazy|$eager"
+        check "$label: doc/runtimes.md's table row says lazy=$lazy, eager=$eager" test "$(doc_row "$label")" = "$lazy|$eager"
 done
 
 # Go sees the value only in its starting environment: inherit, --env
