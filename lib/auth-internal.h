@@ -63,7 +63,7 @@ void ve_auth_secret_free(char *s);
 
 const char *ve_auth_method_name(enum ve_auth_method m);
 
-/* Decides the method from the settings (see README, "Authentication") and
+/* Decides the method from the settings (doc/authentication.md) and
  * checks that its inputs are there. -EINVAL and a one-line message naming
  * the missing variable. An AppRole secret id may be missing when
  * VAULTENV_TOKEN_SINK is set: only the sink's token is used then (a child

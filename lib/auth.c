@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The token and its life. See auth.h; the methods are in auth_*.c.
  *
- * Where the token comes from (ve_auth_detect, README "Authentication"):
+ * Where the token comes from (ve_auth_detect, doc/authentication.md):
  * VAULT_TOKEN or a token file, which are used as given, or a login
  * (approle, kubernetes, jwt, cert), whose token has a TTL that is tracked:
  * once 2/3 of it has passed, the next ve_auth_token() renews it

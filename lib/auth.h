@@ -6,7 +6,7 @@
 #include "http.h"
 #include "settings.h"
 
-/* Where the Vault token comes from, and its life (README, "Authentication"):
+/* Where the Vault token comes from, and its life (doc/authentication.md):
  * VAULT_TOKEN or the token file (VAULT_TOKEN_FILE, else ~/.vault-token),
  * used as given; or a login (AppRole, Kubernetes, JWT, TLS certificate)
  * made lazily by the first ve_auth_token() call, whose TTL is tracked
