@@ -13,7 +13,7 @@
 #include "vault.h"
 
 /* libFuzzer entry point for the parsers of Vault's answers
- * (lib/vault_json.c), as fuzz-mapfile.c:
+ * (lib/transport/vault_json.c), as fuzz-mapfile.c:
  *
  *     CC=clang-14 meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
  *     ninja -C build-fuzz tests/fuzz/fuzz-vault-json
@@ -24,8 +24,8 @@
  * ve_vault_parse_mount(), ve_vault_parse_lease() and
  * ve_vault_errors_text(), to the checked entry point the other readers of
  * Vault's answers use (ve_vault_parse_json()), to the token parsers of
- * lib/auth.c (ve_auth_parse_grant(), ve_auth_parse_data_string()) and to
- * the answer handling of lib/kv_write.c (ve_kv_build_write(),
+ * lib/auth/auth.c (ve_auth_parse_grant(), ve_auth_parse_data_string()) and to
+ * the answer handling of lib/vault/kv_write.c (ve_kv_build_write(),
  * ve_kv_write_result()). Beyond the sanitizers it checks the promises:
  * a success has its result and no message, a failure has a message and no
  * result, and no value or token carries the internal stand-in for "\u0000"

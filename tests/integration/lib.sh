@@ -11,7 +11,7 @@ set -euo pipefail
 # build (meson sets VE_ASAN) the sanitizer's runtime must come first in the
 # list, before the shim that needs it: the path the loader finds for the
 # shim's libasan, which is also what an ASan build of `vaultenv exec` puts
-# first (shim/cli.c). VE_PRELOAD_PREFIX is that part, empty otherwise, for
+# first (shim/cli/cli.c). VE_PRELOAD_PREFIX is that part, empty otherwise, for
 # tests that compare an LD_PRELOAD value.
 VE_ASAN_RUNTIME=
 [ -z "${VE_ASAN:-}" ] || VE_ASAN_RUNTIME=$(ldd "$VE_SHIM" | awk '$1 ~ /^libasan/ && !found { print $3; found = 1 }')

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Symbol hygiene and the lazy core: the preloaded object exports getenv,
-# secure_getenv and the exec family (exec hygiene, shim/exec.c) only and
+# secure_getenv and the exec family (exec hygiene, shim/preload/exec.c) only and
 # does not link libcurl, TLS or cJSON; the core exports its one entry point.
 set -euo pipefail
 : "${VE_SHIM:?}" "${VE_CORE:?}"

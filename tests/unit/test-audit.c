@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lib/audit.c (record formats, file delivery, the one-error rule) and the
+/* lib/resolve/audit.c (record formats, file delivery, the one-error rule) and the
  * resolver's audit hook (once per name and source, again after a refresh
  * that read a new version; never a value), with a fake Vault source. */
 #include "unit.h"

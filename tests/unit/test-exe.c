@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lib/exe.c: ELF programs built at test time (VE_EXE_FIXTURES: a plain C
+/* lib/tools/exe.c: ELF programs built at test time (VE_EXE_FIXTURES: a plain C
  * program, dynamic and static, with Go's marks or without), copies of them
  * with parts cut or changed, and files made here. */
 #include "unit.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of lib/http.c: the pure decisions (backoff bounds, Retry-After,
+/* Tests of lib/transport/http.c: the pure decisions (backoff bounds, Retry-After,
  * same-origin redirects) without sleeping, and the transport against
  * scripted in-test HTTP servers on 127.0.0.1 and on a unix socket: which
  * answers are retried and how often, redirects followed or refused, bodies

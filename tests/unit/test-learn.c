@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lib/learn.c: the record format, the per-process dedup set, the
+/* lib/tools/learn.c: the record format, the per-process dedup set, the
  * classification of names and the mapping-file skeleton (which must parse
  * once its placeholder is filled in, and must not before). */
 #include "unit.h"

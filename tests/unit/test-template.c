@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The template parser and renderer, percent-encoding, and references in
- * the environment (lib/template.c, lib/reference.c). No network. */
+ * the environment (lib/config/template.c, lib/config/reference.c). No network. */
 #include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>

@@ -467,6 +467,35 @@ static void test_env_scrub(void) {
         }
 }
 
+static void test_encoders(void) {
+        char buf[128], *e;
+        static const char raw[] = "a b/c?d=é\x01\"\\\n";
+        _cleanup_erase_ char *held = strdup("fake-token-value");
+
+        CU_ASSERT_PTR_NOT_NULL(held);
+        e = ve_percent_encode(buf, raw, strlen(raw), "/");
+        *e = '\0';
+        CU_ASSERT_STRING_EQUAL(buf, "a%20b/c%3Fd%3D%C3%A9%01%22%5C%0A");
+        e = ve_percent_encode(buf, "k=v&x", 5, NULL);
+        *e = '\0';
+        CU_ASSERT_STRING_EQUAL(buf, "k%3Dv%26x");
+
+        CU_ASSERT_EQUAL(ve_json_quoted_len(raw), strlen("\"a b/c?d=é\\u0001\\\"\\\\\\n\""));
+        e = ve_json_quote_to(buf, raw);
+        *e = '\0';
+        CU_ASSERT_STRING_EQUAL(buf, "\"a b/c?d=é\\u0001\\\"\\\\\\n\"");
+        CU_ASSERT_EQUAL((size_t) (e - buf), ve_json_quoted_len(raw));
+        e = ve_json_quote_to(buf, "\x1f\t\b\f\x7f");
+        *e = '\0';
+        CU_ASSERT_STRING_EQUAL(buf, "\"\\u001f\\t\\b\\f\x7f\"");
+
+        CU_ASSERT_TRUE(ve_is_control(0x00));
+        CU_ASSERT_TRUE(ve_is_control(0x1f));
+        CU_ASSERT_TRUE(ve_is_control(0x7f));
+        CU_ASSERT_FALSE(ve_is_control(' '));
+        CU_ASSERT_FALSE(ve_is_control(0x80));
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "envscan", test_envscan },
@@ -481,6 +510,7 @@ int main(void) {
                 { "ascii_case", test_ascii_case },
                 { "env_scrub", test_env_scrub },
                 { "odd_names", test_odd_names },
+                { "encoders", test_encoders },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "util", tests };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of lib/vault_json.c (with the real response bodies of a Vault 1.8
+/* Tests of lib/transport/vault_json.c (with the real response bodies of a Vault 1.8
  * server, in tests/data/vault/, copied byte for byte from
- * recordings-vault-1.8.txt) and of lib/vault.c against an in-test HTTP
+ * recordings-vault-1.8.txt) and of lib/vault/vault.c against an in-test HTTP
  * responder on 127.0.0.1 that answers with those bodies.
  *
  * Every token and value here is fake. Nothing prints a token, a value or a

@@ -46,7 +46,7 @@
 #include "auth.h"
 #include "log.h"
 #include "util.h"
-#include "vault.h"
+#include "vault_json.h"
 
 #define CREDENTIAL_FILE_MAX (64 * 1024)
 /* After a failed login, callers get the same error for this long instead

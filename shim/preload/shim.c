@@ -4,7 +4,7 @@
  * Thin by design: all logic is in lib/ (resolve.c, mapfile.c, settings.c),
  * which knows nothing about being preloaded. What lives here is what only
  * makes sense inside a host process:
- *   - the pass-through (lib/envscan.c over environ): no initialisation, no
+ *   - the pass-through (lib/base/envscan.c over environ): no initialisation, no
  *     dlsym, no lock, no allocation; safe before constructors and in signal
  *     handlers;
  *   - a thread-local guard: while the shim works (reading its mapping,
@@ -22,7 +22,7 @@
  *     environ at start-up; exec.c keeps them out of children;
  *   - learning mode (VAULTENV_LEARN, set by `vaultenv learn`): nothing is
  *     resolved, no mapping is read, Vault is never contacted; each distinct
- *     name asked for is appended to the learn file (lib/learn.h). Children
+ *     name asked for is appended to the learn file (lib/tools/learn.h). Children
  *     inherit the mode through LD_PRELOAD and VAULTENV_LEARN.
  * Exported: getenv, secure_getenv, and the exec family, posix_spawn,
  * system and popen/pclose (exec.c; shim.sym). */
@@ -426,7 +426,7 @@ static void shim_init(void) {
         if (k < 0) {
                 /* No mapping anywhere: silently, nothing is mapped. A bad
                  * one: said once. Either way references in the environment
-                 * ("vault:...", lib/reference.h) are still served, by a
+                 * ("vault:...", lib/config/reference.h) are still served, by a
                  * resolver with an empty map, so that their text is never
                  * handed out as a value. */
                 if (k != -ENOENT || settings->map_explicit)
@@ -461,7 +461,7 @@ _Noreturn static void required_missing(const char *name, const char *reason) {
 
 /* The hot path, published (once, by the slow path) when a resolver serves
  * lookups: never in learning or secure mode. A copy of the resolver's name
- * filter (lib/envscan.h), then the resolver itself (release). */
+ * filter (lib/base/envscan.h), then the resolver itself (release). */
 static struct ve_name_filter fast_filter;
 static _Atomic(struct ve_resolver *) fast_resolver;
 static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
@@ -494,7 +494,7 @@ static const char *guarded(const char *name) {
         return c.k > 0 ? c.value : NULL;
 }
 
-/* Two kinds of names pass through (lib/mapfile.h, which also keeps them
+/* Two kinds of names pass through (lib/config/mapfile.h, which also keeps them
  * out of mappings). An allocator's own configuration
  * (ve_name_allocator_config()): jemalloc reads MALLOC_CONF (or, built with
  * a prefix, e.g. _RJEM_MALLOC_CONF) through secure_getenv() while it holds
@@ -759,7 +759,7 @@ static bool eager_put(struct ve_eager_var *vars, size_t *placed, const char *nam
         return true;
 }
 
-/* References in the environment (NAME=vault:..., lib/reference.h) of names
+/* References in the environment (NAME=vault:..., lib/config/reference.h) of names
  * that no map entry made eager: with VAULTENV_EAGER (or the name in
  * VAULTENV_INHERIT) they are resolved and replaced too; a child gets the
  * reference text back (the original entry) and resolves it itself. A

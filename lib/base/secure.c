@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The secure-memory arena (util.h). Process-wide state: this file is
  * linked into exactly one object of a process (lib_state, lib/meson.build);
- * the core module reaches it through the shim (shim/core_host.c). */
+ * the core module reaches it through the shim (shim/core/core_host.c). */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>

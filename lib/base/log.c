@@ -7,7 +7,7 @@
 
 /* Process-wide state: this file is linked into exactly one object of a
  * process (lib_state, lib/meson.build); the core module logs through the
- * shim (shim/core_host.c). */
+ * shim (shim/core/core_host.c). */
 
 static ve_log_fn log_fn;
 static void *log_userdata;

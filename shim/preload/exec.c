@@ -4,7 +4,7 @@
  * (shim.c) do not reach a child's environment block, where
  * /proc/PID/environ would show them. The child keeps LD_PRELOAD and the
  * mapping and resolves for itself; names marked inherit are passed on
- * (lib/eager.h).
+ * (lib/resolve/eager.h).
  *
  * A process without injected values pays one dlsym() per function on its
  * first use, then nothing: the call goes straight to libc.

@@ -4,7 +4,7 @@
  * Runs COMMAND with the shim preloaded in learning mode (VAULTENV_LEARN:
  * a private file, mode 0600, in $TMPDIR or /tmp, removed afterwards),
  * waits for it, and writes a mapping-file skeleton of every variable name
- * COMMAND and its children asked getenv() for (lib/learn.h). Names only:
+ * COMMAND and its children asked getenv() for (lib/tools/learn.h). Names only:
  * the shim records no value and resolves nothing. Exit status: COMMAND's
  * (128 + N when a signal N ended it), or 1 when the skeleton could not be
  * written. */

@@ -6,7 +6,7 @@
 #include "eager.h"
 
 /* Exec hygiene (exec.c): the exec family and posix_spawn hand children an
- * environment without the variables the shim placed in it (lib/eager.h). */
+ * environment without the variables the shim placed in it (lib/resolve/eager.h). */
 
 /* Records what the eager constructor placed in the environment, and looks
  * up the real exec functions now, so that an exec in a vfork() child need

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vaultenv export [-m MAPFILE] [--format sh|dotenv|json]: every mapped name
  * that resolves, sorted by name, quoted for the shell, a dotenv file or
- * JSON (lib/export.c). With get, the subcommand whose job is to print
+ * JSON (lib/tools/export.c). With get, the subcommand whose job is to print
  * values: on stdout only. */
 #include <errno.h>
 #include <getopt.h>

@@ -40,6 +40,37 @@ void ve_set_error(char **ret_error, char *msg);
  * go into an HTTP header. */
 bool ve_has_control(const char *s);
 
+/* Whether c is a control byte (< 0x20 or 0x7f). */
+static inline bool ve_is_control(unsigned char c) {
+        return c < 0x20 || c == 0x7f;
+}
+
+/* Hex digits, for escapes (lower case) and percent-encoding (upper case,
+ * as RFC 3986 recommends). */
+extern const char ve_hex_lower[16];
+extern const char ve_hex_upper[16];
+
+/* Percent-encodes the len bytes at s into o (room for 3 * len bytes):
+ * RFC 3986's unreserved characters and those in keep (may be NULL) stay,
+ * every other byte becomes %XX. Returns the end of what it wrote (no NUL). */
+char *ve_percent_encode(char *o, const char *s, size_t len, const char *keep);
+
+/* JSON string escaping: the length of s as a quoted JSON string (without
+ * a NUL), and the writer of that string into o (room for that length),
+ * returning its end (no NUL). '"', '\\' and the control bytes are escaped
+ * (\n \r \t \b \f, the others \u00XX); other bytes go as they are, so s
+ * must be UTF-8 for the result to be JSON. */
+size_t ve_json_quoted_len(const char *s);
+char *ve_json_quote_to(char *o, const char *s);
+
+/* ---- cleanup on scope exit (systemd's _cleanup_) ---- */
+#define _cleanup_(f) __attribute__((cleanup(f)))
+/* For a char * that may hold a secret: ve_erase_free() at scope exit. */
+static inline void ve_erase_freep(char **p) {
+        ve_erase_free(*p);
+}
+#define _cleanup_erase_ _cleanup_(ve_erase_freep)
+
 /* ---- ASCII case, whatever the locale ----
  * <ctype.h>, tolower() and strcasecmp() follow the host program's locale
  * (setlocale()): under tr_TR tolower('I') is not 'i'. Names, URL schemes,

@@ -242,9 +242,70 @@ void ve_set_error(char **ret_error, char *msg) {
 
 bool ve_has_control(const char *s) {
         for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                if (ve_is_control((unsigned char) *s))
                         return true;
         return false;
+}
+
+const char ve_hex_lower[16] = "0123456789abcdef";
+const char ve_hex_upper[16] = "0123456789ABCDEF";
+
+char *ve_percent_encode(char *o, const char *s, size_t len, const char *keep) {
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || (c && keep && strchr(keep, c)))
+                        *o++ = (char) c;
+                else {
+                        *o++ = '%';
+                        *o++ = ve_hex_upper[c >> 4];
+                        *o++ = ve_hex_upper[c & 15];
+                }
+        }
+        return o;
+}
+
+/* The short JSON escape of c, or NULL (a control byte without one: \u00XX). */
+static const char *json_short_escape(unsigned char c) {
+        switch (c) {
+        case '\\': return "\\\\";
+        case '"':  return "\\\"";
+        case '\n': return "\\n";
+        case '\r': return "\\r";
+        case '\t': return "\\t";
+        case '\b': return "\\b";
+        case '\f': return "\\f";
+        default:   return NULL;
+        }
+}
+
+size_t ve_json_quoted_len(const char *s) {
+        size_t n = 2;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                n += json_short_escape(*p) ? 2 : *p < 0x20 ? 6 : 1;
+        return n;
+}
+
+char *ve_json_quote_to(char *o, const char *s) {
+        *o++ = '"';
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                const char *e = json_short_escape(*p);
+
+                if (e) {
+                        memcpy(o, e, 2);
+                        o += 2;
+                } else if (*p < 0x20) {
+                        memcpy(o, "\\u00", 4);
+                        o[4] = ve_hex_lower[*p >> 4];
+                        o[5] = ve_hex_lower[*p & 15];
+                        o += 6;
+                } else
+                        *o++ = (char) *p;
+        }
+        *o++ = '"';
+        return o;
 }
 
 int ve_ascii_strncasecmp(const char *a, const char *b, size_t n) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The core module's side of lib/'s process-wide state: instead of its own
- * copy of lib/log.c and lib/secure.c (never linked into the core,
+ * copy of lib/base/log.c and lib/base/secure.c (never linked into the core,
  * lib/meson.build), these forward to the shim's, through the table the
  * shim hands to open() (core.h). Before open() nothing is logged and no
  * secure memory is given out: nothing in the core runs before it. */

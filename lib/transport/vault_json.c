@@ -18,7 +18,7 @@
 
 #include "secret.h"
 #include "util.h"
-#include "vault.h"
+#include "vault_json.h"
 
 /* Stands in for an escaped NUL ("\u0000") while cJSON parses: cJSON decodes
  * "\u0000" into a real NUL and so silently truncates the string, which would
