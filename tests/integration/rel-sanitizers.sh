@@ -2,7 +2,7 @@
 # getenv() racing setenv() of other names from 8 threads, 1
 # million iterations, clean under ThreadSanitizer and under
 # AddressSanitizer (+UBSan). relrace.c runs the shim's lookup logic over
-# lib/'s base code; both are compiled here, with the sanitizer, into a
+# lib/'s layers below the network; both are compiled here, with the sanitizer, into a
 # test binary (cheaper than a sanitized build of the project, and the
 # preloaded shim itself cannot host the sanitizer runtimes). Any report
 # makes the run fail (halt_on_error, exitcode).
@@ -12,10 +12,12 @@
 cc=${CC:-gcc}
 src=$VE_SOURCE_ROOT
 base=()
-for f in audit dotenv eager envscan export learn log mapfile migrate reference resolve rotate secret secure settings template util; do
-        [ -e "$src/lib/$f.c" ] && base+=("$src/lib/$f.c")
+cflags=(-std=gnu11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -pthread -w)
+# lib/'s layers below the network: every file of each
+for layer in base config resolve tools; do
+        base+=("$src/lib/$layer"/*.c)
+        cflags+=(-I"$src/lib/$layer")
 done
-cflags=(-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -pthread -I"$src/lib" -w)
 
 build() {       # build NAME SANITIZER-FLAGS...
         local name=$1; shift
