@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Shared by auth.c and the login methods (auth_*.c), and by the unit test.
+/* Shared by the files of lib/auth and by the unit test.
  * Not part of the library's interface. Every string here that may hold a
  * secret (a secret id, a JWT, a token, a login body) is wiped before it is
  * freed (ve_erase_free). Those kept past one call (the token, the secret
@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "http.h"
 #include "settings.h"
@@ -100,6 +101,28 @@ int ve_auth_parse_data_string(const char *body, size_t len, const char *key, cha
  * one-line message naming the file, var and the reason; an empty file is
  * -ENODATA. */
 int ve_auth_read_credential(const char *path, const char *var, char **ret_value, char **ret_error);
+
+/* An open credential file read whole (at most 64 KiB), surrounding
+ * whitespace trimmed, into ve_auth_secret_dup() memory. -ENODATA when
+ * nothing is left, -EFBIG when larger. */
+int ve_auth_read_fd_trimmed(int fd, char **ret_value);
+/* Warns (naming path and var) when a regular file is readable by group or
+ * others. */
+void ve_auth_warn_mode(const char *path, const char *var, const struct stat *st);
+/* A refused credential is an error the user must see (not only the
+ * warning a fallback gives): logged once, until the refusal changes. The
+ * lock it takes is held across fork() (ve_auth_atfork_*). */
+void ve_auth_refusal_log(const char *msg);
+void ve_auth_refusal_lock(void);
+void ve_auth_refusal_unlock(void);
+
+/* What a login method lacks when the credential that proves its identity
+ * is given by no variable at all, or NULL (see detect.c). */
+const char *ve_auth_missing_credential(const struct ve_settings *s, enum ve_auth_method m);
+
+/* The errno for a non-2xx answer: -EACCES (400, 401, 403), -EAGAIN (429,
+ * 503), else -EIO. */
+int ve_auth_status_errno(long status);
 
 /* "what at auth/MOUNT/login refused: <Vault's errors>" for a non-2xx
  * answer. */

@@ -519,7 +519,7 @@ static void test_json_object(void) {
         char *s;
 
         s = ve_auth_json_object(2, (const char *const[]) { "role_id", "a\"b\\c\n\x01", "secret_id", "é" });
-        CU_ASSERT_STRING_EQUAL(s, "{\"role_id\":\"a\\\"b\\\\c\\u000a\\u0001\",\"secret_id\":\"é\"}");
+        CU_ASSERT_STRING_EQUAL(s, "{\"role_id\":\"a\\\"b\\\\c\\n\\u0001\",\"secret_id\":\"é\"}");
         free(s);
         s = ve_auth_json_object(1, (const char *const[]) { "name", NULL });
         CU_ASSERT_STRING_EQUAL(s, "{}");
