@@ -13,15 +13,66 @@
 
 extern char **environ;
 
+char *ve_vasprintf(const char *fmt, va_list ap) {
+        va_list aq;
+        char *s;
+        int n;
+
+        va_copy(aq, ap);
+        n = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
+        if (n < 0)
+                return NULL;
+        s = malloc((size_t) n + 1);
+        if (!s)
+                return NULL;
+        vsnprintf(s, (size_t) n + 1, fmt, ap);
+        return s;
+}
+
 char *ve_asprintf(const char *fmt, ...) {
         va_list ap;
         char *s;
-        int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
+        s = ve_vasprintf(fmt, ap);
         va_end(ap);
-        return r < 0 ? NULL : s;
+        return s;
+}
+
+char *ve_msg_quote_n(const char *s, size_t len) {
+        size_t shown = len > VE_MSG_QUOTE_MAX ? VE_MSG_QUOTE_MAX : len;
+        char *buf, *o;
+
+        /* Worst case: every byte becomes \xNN; plus quotes, "..." and NUL. */
+        buf = malloc(shown * 4 + 6);
+        if (!buf)
+                return NULL;
+        o = buf;
+        *o++ = '"';
+        for (size_t i = 0; i < shown; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (c == '"' || c == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char) c;
+                } else if (ve_is_control(c)) {
+                        *o++ = '\\';
+                        *o++ = 'x';
+                        *o++ = ve_hex_lower[c >> 4];
+                        *o++ = ve_hex_lower[c & 0xf];
+                } else
+                        *o++ = (char) c;
+        }
+        *o++ = '"';
+        if (shown < len)
+                o = stpcpy(o, "...");
+        *o = '\0';
+        return buf;
+}
+
+char *ve_msg_quote(const char *s) {
+        return ve_msg_quote_n(s, strlen(s));
 }
 
 void ve_erase_free(char *s) {
@@ -250,12 +301,24 @@ bool ve_has_control(const char *s) {
 const char ve_hex_lower[16] = "0123456789abcdef";
 const char ve_hex_upper[16] = "0123456789ABCDEF";
 
+static bool percent_keeps(unsigned char c, const char *keep) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.' || c == '_' || c == '~' || (c && keep && strchr(keep, c));
+}
+
+size_t ve_percent_encoded_len(const char *s, size_t len, const char *keep) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < len; i++)
+                n += percent_keeps((unsigned char) s[i], keep) ? 1 : 3;
+        return n;
+}
+
 char *ve_percent_encode(char *o, const char *s, size_t len, const char *keep) {
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char) s[i];
 
-                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~' || (c && keep && strchr(keep, c)))
+                if (percent_keeps(c, keep))
                         *o++ = (char) c;
                 else {
                         *o++ = '%';

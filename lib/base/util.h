@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdarg.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +11,18 @@
 /* Small helpers shared by every part of lib/. */
 
 /* Formats into a fresh heap string; NULL on allocation failure. */
+/* Formatted into one allocation of exactly the size needed (no realloc
+ * leaves a copy of what it holds behind). NULL on failure. */
 char *ve_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *ve_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* Text from a file or the environment shown in a message: at most this
+ * many bytes, double-quoted, '"' and '\\' backslash-escaped, control bytes
+ * as \xNN, cut with "...", so that hostile input can neither flood a log
+ * nor drive a terminal. NULL on allocation failure. */
+#define VE_MSG_QUOTE_MAX 256
+char *ve_msg_quote_n(const char *s, size_t len);
+char *ve_msg_quote(const char *s);
 
 /* Wipes (explicit_bzero) and frees a NUL-terminated string. Accepts NULL.
  * For every buffer that may have held a secret value or a token. */
@@ -54,6 +67,8 @@ extern const char ve_hex_upper[16];
  * RFC 3986's unreserved characters and those in keep (may be NULL) stay,
  * every other byte becomes %XX. Returns the end of what it wrote (no NUL). */
 char *ve_percent_encode(char *o, const char *s, size_t len, const char *keep);
+/* The length ve_percent_encode() writes for the same arguments. */
+size_t ve_percent_encoded_len(const char *s, size_t len, const char *keep);
 
 /* JSON string escaping: the length of s as a quoted JSON string (without
  * a NUL), and the writer of that string into o (room for that length),

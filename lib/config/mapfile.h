@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "names.h"
+#include "ref.h"
+
 struct ve_template;
 
 /* The mapping file: which environment variable names come from which Vault
@@ -18,25 +21,6 @@ struct ve_template;
  * reads "FILE:LINE:COL: message". See doc/vaultenv.map.5. */
 
 #define VE_MAP_MAX_SIZE (1024 * 1024)
-#define VE_REF_DEFAULT_KEY "value"
-
-enum ve_kv_version {
-        VE_KV_AUTO = 0,         /* detect through sys/internal/ui/mounts */
-        VE_KV_1 = 1,            /* forced with "kv1:" */
-        VE_KV_2 = 2,            /* forced with "kv2:" */
-};
-
-struct ve_ref {
-        enum ve_kv_version kv;
-        char *path;             /* "secret/app/db": mount and path as `vault kv get` takes
-                                 * them, no "/data/", no leading or trailing '/',
-                                 * no empty, "." or ".." segment, at least two segments */
-        char *key;              /* "url"; VE_REF_DEFAULT_KEY when the reference has no '#' */
-        unsigned long version;  /* KV v2 version from a trailing "@N" (1..VE_REF_VERSION_MAX);
-                                 * 0: the latest */
-};
-
-#define VE_REF_VERSION_MAX 2147483647UL
 
 struct ve_map_entry {
         char *name;             /* [A-Za-z_][A-Za-z0-9_]* */
@@ -70,31 +54,6 @@ struct ve_map {
         size_t n_bulk;
 };
 
-/* Whether name is reserved: one of vaultenv's own configuration names
- * (VAULT_*, VAULTENV_*), or a name the shim passes through to the real
- * environment because libraries read it during the shim's own work (every
- * name ending in MALLOC_CONF, SSLKEYLOGFILE). Never mapped: the parser
- * refuses such a name, and a bulk prefix that could give a VAULT_* or
- * VAULTENV_* name, with FILE:LINE:COL; a bulk rule never serves a reserved
- * name (the resolver leaves it to the environment). */
-bool ve_name_reserved(const char *name);
-
-/* The names the shim passes through (shim/preload/shim.c), defined once here so
- * that the parser refuses exactly those. An allocator's configuration:
- * every name ending in MALLOC_CONF (jemalloc reads MALLOC_CONF, or with its
- * prefix _RJEM_MALLOC_CONF, JE_MALLOC_CONF..., under its init lock, often
- * before the shim can answer). And SSLKEYLOGFILE: libcurl and OpenSSL would
- * write the TLS keys of the shim's own connections to the file it names.
- * Both false for NULL; neither allocates nor takes a lock (the shim calls
- * them before it is initialised). */
-#define VE_KEY_LOG_NAME "SSLKEYLOGFILE"
-bool ve_name_allocator_config(const char *name);
-bool ve_name_key_log(const char *name);
-
-/* Whether key, under the bulk name rule, gives name_suffix (the name with
- * the rule's prefix taken off). */
-bool ve_bulk_name_matches(const char *key, const char *name_suffix);
-
 /* Parses text (len bytes, need not be NUL-terminated; an embedded NUL is an
  * error). source names the file in messages. On error returns -EINVAL (or
  * -ENOMEM) and, when ret_error is not NULL, a heap string
@@ -110,17 +69,3 @@ int ve_map_load(const char *path, struct ve_map **ret_map, char **ret_error);
 const struct ve_map_entry *ve_map_find(const struct ve_map *map, const char *name);
 
 void ve_map_free(struct ve_map *map);
-
-/* Parses one reference "[kv1:|kv2:]MOUNT/PATH[#KEY][@VERSION]" (already
- * unquoted). The reference ends in a version when the text after its last
- * '@' is empty or an optionally signed run of ASCII digits; that text must
- * then be a positive decimal integer without leading zeros, at most
- * VE_REF_VERSION_MAX, and kv1: does not take one. Anything else after the
- * last '@' is part of the key (or path).
- * On error returns -EINVAL and a heap message without position, e.g.
- * "reference needs MOUNT/PATH: \"secret\"". */
-int ve_ref_parse(const char *s, struct ve_ref *ret_ref, char **ret_error);
-void ve_ref_done(struct ve_ref *ref);
-
-/* POSIX portable name check used for mapped names. */
-bool ve_name_valid(const char *name);

@@ -18,32 +18,15 @@ static bool is_blank(char c) {
         return c == ' ' || c == '\t';
 }
 
-static bool is_unreserved(unsigned char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '-' || c == '.' || c == '_' || c == '~';
-}
-
 char *ve_urlencode(const char *s) {
-        static const char hex[] = "0123456789ABCDEF";
-        size_t n = 0;
-        char *out, *o;
+        size_t n = strlen(s);
+        char *out;
 
-        for (const char *c = s; *c; c++)
-                n += is_unreserved((unsigned char) *c) ? 1 : 3;
-        out = malloc(n + 1);
+        /* Exactly sized: the text is often a password. */
+        out = malloc(ve_percent_encoded_len(s, n, NULL) + 1);
         if (!out)
                 return NULL;
-        o = out;
-        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
-                if (is_unreserved(*c))
-                        *o++ = (char) *c;
-                else {
-                        *o++ = '%';
-                        *o++ = hex[*c >> 4];
-                        *o++ = hex[*c & 0xf];
-                }
-        }
-        *o = '\0';
+        *ve_percent_encode(out, s, n, NULL) = '\0';
         return out;
 }
 
