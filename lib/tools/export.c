@@ -85,8 +85,6 @@ char *ve_sh_quote(const char *value) {
         return out;
 }
 
-static const char hex[] = "0123456789abcdef";
-
 /* The escape of c inside dotenv "...", or NULL when c stands for itself. */
 static const char *dotenv_escape(unsigned char c) {
         switch (c) {
@@ -98,10 +96,6 @@ static const char *dotenv_escape(unsigned char c) {
         case '\t': return "\\t";
         default:   return NULL;
         }
-}
-
-static bool is_control(unsigned char c) {
-        return c < 0x20 || c == 0x7f;
 }
 
 char *ve_dotenv_quote(const char *value) {
@@ -120,7 +114,7 @@ char *ve_dotenv_quote(const char *value) {
                 return out;
         }
         for (const unsigned char *p = (const unsigned char *) value; *p; p++)
-                len += dotenv_escape(*p) ? 2 : is_control(*p) ? 4 : 1;
+                len += dotenv_escape(*p) ? 2 : ve_is_control(*p) ? 4 : 1;
         out = malloc(len + 3);
         if (!out)
                 return NULL;
@@ -132,11 +126,11 @@ char *ve_dotenv_quote(const char *value) {
                 if (e) {
                         memcpy(w, e, 2);
                         w += 2;
-                } else if (is_control(*p)) {
+                } else if (ve_is_control(*p)) {
                         *w++ = '\\';
                         *w++ = 'x';
-                        *w++ = hex[*p >> 4];
-                        *w++ = hex[*p & 0xf];
+                        *w++ = ve_hex_lower[*p >> 4];
+                        *w++ = ve_hex_lower[*p & 0xf];
                 } else
                         *w++ = (char) *p;
         }
@@ -145,49 +139,15 @@ char *ve_dotenv_quote(const char *value) {
         return out;
 }
 
-/* The short JSON escape of c, or NULL (c < 0x20 without one: \u00XX). */
-static const char *json_escape(unsigned char c) {
-        switch (c) {
-        case '\\': return "\\\\";
-        case '"':  return "\\\"";
-        case '\n': return "\\n";
-        case '\r': return "\\r";
-        case '\t': return "\\t";
-        case '\b': return "\\b";
-        case '\f': return "\\f";
-        default:   return NULL;
-        }
-}
-
 int ve_json_quote(const char *value, char **ret_quoted) {
-        size_t len = 0;
-        char *out, *w;
+        char *out;
 
         if (!ve_utf8_valid(value))
                 return -EILSEQ;
-        for (const unsigned char *p = (const unsigned char *) value; *p; p++)
-                len += json_escape(*p) ? 2 : *p < 0x20 ? 6 : 1;
-        out = malloc(len + 3);
+        out = malloc(ve_json_quoted_len(value) + 1);
         if (!out)
                 return -ENOMEM;
-        w = out;
-        *w++ = '"';
-        for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
-                const char *e = json_escape(*p);
-
-                if (e) {
-                        memcpy(w, e, 2);
-                        w += 2;
-                } else if (*p < 0x20) {
-                        memcpy(w, "\\u00", 4);
-                        w[4] = hex[*p >> 4];
-                        w[5] = hex[*p & 0xf];
-                        w += 6;
-                } else
-                        *w++ = (char) *p;
-        }
-        *w++ = '"';
-        *w = '\0';
+        *ve_json_quote_to(out, value) = '\0';
         *ret_quoted = out;
         return 0;
 }
