@@ -256,6 +256,65 @@ static size_t run_end(const struct record *recs, size_t n, size_t i) {
         return j;
 }
 
+/* The draft's head: what it is, the command it came from, how to finish it. */
+static void add_header(struct text *t, const char *command, size_t n) {
+        add(t, "# vaultenv mapping file drafted by `vaultenv learn` from the variable names\n"
+               "# that this command (and every program it started) asked getenv() for:\n"
+               "#   ");
+        if (!command)
+                command = "?";
+        for (const char *c = command; *c && c - command < 200; c++)
+                add(t, "%c", (unsigned char) *c < ' ' || *c == 0x7f ? '?' : *c);
+        add(t, "\n"
+               "# Names only: no value was read or recorded. A name is listed even when the\n"
+               "# variable was not set.\n"
+               "#\n"
+               "# To finish it:\n"
+               "#   1. store each secret in Vault (vaultenv migrate, or vault kv put);\n"
+               "#   2. replace " VE_LEARN_PLACEHOLDER " with its MOUNT/PATH (and the key after '#' if it\n"
+               "#      differs), e.g. for all at once:\n"
+               "#        sed -i 's|= " VE_LEARN_PLACEHOLDER "#|= secret/myapp#|' THIS-FILE\n"
+               "#   3. delete the entries that are not secrets; uncomment the other\n"
+               "#      names below that hold one;\n"
+               "#   4. vaultenv check -m THIS-FILE\n"
+               "# While " VE_LEARN_PLACEHOLDER " is left in an entry, the file is rejected (\"reference\n"
+               "# needs MOUNT/PATH\"): an unfinished draft never serves anything.\n");
+        if (n == 0)
+                add(t, "#\n# The command asked for no variable through getenv().\n");
+}
+
+/* The well-known names, on wrapped comment lines. */
+static void add_system(struct text *t, const struct record *recs, size_t n) {
+        size_t col = 3;
+
+        add(t, "\n# Also read, left out: well-known names of the system, the C library,\n"
+               "# TLS/HTTP libraries and Vault/vaultenv themselves (not secrets):\n#  ");
+        for (size_t i = 0, j; i < n; i = j) {
+                size_t w = strlen(recs[i].name) + 1;
+
+                j = run_end(recs, n, i);
+                if (recs[i].cls != VE_LEARN_SYSTEM)
+                        continue;
+                if (col + w > 78 && col > 3) {
+                        add(t, "\n#  ");
+                        col = 3;
+                }
+                add(t, " %s", recs[i].name);
+                col += w;
+        }
+        add(t, "\n");
+}
+
+/* The entries of one class, commented out or not. */
+static void add_class(struct text *t, const struct record *recs, size_t n, enum ve_learn_class cls, int width,
+                      bool commented) {
+        for (size_t i = 0, j; i < n; i = j) {
+                j = run_end(recs, n, i);
+                if (recs[i].cls == cls)
+                        add_entry(t, recs, i, j, width, commented);
+        }
+}
+
 int ve_learn_skeleton(const char *records, size_t len, const char *command, char **ret_text) {
         struct text t = {};
         struct record *recs = NULL;
@@ -288,68 +347,17 @@ int ve_learn_skeleton(const char *records, size_t len, const char *command, char
                         width = w;
         }
 
-        add(&t, "# vaultenv mapping file drafted by `vaultenv learn` from the variable names\n"
-                "# that this command (and every program it started) asked getenv() for:\n"
-                "#   ");
-        if (!command)
-                command = "?";
-        for (const char *c = command; *c && c - command < 200; c++)
-                add(&t, "%c", (unsigned char) *c < ' ' || *c == 0x7f ? '?' : *c);
-        add(&t, "\n"
-                "# Names only: no value was read or recorded. A name is listed even when the\n"
-                "# variable was not set.\n"
-                "#\n"
-                "# To finish it:\n"
-                "#   1. store each secret in Vault (vaultenv migrate, or vault kv put);\n"
-                "#   2. replace " VE_LEARN_PLACEHOLDER " with its MOUNT/PATH (and the key after '#' if it\n"
-                "#      differs), e.g. for all at once:\n"
-                "#        sed -i 's|= " VE_LEARN_PLACEHOLDER "#|= secret/myapp#|' THIS-FILE\n"
-                "#   3. delete the entries that are not secrets; uncomment the other\n"
-                "#      names below that hold one;\n"
-                "#   4. vaultenv check -m THIS-FILE\n"
-                "# While " VE_LEARN_PLACEHOLDER " is left in an entry, the file is rejected (\"reference\n"
-                "# needs MOUNT/PATH\"): an unfinished draft never serves anything.\n");
-
-        if (n == 0)
-                add(&t, "#\n# The command asked for no variable through getenv().\n");
-
+        add_header(&t, command, n);
         if (counts[VE_LEARN_SECRET] > 0) {
                 add(&t, "\n# Names that look like secrets (_PASSWORD, _TOKEN, _SECRET, _KEY, _URL, ...):\n");
-                for (size_t i = 0, j; i < n; i = j) {
-                        j = run_end(recs, n, i);
-                        if (recs[i].cls == VE_LEARN_SECRET)
-                                add_entry(&t, recs, i, j, width, false);
-                }
+                add_class(&t, recs, n, VE_LEARN_SECRET, width, false);
         }
         if (counts[VE_LEARN_OTHER] > 0) {
                 add(&t, "\n# Other names read: uncomment the ones that hold secrets.\n");
-                for (size_t i = 0, j; i < n; i = j) {
-                        j = run_end(recs, n, i);
-                        if (recs[i].cls == VE_LEARN_OTHER)
-                                add_entry(&t, recs, i, j, 0, true);
-                }
+                add_class(&t, recs, n, VE_LEARN_OTHER, 0, true);
         }
-        if (counts[VE_LEARN_SYSTEM] > 0) {
-                size_t col = 0;
-
-                add(&t, "\n# Also read, left out: well-known names of the system, the C library,\n"
-                        "# TLS/HTTP libraries and Vault/vaultenv themselves (not secrets):\n#  ");
-                col = 3;
-                for (size_t i = 0, j; i < n; i = j) {
-                        size_t w = strlen(recs[i].name) + 1;
-
-                        j = run_end(recs, n, i);
-                        if (recs[i].cls != VE_LEARN_SYSTEM)
-                                continue;
-                        if (col + w > 78 && col > 3) {
-                                add(&t, "\n#  ");
-                                col = 3;
-                        }
-                        add(&t, " %s", recs[i].name);
-                        col += w;
-                }
-                add(&t, "\n");
-        }
+        if (counts[VE_LEARN_SYSTEM] > 0)
+                add_system(&t, recs, n);
 
         free(recs);
         free(copy);
