@@ -59,8 +59,8 @@ char *ve_msg_quote_n(const char *s, size_t len) {
                 } else if (ve_is_control(c)) {
                         *o++ = '\\';
                         *o++ = 'x';
-                        *o++ = ve_hex_lower[c >> 4];
-                        *o++ = ve_hex_lower[c & 0xf];
+                        *o++ = VE_HEX_LOWER[c >> 4];
+                        *o++ = VE_HEX_LOWER[c & 0xf];
                 } else
                         *o++ = (char) c;
         }
@@ -298,9 +298,6 @@ bool ve_has_control(const char *s) {
         return false;
 }
 
-const char ve_hex_lower[16] = "0123456789abcdef";
-const char ve_hex_upper[16] = "0123456789ABCDEF";
-
 static bool percent_keeps(unsigned char c, const char *keep) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '.' || c == '_' || c == '~' || (c && keep && strchr(keep, c));
@@ -322,8 +319,8 @@ char *ve_percent_encode(char *o, const char *s, size_t len, const char *keep) {
                         *o++ = (char) c;
                 else {
                         *o++ = '%';
-                        *o++ = ve_hex_upper[c >> 4];
-                        *o++ = ve_hex_upper[c & 15];
+                        *o++ = VE_HEX_UPPER[c >> 4];
+                        *o++ = VE_HEX_UPPER[c & 15];
                 }
         }
         return o;
@@ -361,8 +358,8 @@ char *ve_json_quote_to(char *o, const char *s) {
                         o += 2;
                 } else if (*p < 0x20) {
                         memcpy(o, "\\u00", 4);
-                        o[4] = ve_hex_lower[*p >> 4];
-                        o[5] = ve_hex_lower[*p & 15];
+                        o[4] = VE_HEX_LOWER[*p >> 4];
+                        o[5] = VE_HEX_LOWER[*p & 15];
                         o += 6;
                 } else
                         *o++ = (char) *p;

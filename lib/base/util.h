@@ -59,9 +59,11 @@ static inline bool ve_is_control(unsigned char c) {
 }
 
 /* Hex digits, for escapes (lower case) and percent-encoding (upper case,
- * as RFC 3986 recommends). */
-extern const char ve_hex_lower[16];
-extern const char ve_hex_upper[16];
+ * as RFC 3986 recommends). Literals, not data objects: the shim and the
+ * core module both link this library, and lib/'s data must exist once per
+ * process (the test `symbols`). */
+#define VE_HEX_LOWER "0123456789abcdef"
+#define VE_HEX_UPPER "0123456789ABCDEF"
 
 /* Percent-encodes the len bytes at s into o (room for 3 * len bytes):
  * RFC 3986's unreserved characters and those in keep (may be NULL) stay,

@@ -129,8 +129,8 @@ char *ve_dotenv_quote(const char *value) {
                 } else if (ve_is_control(*p)) {
                         *w++ = '\\';
                         *w++ = 'x';
-                        *w++ = ve_hex_lower[*p >> 4];
-                        *w++ = ve_hex_lower[*p & 0xf];
+                        *w++ = VE_HEX_LOWER[*p >> 4];
+                        *w++ = VE_HEX_LOWER[*p & 0xf];
                 } else
                         *w++ = (char) *p;
         }
