@@ -2,7 +2,9 @@
 /* The per-path cache: one thread fetches a cold or expired path (single
  * flight; the others serve what they had or wait on p->cond), then hands
  * every entry of the path its value under p->lock. No lock is held while
- * the source does network I/O. Values are published as new pointers, the
+ * the source does network I/O. Leased values (dynamic secrets) are renewed
+ * lazily: the lookup that finds one past its freshness renews the lease,
+ * nothing runs in between. Values are published as new pointers, the
  * replaced ones retired (entry.c), so lock-free readers never see one
  * freed. */
 #include <errno.h>
@@ -14,6 +16,62 @@
 #include "util.h"
 
 #define LEASE_RETRY_MIN_MS 1000
+
+/* ---- leases ---- */
+
+/* A lease's duration in milliseconds, capped well below overflow. */
+static uint64_t lease_ms(uint64_t duration_s) {
+        return duration_s > UINT64_MAX / 4000 ? UINT64_MAX / 4 : duration_s * 1000;
+}
+
+/* Until when values under a lease of duration_s, obtained at now, are
+ * served without renewing: 2/3 of the way, leaving a third of the lease for
+ * the renewal or the new read (and for a slow Vault). */
+static uint64_t lease_fresh_until(uint64_t now, uint64_t duration_s) {
+        return now + lease_ms(duration_s) / 3 * 2;
+}
+
+/* Called with p->lock held after a renewal that Vault granted in full:
+ * every entry of the path keeps its value for another 2/3 of the lease. */
+static void extend(struct ve_path *p, uint64_t now) {
+        uint64_t until = lease_fresh_until(now, p->lease.duration_s);
+
+        p->lease_until = until;
+        for (struct ve_entry *e = p->entries; e; e = e->path_next)
+                atomic_store_explicit(&e->fresh_until, until, memory_order_release);
+}
+
+/* Without lock: tries to renew p's lease (id is a copy taken under the
+ * lock). true when Vault granted the whole increment: p's lease and its
+ * entries are then updated. false: the caller reads the path anew. */
+static bool lease_try_renew(struct ve_resolver *r, struct ve_path *p, const char *id, uint64_t increment_s) {
+        struct ve_lease nl = {};
+        char *errmsg = NULL;
+        bool ok = false;
+        int k;
+
+        ve_debug("%s: renewing its lease", p->ref->path);
+        k = r->source->renew(r->source->userdata, p->ref, id, increment_s, &nl, &errmsg);
+        if (k < 0)
+                ve_info("%s: renewing the lease failed (%s); reading it again", p->ref->path,
+                        errmsg ? errmsg : strerror(-k));
+        else if (nl.duration_s < increment_s)
+                ve_info("%s: lease renewed for %llus only, less than %llus (its max TTL): reading it again",
+                        p->ref->path, (unsigned long long) nl.duration_s, (unsigned long long) increment_s);
+        else {
+                pthread_mutex_lock(&p->lock);
+                p->lease.duration_s = nl.duration_s;
+                p->lease.renewable = nl.renewable;
+                extend(p, r->now_ms());
+                pthread_mutex_unlock(&p->lock);
+                ok = true;
+        }
+        ve_lease_done(&nl);
+        free(errmsg);
+        return ok;
+}
+
+/* ---- handing the entries of a path their values ---- */
 
 /* The value for e in s: its key, or for a bulk name the one key that the
  * name rule turns into it (NULL, with *ret_ambiguous, when several do). */
@@ -155,6 +213,8 @@ static void path_adopt(struct ve_path *p, struct ve_secret *secret, uint64_t now
         p->last = secret;
         p->read_at = now;
 }
+
+/* ---- fetching ---- */
 
 /* Claims the fetch of e's path: false when there is nothing to do (a
  * refresh in flight elsewhere while e has a value to serve, or e made

@@ -11,8 +11,8 @@
  *   bulk.c           the names a bulk rule gives (vaultenv check, export)
  *   dynamic.c        entries made after construction: references, bulk names
  *   render.c         templates: their parts, their rendering
- *   cache.c          fetching a path and handing its entries their values
- *   renew.c          lease renewal
+ *   cache.c          fetching a path, renewing its lease, handing its entries
+ *                    their values
  *   index.c          the name table and the path table
  *   entry.c          freeing entries and paths, retiring replaced values
  *   fallback.c       steps 3 and 4: secret files, the default
@@ -274,18 +274,6 @@ void retire_with(struct ve_resolver *r, char *value, void *extra);
 void retire(struct ve_resolver *r, char *value);
 /* At ve_resolver_free(): frees every retired value. */
 void retired_free(struct ve_resolver *r);
-
-/* ---- renew.c: leases ---- */
-
-/* A lease's duration in milliseconds, capped well below overflow. */
-uint64_t lease_ms(uint64_t duration_s);
-/* Until when values under a lease of duration_s, obtained at now, are
- * served without renewing. */
-uint64_t lease_fresh_until(uint64_t now, uint64_t duration_s);
-/* Without lock: tries to renew p's lease (id is a copy taken under the
- * lock). true when Vault granted the whole increment: p's lease and its
- * entries are then updated. false: the caller reads the path anew. */
-bool lease_try_renew(struct ve_resolver *r, struct ve_path *p, const char *id, uint64_t increment_s);
 
 /* ---- cache.c: fetching a path ---- */
 
