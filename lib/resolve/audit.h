@@ -9,8 +9,8 @@
 
 /* The audit trail (VAULTENV_AUDIT): one record per mapped name and distinct
  * source resolved in a process, saying where the value came from; never the
- * value. The resolver (resolve.c) decides when to record; this file formats
- * a record and delivers it:
+ * value. The resolver (resolve_audit.c) decides when to record; this file
+ * formats a record and delivers it:
  *
  *   - "syslog": one datagram to /dev/log in the format glibc's syslog()
  *     sends (RFC 3164 as the local syslog daemon or journald take it),
