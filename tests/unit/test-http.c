@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of lib/transport/http.c: the pure decisions (backoff bounds, Retry-After,
- * same-origin redirects) without sleeping, and the transport against
+/* Tests of lib/transport/'s HTTP transport: the pure decisions of policy.h
+ * (retried statuses and failures, backoff bounds, Retry-After, same-origin
+ * redirects, the circuit breaker's states) without sleeping, and the
+ * transport against
  * scripted in-test HTTP servers on 127.0.0.1 and on a unix socket: which
  * answers are retried and how often, redirects followed or refused, bodies
  * over the cap, Vault Agent addresses.
@@ -153,6 +155,140 @@ static void test_redirect_target(void) {
                 free(url);
                 free(foreign);
         }
+}
+
+static void test_retryable(void) {
+        static const long retried[] = { 0, 412, 429, 500, 502, 503, 504, 505, 599 };
+        static const long final[] = { 200, 204, 301, 307, 400, 403, 404, 405, 409, 501 };
+        static const int again[] = {
+                CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
+                CURLE_OPERATION_TIMEDOUT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+                CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM,
+        };
+        /* TLS and certificates, an oversized answer, local failures */
+        static const int never[] = {
+                CURLE_OK, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE,
+                CURLE_SSL_CERTPROBLEM, CURLE_FILESIZE_EXCEEDED, CURLE_WRITE_ERROR, CURLE_OUT_OF_MEMORY,
+                CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL,
+        };
+
+        for (size_t i = 0; i < sizeof retried / sizeof retried[0]; i++)
+                CU_ASSERT_TRUE(ve_http_status_retryable(retried[i]));
+        for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
+                CU_ASSERT_FALSE(ve_http_status_retryable(final[i]));
+        for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
+                CU_ASSERT_TRUE(ve_http_curl_retryable(again[i]));
+        for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+                CU_ASSERT_FALSE(ve_http_curl_retryable(never[i]));
+}
+
+static void test_retry_wait(void) {
+        time_t now = curl_getdate("Fri, 31 Dec 1999 23:59:00 GMT", NULL);
+        bool from_header = false;
+
+        /* Retry-After counts on a 429 or a 503 only */
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, "3", now, 0, 1000, 1500, 0.0, &from_header), 3000);
+        CU_ASSERT_TRUE(from_header);
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(503, "0", now, 2, 1000, 1500, 0.0, &from_header), 0);
+        CU_ASSERT_TRUE(from_header);
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, "Fri, 31 Dec 1999 23:59:30 GMT", now, 0, 1000, 1500, 0.0,
+                                              &from_header), 30000);
+        CU_ASSERT_TRUE(from_header);
+        /* else, or when it does not parse: the backoff of that retry */
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(500, "100", now, 0, 1000, 1500, 0.0, &from_header), 1000);
+        CU_ASSERT_FALSE(from_header);
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, "soon", now, 1, 1000, 1500, 0.5, &from_header), 2500);
+        CU_ASSERT_FALSE(from_header);
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(503, "", now, 0, 1000, 1500, 0.0, &from_header), 1000);
+        CU_ASSERT_FALSE(from_header);
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, NULL, now, 2, 10, 20, 0.0, &from_header), 30);
+        CU_ASSERT_FALSE(from_header);
+        /* no answer (status 0): a header that came before the failure does not count */
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(0, "100", now, 0, 1000, 1500, 0.0, &from_header), 1000);
+        CU_ASSERT_FALSE(from_header);
+
+        /* the jitter stays in [0, 1) */
+        for (int i = 0; i < 1000; i++) {
+                double r = ve_http_jitter_random();
+
+                CU_ASSERT(r >= 0.0 && r < 1.0);
+        }
+}
+
+static void test_redirect_statuses(void) {
+        static const long followed[] = { 301, 302, 307, 308 };
+        static const long answers[] = { 200, 300, 303, 304, 305, 306, 309, 400 };
+
+        for (size_t i = 0; i < sizeof followed / sizeof followed[0]; i++)
+                CU_ASSERT_TRUE(ve_http_status_redirect(followed[i]));
+        for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++)
+                CU_ASSERT_FALSE(ve_http_status_redirect(answers[i]));
+}
+
+/* The breaker's states, with times passed in: closed, open (the first
+ * skip of a window is the one to tell), half-open (one probe, the others
+ * skipped and not told), a failed probe's new window, closed again. */
+static void test_breaker_states(void) {
+        struct ve_http_breaker b = { .window_ms = 30000 };
+        uint64_t left = 777;
+        bool tell = true;
+        int cause = 777;
+
+        /* closed: passes, and the outputs are left alone */
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+        CU_ASSERT_TRUE(tell);
+        CU_ASSERT_EQUAL(left, 777);
+        CU_ASSERT_EQUAL(cause, 777);
+        /* an answer, a dropped connection, TLS, a local failure: still closed */
+        ve_http_breaker_record(&b, 1000, false, 0, 0);
+        ve_http_breaker_record(&b, 1000, false, -EIO, 56);
+        ve_http_breaker_record(&b, 1000, false, -EPROTO, 35);
+        ve_http_breaker_record(&b, 1000, false, -ENOMEM, 27);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+
+        /* no answer opens a window; told once */
+        ve_http_breaker_record(&b, 1000, false, -ETIMEDOUT, 28);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_TRUE(tell);
+        CU_ASSERT_EQUAL(left, 30000);
+        CU_ASSERT_EQUAL(cause, 28);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 30999, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_FALSE(tell);
+        CU_ASSERT_EQUAL(left, 1);
+        /* a local failure leaves it open */
+        ve_http_breaker_record(&b, 2000, false, -ENOMEM, 27);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 2000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_EQUAL(cause, 28);
+
+        /* the window passed: one probe, the others skipped without a word */
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 31000, &tell, &left, &cause), VE_HTTP_BREAKER_PROBE);
+        tell = true;
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 31000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_FALSE(tell);
+        CU_ASSERT_EQUAL(left, 0);
+        /* a forked child may send its own probe */
+        ve_http_breaker_forked(&b);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 31000, &tell, &left, &cause), VE_HTTP_BREAKER_PROBE);
+        /* the probe fails: a new window from then, told again, its cause */
+        ve_http_breaker_record(&b, 32000, true, -ECONNREFUSED, 7);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 40000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_TRUE(tell);
+        CU_ASSERT_EQUAL(left, 22000);
+        CU_ASSERT_EQUAL(cause, 7);
+        /* the next probe gets an answer: closed */
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 62000, &tell, &left, &cause), VE_HTTP_BREAKER_PROBE);
+        ve_http_breaker_record(&b, 62500, true, 0, 0);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 62500, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 62500, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+
+        /* window 0: off, never opens */
+        b = (struct ve_http_breaker) { .window_ms = 0 };
+        ve_http_breaker_record(&b, 1000, false, -ETIMEDOUT, 28);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
 }
 
 /* ---- scripted HTTP servers ---- */
@@ -1295,6 +1431,10 @@ int main(void) {
                 { "backoff", test_backoff },
                 { "retry_after", test_retry_after },
                 { "redirect_target", test_redirect_target },
+                { "retryable", test_retryable },
+                { "retry_wait", test_retry_wait },
+                { "redirect_statuses", test_redirect_statuses },
+                { "breaker_states", test_breaker_states },
                 { NULL, NULL },
         };
         static const struct unit_test transport_tests[] = {
