@@ -78,6 +78,9 @@ static char *url_for(const struct ve_http *h, const char *api_path) {
         return url;
 }
 
+/* The headers of every attempt, appended to *headers; the token's and the
+ * namespace's lines, which the list copies, in *ret_token_header (to be
+ * wiped) and *ret_ns_header, for the caller to free also on failure. */
 static int build_headers(const struct ve_http *h, const char *token, bool has_body,
                          struct curl_slist **headers, char **ret_token_header, char **ret_ns_header) {
         int r;
