@@ -2,10 +2,10 @@
 /* Tests of lib/transport/'s HTTP transport: the pure decisions of policy.h
  * (retried statuses and failures, backoff bounds, Retry-After, same-origin
  * redirects, the circuit breaker's states) without sleeping, and the
- * transport against
- * scripted in-test HTTP servers on 127.0.0.1 and on a unix socket: which
- * answers are retried and how often, redirects followed or refused, bodies
- * over the cap, Vault Agent addresses.
+ * transport against scripted in-test HTTP servers (httpd.c) on 127.0.0.1
+ * and on a unix socket: which answers are retried and how often,
+ * redirects followed or refused, bodies over the cap, Vault Agent
+ * addresses, the breaker at work.
  *
  * Every token here is fake. Nothing prints a token or a body: assertions
  * compare, and CUnit reports only the assertion's text. */
