@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "policy.h"
 #include "settings.h"
 
 /* The HTTP transport to Vault: libcurl easy handles configured from the
@@ -15,7 +16,8 @@
  * only to take or return the idle handle and to check or update the
  * circuit breaker, never across network I/O or a retry's wait. Knows
  * nothing of tokens beyond sending the one it is given, nor of what the
- * paths mean.
+ * paths mean. The decisions below (retries, waits, redirects, the
+ * breaker's state) are pure functions in policy.h, included here.
  *
  * As the official Go client (hashicorp/vault/api with go-retryablehttp):
  *  - VAULT_AGENT_ADDR, when set, replaces VAULT_ADDR; "unix:///path" talks
@@ -48,9 +50,6 @@
  * libcurl opened it, receives nothing from here. No .netrc. */
 
 #define VE_HTTP_BODY_MAX (1024 * 1024)
-#define VE_HTTP_MAX_REDIRECTS 3
-#define VE_HTTP_RETRY_MIN_MS 1000
-#define VE_HTTP_RETRY_MAX_MS 1500
 
 struct ve_http;
 
@@ -104,23 +103,3 @@ void ve_http_set_retry_wait(struct ve_http *h, uint64_t min_ms, uint64_t max_ms)
 /* The circuit breaker's clock, ve_now_ms() by default; for tests. Call
  * before requests. (Request deadlines keep the real clock.) */
 void ve_http_set_clock(struct ve_http *h, uint64_t (*now_ms)(void));
-
-/* ---- pure functions, exposed for unit tests ---- */
-
-/* go-retryablehttp's LinearJitterBackoff: the wait before retry number
- * attempt + 1 (attempt counts from 0): (min + random * (max - min)) *
- * (attempt + 1), random in [0, 1); min * (attempt + 1) when max <= min.
- * Saturates at UINT64_MAX instead of overflowing. */
-uint64_t ve_http_backoff_ms(unsigned attempt, uint64_t min_ms, uint64_t max_ms, double random);
-
-/* A Retry-After header value: delay-seconds ("120") or an HTTP-date
- * relative to now (the past gives 0). 0 and the wait, or -EINVAL. */
-int ve_http_retry_after_ms(const char *value, time_t now, uint64_t *ret_ms);
-
-/* Resolves a Location header against the URL of the request that got it.
- * 0 and the absolute URL when it has the same scheme, host and port (the
- * default port counts as given) and no user info; -EPERM and the foreign
- * "host[:port]" (or "scheme://host[:port]" when only the scheme differs)
- * in *ret_foreign otherwise; -EINVAL when it is not a usable http(s) URL. */
-int ve_http_redirect_target(const char *request_url, const char *location,
-                            char **ret_url, char **ret_foreign);

@@ -6,17 +6,14 @@
  * asked. Time is a fake clock, so TTL behaviour needs no sleeping. Tokens
  * and secrets are fake and never printed: the log callback collects
  * messages, and a test asserts none of them holds one. */
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +21,7 @@
 #include "auth-internal.h"
 #include "auth.h"
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "settings.h"
 #include "util.h"
@@ -42,9 +40,6 @@ struct fake_token {
 
 static struct {
         pthread_mutex_t lock;
-        int fd;
-        int port;
-        pthread_t thread;
         /* scripted behaviour */
         unsigned ttl, max_ttl;          /* of issued tokens; max_ttl 0: none */
         bool renewable;
@@ -189,94 +184,18 @@ static char *handle(const char *method, const char *path, const char *token, con
         return out;
 }
 
-static void *conn_main(void *p) {
-        int fd = (int) (intptr_t) p;
-        char buf[16384];
-        size_t len = 0;
+/* Every request of httpd, answered by handle() under srv.lock. */
+static char *answer(const struct httpd_request *req, int *status, void *userdata) {
+        char *out;
 
-        for (;;) {
-                char method[16], path[512], *hdr_end, *h, *token = NULL, *body, *out, head[256];
-                size_t clen = 0, need;
-                ssize_t n;
-                int status;
-
-                while (!(hdr_end = memmem(buf, len, "\r\n\r\n", 4))) {
-                        n = read(fd, buf + len, sizeof buf - 1 - len);
-                        if (n <= 0)
-                                goto done;
-                        len += (size_t) n;
-                }
-                buf[len] = 0;
-                if (sscanf(buf, "%15s %511s", method, path) != 2)
-                        goto done;
-                for (h = buf; h < hdr_end; h = strstr(h, "\r\n") + 2) {
-                        if (strncasecmp(h, "Content-Length:", 15) == 0)
-                                clen = strtoul(h + 15, NULL, 10);
-                        if (strncasecmp(h, "X-Vault-Token:", 14) == 0) {
-                                const char *v = h + 14;
-                                size_t l;
-
-                                while (*v == ' ')
-                                        v++;
-                                l = strcspn(v, "\r\n");
-                                token = strndup(v, l);
-                        }
-                }
-                need = (size_t) (hdr_end + 4 - buf) + clen;
-                while (len < need) {
-                        n = read(fd, buf + len, sizeof buf - 1 - len);
-                        if (n <= 0) {
-                                free(token);
-                                goto done;
-                        }
-                        len += (size_t) n;
-                }
-                body = strndup(hdr_end + 4, clen);
-                pthread_mutex_lock(&srv.lock);
-                out = handle(method, path, token, body, &status);
-                pthread_mutex_unlock(&srv.lock);
-                snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\n\r\n", status, strlen(out));
-                if (write(fd, head, strlen(head)) < 0 || write(fd, out, strlen(out)) < 0) {
-                        free(out);
-                        free(body);
-                        free(token);
-                        goto done;
-                }
-                free(out);
-                free(body);
-                free(token);
-                memmove(buf, buf + need, len - need);
-                len -= need;
-        }
-done:
-        close(fd);
-        return NULL;
+        (void) userdata;
+        pthread_mutex_lock(&srv.lock);
+        out = handle(req->method, req->target, req->token, req->body, status);
+        pthread_mutex_unlock(&srv.lock);
+        return out;
 }
 
-static void *server_main(void *p) {
-        for (;;) {
-                pthread_t t;
-                int c = accept(srv.fd, NULL, NULL);
-
-                if (c < 0)
-                        return NULL;
-                pthread_create(&t, NULL, conn_main, (void *) (intptr_t) c);
-                pthread_detach(t);
-        }
-}
-
-static void server_start(void) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t l = sizeof a;
-
-        srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bind(srv.fd, (struct sockaddr *) &a, sizeof a);
-        listen(srv.fd, 64);
-        getsockname(srv.fd, (struct sockaddr *) &a, &l);
-        srv.port = ntohs(a.sin_port);
-        pthread_create(&srv.thread, NULL, server_main, NULL);
-}
+static struct httpd httpd = { .handler = answer };
 
 static void server_reset(void) {
         pthread_mutex_lock(&srv.lock);
@@ -1510,10 +1429,12 @@ int main(void) {
 
         if (!mkdtemp(tmpdir))
                 return 2;
-        server_start();
-        snprintf(addr, sizeof addr, "http://127.0.0.1:%d", srv.port);
+        if (httpd_start(&httpd) < 0)
+                return 2;
+        snprintf(addr, sizeof addr, "http://127.0.0.1:%d", httpd.port);
         ve_log_set(log_collect, NULL, VE_LOG_DEBUG);
         r = unit_run(suites, sizeof suites / sizeof suites[0]);
+        httpd_stop(&httpd);
         {
                 char *cmd = ve_asprintf("rm -rf '%s'", tmpdir);
 

@@ -1,32 +1,29 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of lib/transport/http.c: the pure decisions (backoff bounds, Retry-After,
- * same-origin redirects) without sleeping, and the transport against
- * scripted in-test HTTP servers on 127.0.0.1 and on a unix socket: which
- * answers are retried and how often, redirects followed or refused, bodies
- * over the cap, Vault Agent addresses.
+/* Tests of lib/transport/'s HTTP transport: the pure decisions of policy.h
+ * (retried statuses and failures, backoff bounds, Retry-After, same-origin
+ * redirects, the circuit breaker's states) without sleeping, and the
+ * transport against scripted in-test HTTP servers (httpd.c) on 127.0.0.1
+ * and on a unix socket: which answers are retried and how often,
+ * redirects followed or refused, bodies over the cap, Vault Agent
+ * addresses, the breaker at work.
  *
  * Every token here is fake. Nothing prints a token or a body: assertions
  * compare, and CUnit reports only the assertion's text. */
 #include "unit.h"
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "settings.h"
 #include "util.h"
@@ -155,324 +152,151 @@ static void test_redirect_target(void) {
         }
 }
 
+static void test_retryable(void) {
+        static const long retried[] = { 0, 412, 429, 500, 502, 503, 504, 505, 599 };
+        static const long final[] = { 200, 204, 301, 307, 400, 403, 404, 405, 409, 501 };
+        static const int again[] = {
+                CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
+                CURLE_OPERATION_TIMEDOUT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+                CURLE_PARTIAL_FILE, CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM,
+        };
+        /* TLS and certificates, an oversized answer, local failures */
+        static const int never[] = {
+                CURLE_OK, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE,
+                CURLE_SSL_CERTPROBLEM, CURLE_FILESIZE_EXCEEDED, CURLE_WRITE_ERROR, CURLE_OUT_OF_MEMORY,
+                CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL,
+        };
+
+        for (size_t i = 0; i < sizeof retried / sizeof retried[0]; i++)
+                CU_ASSERT_TRUE(ve_http_status_retryable(retried[i]));
+        for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
+                CU_ASSERT_FALSE(ve_http_status_retryable(final[i]));
+        for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
+                CU_ASSERT_TRUE(ve_http_curl_retryable(again[i]));
+        for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+                CU_ASSERT_FALSE(ve_http_curl_retryable(never[i]));
+}
+
+static void test_retry_wait(void) {
+        time_t now = curl_getdate("Fri, 31 Dec 1999 23:59:00 GMT", NULL);
+        bool from_header = false;
+
+        /* Retry-After counts on a 429 or a 503 only */
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, "3", now, 0, 1000, 1500, 0.0, &from_header), 3000);
+        CU_ASSERT_TRUE(from_header);
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(503, "0", now, 2, 1000, 1500, 0.0, &from_header), 0);
+        CU_ASSERT_TRUE(from_header);
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, "Fri, 31 Dec 1999 23:59:30 GMT", now, 0, 1000, 1500, 0.0,
+                                              &from_header), 30000);
+        CU_ASSERT_TRUE(from_header);
+        /* else, or when it does not parse: the backoff of that retry */
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(500, "100", now, 0, 1000, 1500, 0.0, &from_header), 1000);
+        CU_ASSERT_FALSE(from_header);
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, "soon", now, 1, 1000, 1500, 0.5, &from_header), 2500);
+        CU_ASSERT_FALSE(from_header);
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(503, "", now, 0, 1000, 1500, 0.0, &from_header), 1000);
+        CU_ASSERT_FALSE(from_header);
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(429, NULL, now, 2, 10, 20, 0.0, &from_header), 30);
+        CU_ASSERT_FALSE(from_header);
+        /* no answer (status 0): a header that came before the failure does not count */
+        from_header = true;
+        CU_ASSERT_EQUAL(ve_http_retry_wait_ms(0, "100", now, 0, 1000, 1500, 0.0, &from_header), 1000);
+        CU_ASSERT_FALSE(from_header);
+
+        /* the jitter stays in [0, 1) */
+        for (int i = 0; i < 1000; i++) {
+                double r = ve_http_jitter_random();
+
+                CU_ASSERT(r >= 0.0 && r < 1.0);
+        }
+}
+
+static void test_redirect_statuses(void) {
+        static const long followed[] = { 301, 302, 307, 308 };
+        static const long answers[] = { 200, 300, 303, 304, 305, 306, 309, 400 };
+
+        for (size_t i = 0; i < sizeof followed / sizeof followed[0]; i++)
+                CU_ASSERT_TRUE(ve_http_status_redirect(followed[i]));
+        for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++)
+                CU_ASSERT_FALSE(ve_http_status_redirect(answers[i]));
+}
+
+/* The breaker's states, with times passed in: closed, open (the first
+ * skip of a window is the one to tell), half-open (one probe, the others
+ * skipped and not told), a failed probe's new window, closed again. */
+static void test_breaker_states(void) {
+        struct ve_http_breaker b = { .window_ms = 30000 };
+        uint64_t left = 777;
+        bool tell = true;
+        int cause = 777;
+
+        /* closed: passes, and the outputs are left alone */
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+        CU_ASSERT_TRUE(tell);
+        CU_ASSERT_EQUAL(left, 777);
+        CU_ASSERT_EQUAL(cause, 777);
+        /* an answer, a dropped connection, TLS, a local failure: still closed */
+        ve_http_breaker_record(&b, 1000, false, 0, 0);
+        ve_http_breaker_record(&b, 1000, false, -EIO, 56);
+        ve_http_breaker_record(&b, 1000, false, -EPROTO, 35);
+        ve_http_breaker_record(&b, 1000, false, -ENOMEM, 27);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+
+        /* no answer opens a window; told once */
+        ve_http_breaker_record(&b, 1000, false, -ETIMEDOUT, 28);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_TRUE(tell);
+        CU_ASSERT_EQUAL(left, 30000);
+        CU_ASSERT_EQUAL(cause, 28);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 30999, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_FALSE(tell);
+        CU_ASSERT_EQUAL(left, 1);
+        /* a local failure leaves it open */
+        ve_http_breaker_record(&b, 2000, false, -ENOMEM, 27);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 2000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_EQUAL(cause, 28);
+
+        /* the window passed: one probe, the others skipped without a word */
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 31000, &tell, &left, &cause), VE_HTTP_BREAKER_PROBE);
+        tell = true;
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 31000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_FALSE(tell);
+        CU_ASSERT_EQUAL(left, 0);
+        /* a forked child may send its own probe */
+        ve_http_breaker_forked(&b);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 31000, &tell, &left, &cause), VE_HTTP_BREAKER_PROBE);
+        /* the probe fails: a new window from then, told again, its cause */
+        ve_http_breaker_record(&b, 32000, true, -ECONNREFUSED, 7);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 40000, &tell, &left, &cause), VE_HTTP_BREAKER_SKIP);
+        CU_ASSERT_TRUE(tell);
+        CU_ASSERT_EQUAL(left, 22000);
+        CU_ASSERT_EQUAL(cause, 7);
+        /* the next probe gets an answer: closed */
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 62000, &tell, &left, &cause), VE_HTTP_BREAKER_PROBE);
+        ve_http_breaker_record(&b, 62500, true, 0, 0);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 62500, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 62500, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+
+        /* window 0: off, never opens */
+        b = (struct ve_http_breaker) { .window_ms = 0 };
+        ve_http_breaker_record(&b, 1000, false, -ETIMEDOUT, 28);
+        CU_ASSERT_EQUAL(ve_http_breaker_admit(&b, 1000, &tell, &left, &cause), VE_HTTP_BREAKER_PASS);
+}
+
 /* ---- scripted HTTP servers ---- */
 
-#define MAX_STEPS 16
-#define MAX_SEEN 64
-#define MAX_CONNS 128
+/* srv is Vault; trap stands for another host or a proxy, where nothing
+ * must go unless told; usrv is a Vault Agent on a unix socket. */
+static struct httpd srv, trap, usrv;
 
-enum step_kind {
-        STEP_RAW,               /* send raw (a whole response) */
-        STEP_DROP,              /* close without an answer */
-        STEP_BIG,               /* 200 with size bytes, Content-Length */
-        STEP_BIG_CHUNKED,       /* 200 with size bytes, chunked */
-};
-
-struct step {
-        enum step_kind kind;
-        char raw[1024];
-        size_t size;
-        int delay_ms;
-};
-
-struct seen {
-        char method[16];
-        char target[256];
-        bool token_header;
-        bool token_fake;
-        bool request_header;
-        bool body_fake;         /* the body was FAKE_BODY */
-        char host[128];
-};
-
-struct server {
-        int lfd, port;
-        char sock_path[108];    /* a unix socket server, else "" */
-        pthread_t acceptor;
-        pthread_t conns[MAX_CONNS];
-        size_t n_conns;
-        volatile bool stop;
-        pthread_mutex_t lock;
-        struct step steps[MAX_STEPS];
-        size_t n_steps, next_step;
-        struct seen seen[MAX_SEEN];
-        size_t n_seen;
-        unsigned n_tls_hellos;
-};
-
-static struct server srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static struct server trap = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static struct server usrv = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void reset(struct server *s) {
-        pthread_mutex_lock(&s->lock);
-        s->n_steps = s->next_step = 0;
-        s->n_seen = 0;
-        s->n_tls_hellos = 0;
-        pthread_mutex_unlock(&s->lock);
-}
-
-static size_t n_seen(struct server *s) {
-        size_t n;
-
-        pthread_mutex_lock(&s->lock);
-        n = s->n_seen;
-        pthread_mutex_unlock(&s->lock);
-        return n;
-}
-
-static size_t n_conns(struct server *s) {
-        size_t n;
-
-        pthread_mutex_lock(&s->lock);
-        n = s->n_conns;
-        pthread_mutex_unlock(&s->lock);
-        return n;
-}
-
-static struct step *step_add(struct server *s, enum step_kind kind) {
-        struct step *st;
-
-        pthread_mutex_lock(&s->lock);
-        CU_ASSERT_FATAL(s->n_steps < MAX_STEPS);
-        st = &s->steps[s->n_steps++];
-        *st = (struct step) { .kind = kind };
-        pthread_mutex_unlock(&s->lock);
-        return st;
-}
-
-/* A JSON answer with status and extra header lines ("Name: value\r\n"...). */
-static void step_status(struct server *s, int status, const char *headers, const char *body) {
-        struct step *st = step_add(s, STEP_RAW);
-
-        snprintf(st->raw, sizeof st->raw,
-                 "HTTP/1.1 %d X\r\nCache-Control: no-store\r\nContent-Type: application/json\r\n"
-                 "Content-Length: %zu\r\n%s\r\n%s", status, strlen(body), headers ? headers : "", body);
-}
-
-static void step_redirect(struct server *s, int status, const char *location) {
+static void step_redirect(struct httpd *s, int status, const char *location) {
         char h[512];
 
         snprintf(h, sizeof h, "Location: %s\r\n", location);
-        step_status(s, status, h, "");
-}
-
-static bool send_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-                if (k <= 0)
-                        return false;
-                p += k;
-                n -= (size_t) k;
-        }
-        return true;
-}
-
-static void header_value(const char *req, const char *name, char *out, size_t outsz) {
-        const char *p = req;
-        size_t nl = strlen(name);
-
-        out[0] = 0;
-        while ((p = strstr(p, "\r\n"))) {
-                p += 2;
-                if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-                        const char *v = p + nl + 1, *e;
-                        while (*v == ' ')
-                                v++;
-                        e = strstr(v, "\r\n");
-                        if (!e)
-                                e = v + strlen(v);
-                        snprintf(out, outsz, "%.*s", (int) (e - v), v);
-                        return;
-                }
-        }
-}
-
-static void send_big(int fd, size_t size, bool chunked) {
-        static char block[65536];
-        char head[256];
-
-        memset(block, ' ', sizeof block);
-        block[0] = '{';
-        if (chunked)
-                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         "Transfer-Encoding: chunked\r\n\r\n");
-        else
-                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\n\r\n", size);
-        if (!send_all(fd, head, strlen(head)))
-                return;
-        for (size_t sent = 0; sent < size;) {
-                size_t n = size - sent < sizeof block ? size - sent : sizeof block;
-                char ch[32];
-
-                if (chunked) {
-                        snprintf(ch, sizeof ch, "%zx\r\n", n);
-                        if (!send_all(fd, ch, strlen(ch)))
-                                return;
-                }
-                if (!send_all(fd, block, n))
-                        return;
-                if (chunked && !send_all(fd, "\r\n", 2))
-                        return;
-                sent += n;
-        }
-        if (chunked)
-                send_all(fd, "0\r\n\r\n", 5);
-}
-
-struct conn_arg {
-        struct server *s;
-        int fd;
-};
-
-static void *conn_thread(void *arg) {
-        struct conn_arg ca = *(struct conn_arg *) arg;
-        struct server *s = ca.s;
-        int fd = ca.fd;
-        static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"data\":{}}";
-        char buf[16384];
-        size_t have = 0;
-
-        free(arg);
-        for (;;) {
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                char *end, tok[128], hdr[128], cl[32];
-                struct step step = { .kind = STEP_RAW };
-                struct seen sn = {};
-                size_t used, body_len;
-                ssize_t k;
-
-                if (s->stop)
-                        break;
-                buf[have] = 0;
-                end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
-                if (end) {
-                        /* the headers of this request only */
-                        *end = 0;
-                        header_value(buf, "Content-Length", cl, sizeof cl);
-                        *end = '\r';
-                        body_len = (size_t) strtoul(cl, NULL, 10);
-                        used = (size_t) (end + 4 - buf);
-                        if (used + body_len > have)
-                                end = NULL;     /* the body is not all here yet */
-                }
-                if (!end) {
-                        if (poll(&pfd, 1, 50) <= 0)
-                                continue;
-                        k = recv(fd, buf + have, sizeof buf - 1 - have, 0);
-                        if (k <= 0)
-                                break;
-                        if (have == 0 && buf[0] == 0x16) {
-                                pthread_mutex_lock(&s->lock);
-                                s->n_tls_hellos++;
-                                pthread_mutex_unlock(&s->lock);
-                                send_all(fd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
-                                break;
-                        }
-                        have += (size_t) k;
-                        if (have >= sizeof buf - 1)
-                                break;
-                        continue;
-                }
-                *end = 0;
-                sscanf(buf, "%15s %255s HTTP/1.1", sn.method, sn.target);
-                header_value(buf, "X-Vault-Token", tok, sizeof tok);
-                sn.token_header = strstr(buf, "\r\nX-Vault-Token:") != NULL;
-                sn.token_fake = strcmp(tok, FAKE_TOKEN) == 0;
-                explicit_bzero(tok, sizeof tok);
-                header_value(buf, "X-Vault-Request", hdr, sizeof hdr);
-                sn.request_header = strcmp(hdr, "true") == 0;
-                header_value(buf, "Host", sn.host, sizeof sn.host);
-                sn.body_fake = body_len == strlen(FAKE_BODY) && memcmp(end + 4, FAKE_BODY, body_len) == 0;
-                explicit_bzero(end + 4, body_len);
-                memmove(buf, buf + used + body_len, have - used - body_len);
-                have -= used + body_len;
-
-                pthread_mutex_lock(&s->lock);
-                if (s->n_seen < MAX_SEEN)
-                        s->seen[s->n_seen++] = sn;
-                if (s->next_step < s->n_steps)
-                        step = s->steps[s->next_step++];
-                else
-                        snprintf(step.raw, sizeof step.raw, "%s", ok);
-                pthread_mutex_unlock(&s->lock);
-
-                if (step.delay_ms)
-                        usleep((useconds_t) step.delay_ms * 1000);
-                if (step.kind == STEP_DROP)
-                        break;
-                if (step.kind == STEP_BIG || step.kind == STEP_BIG_CHUNKED) {
-                        send_big(fd, step.size, step.kind == STEP_BIG_CHUNKED);
-                        continue;
-                }
-                if (!send_all(fd, step.raw, strlen(step.raw)))
-                        break;
-        }
-        close(fd);
-        return NULL;
-}
-
-static void *acceptor_thread(void *arg) {
-        struct server *s = arg;
-
-        while (!s->stop) {
-                struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
-                struct conn_arg *ca;
-                int fd;
-
-                if (poll(&pfd, 1, 50) <= 0)
-                        continue;
-                fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                ca = malloc(sizeof *ca);
-                if (!ca) {
-                        close(fd);
-                        continue;
-                }
-                *ca = (struct conn_arg) { .s = s, .fd = fd };
-                pthread_mutex_lock(&s->lock);
-                if (s->n_conns < MAX_CONNS && pthread_create(&s->conns[s->n_conns], NULL, conn_thread, ca) == 0)
-                        s->n_conns++;
-                else {
-                        free(ca);
-                        close(fd);
-                }
-                pthread_mutex_unlock(&s->lock);
-        }
-        return NULL;
-}
-
-static int server_start(struct server *s) {
-        if (s->sock_path[0]) {
-                struct sockaddr_un a = { .sun_family = AF_UNIX };
-
-                snprintf(a.sun_path, sizeof a.sun_path, "%s", s->sock_path);
-                s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen(s->lfd, 16) < 0)
-                        return -1;
-        } else {
-                struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-                socklen_t al = sizeof a;
-
-                s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen(s->lfd, 16) < 0 ||
-                    getsockname(s->lfd, (struct sockaddr *) &a, &al) < 0)
-                        return -1;
-                s->port = ntohs(a.sin_port);
-        }
-        return pthread_create(&s->acceptor, NULL, acceptor_thread, s) == 0 ? 0 : -1;
-}
-
-static void server_stop(struct server *s) {
-        s->stop = true;
-        pthread_join(s->acceptor, NULL);
-        for (size_t i = 0; i < s->n_conns; i++)
-                pthread_join(s->conns[i], NULL);
-        close(s->lfd);
-        if (s->sock_path[0])
-                unlink(s->sock_path);
+        httpd_step_status(s, status, h, "");
 }
 
 /* ---- the client ---- */
@@ -512,7 +336,7 @@ static struct ve_http *client_opts(const char *addr, const char *agent_addr, uns
         return h;
 }
 
-static char *srv_addr(struct server *s) {
+static char *srv_addr(struct httpd *s) {
         return ve_asprintf("http://127.0.0.1:%d", s->port);
 }
 
@@ -556,30 +380,30 @@ static void test_retry_statuses(void) {
         ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
         h = client(2);
         for (size_t i = 0; i < sizeof retried / sizeof retried[0]; i++) {
-                reset(&srv);
-                step_status(&srv, retried[i], NULL, "{\"errors\":[\"x\"]}");
-                step_status(&srv, retried[i], NULL, "{\"errors\":[\"x\"]}");
+                httpd_reset(&srv);
+                httpd_step_status(&srv, retried[i], NULL, "{\"errors\":[\"x\"]}");
+                httpd_step_status(&srv, retried[i], NULL, "{\"errors\":[\"x\"]}");
                 CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
-                CU_ASSERT_EQUAL(n_seen(&srv), 3);
+                CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         }
         CU_ASSERT(logged("secret/x: HTTP status 429 from Vault at http://127.0.0.1:"));
         CU_ASSERT(logged("; retry 2 of 2 in "));
         for (size_t i = 0; i < sizeof final / sizeof final[0]; i++) {
-                reset(&srv);
-                step_status(&srv, final[i], NULL, "{\"errors\":[\"x\"]}");
+                httpd_reset(&srv);
+                httpd_step_status(&srv, final[i], NULL, "{\"errors\":[\"x\"]}");
                 CU_ASSERT_EQUAL(get(h, "secret/x", NULL), final[i]);
-                CU_ASSERT_EQUAL(n_seen(&srv), 1);
+                CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         }
 
         /* retries run out: the last answer is the result */
-        reset(&srv);
+        httpd_reset(&srv);
         for (int i = 0; i < 3; i++)
-                step_status(&srv, 503, NULL, "{\"errors\":[\"Vault is sealed\"]}");
+                httpd_step_status(&srv, 503, NULL, "{\"errors\":[\"Vault is sealed\"]}");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 503);
-        CU_ASSERT_EQUAL(n_seen(&srv), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         /* the next request starts afresh */
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 4);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 4);
         /* every attempt carries the token and the request header, keep-alive */
         pthread_mutex_lock(&srv.lock);
         for (size_t i = 0; i < srv.n_seen; i++) {
@@ -592,26 +416,26 @@ static void test_retry_statuses(void) {
 
         /* VAULT_MAX_RETRIES=0: one attempt */
         h = client(0);
-        reset(&srv);
-        step_status(&srv, 503, NULL, "{\"errors\":[]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 503, NULL, "{\"errors\":[]}");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 503);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         CU_ASSERT_FALSE(logged("retry"));
         ve_http_free(h);
 
         /* more retries allowed */
         h = client(5);
-        reset(&srv);
+        httpd_reset(&srv);
         for (int i = 0; i < 5; i++)
-                step_status(&srv, 502, NULL, "<html>bad gateway</html>");
+                httpd_step_status(&srv, 502, NULL, "<html>bad gateway</html>");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 6);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 6);
         ve_http_free(h);
 
         /* a POST body goes out again on every attempt */
         h = client(2);
-        reset(&srv);
-        step_status(&srv, 500, NULL, "{\"errors\":[]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 500, NULL, "{\"errors\":[]}");
         {
                 struct ve_http_response resp = {};
                 char *err = NULL;
@@ -640,40 +464,40 @@ static void test_retry_after_header(void) {
         ve_log_set(capture_log, NULL, VE_LOG_DEBUG);
         h = client(2);
         /* Retry-After: 0 on a 429: retried at once */
-        reset(&srv);
-        step_status(&srv, 429, "Retry-After: 0\r\n", "{\"errors\":[\"rate limit quota exceeded\"]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 429, "Retry-After: 0\r\n", "{\"errors\":[\"rate limit quota exceeded\"]}");
         CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         CU_ASSERT(logged("(Retry-After)"));
 
         /* a Retry-After beyond VAULT_CLIENT_TIMEOUT (10 s): the 429 is the
          * answer, not retried (the 10-20 ms backoff would have retried) */
-        reset(&srv);
+        httpd_reset(&srv);
         log_lines[0] = 0;
-        step_status(&srv, 429, "Retry-After: 100\r\n", "{\"errors\":[\"rate limit quota exceeded\"]}");
+        httpd_step_status(&srv, 429, "Retry-After: 100\r\n", "{\"errors\":[\"rate limit quota exceeded\"]}");
         CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 429);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         CU_ASSERT(logged("not retrying: waiting 100s (Retry-After) would pass VAULT_CLIENT_TIMEOUT"));
         /* the same for a 503 */
-        reset(&srv);
-        step_status(&srv, 503, "Retry-After: 100\r\n", "{\"errors\":[]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 503, "Retry-After: 100\r\n", "{\"errors\":[]}");
         CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 503);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         /* an HTTP-date far in the future */
-        reset(&srv);
-        step_status(&srv, 429, "Retry-After: Fri, 31 Dec 2100 23:59:59 GMT\r\n", "{\"errors\":[]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 429, "Retry-After: Fri, 31 Dec 2100 23:59:59 GMT\r\n", "{\"errors\":[]}");
         CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 429);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         /* other statuses ignore it (go-retryablehttp: 429 and 503 only) */
-        reset(&srv);
-        step_status(&srv, 500, "Retry-After: 100\r\n", "{\"errors\":[]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 500, "Retry-After: 100\r\n", "{\"errors\":[]}");
         CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         /* an unparsable one: the backoff */
-        reset(&srv);
-        step_status(&srv, 429, "Retry-After: soon\r\n", "{\"errors\":[]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 429, "Retry-After: soon\r\n", "{\"errors\":[]}");
         CU_ASSERT_EQUAL(get(h, "kv1/app/db", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         ve_http_free(h);
         ve_log_set(NULL, NULL, VE_LOG_ERROR);
 }
@@ -689,21 +513,21 @@ static void test_retry_connection(void) {
          * libcurl itself re-sends the request once on a new connection, so
          * the server would count one more.) */
         h = client(2);
-        reset(&srv);
-        step_add(&srv, STEP_DROP);
+        httpd_reset(&srv);
+        httpd_step_add(&srv, HTTPD_DROP);
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         CU_ASSERT(logged("retry 1 of 2"));
         ve_http_free(h);
 
         /* dropped every time: an error naming the number of attempts */
         h = client(2);
-        reset(&srv);
+        httpd_reset(&srv);
         for (int i = 0; i < 3; i++)
-                step_add(&srv, STEP_DROP);
+                httpd_step_add(&srv, HTTPD_DROP);
         r = get(h, "secret/x", &err);
         CU_ASSERT_EQUAL(r, -EIO);
-        CU_ASSERT_EQUAL(n_seen(&srv), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         if (err) {
                 addr = ve_asprintf("request to Vault at http://127.0.0.1:%d failed: ", srv.port);
                 CU_ASSERT_EQUAL(strncmp(err, addr, strlen(addr)), 0);
@@ -729,7 +553,7 @@ static void test_retry_connection(void) {
         ve_http_free(h);
 
         /* a TLS failure is never retried: one ClientHello */
-        reset(&srv);
+        httpd_reset(&srv);
         addr = ve_asprintf("https://127.0.0.1:%d", srv.port);
         h = client_opts(addr, NULL, 2, 10000);
         r = get(h, "secret/x", &err);
@@ -756,17 +580,17 @@ static void test_deadline(void) {
         /* the default waits (1-1.5 s) do not fit in 300 ms: one attempt */
         h = client_opts(addr, NULL, 2, 300);
         ve_http_set_retry_wait(h, VE_HTTP_RETRY_MIN_MS, VE_HTTP_RETRY_MAX_MS);
-        reset(&srv);
-        step_status(&srv, 503, NULL, "{\"errors\":[]}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 503, NULL, "{\"errors\":[]}");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 503);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         CU_ASSERT(logged("would pass VAULT_CLIENT_TIMEOUT"));
         ve_http_free(h);
 
         /* an attempt that uses up the whole timeout is not retried */
         h = client_opts(addr, NULL, 2, 400);
-        reset(&srv);
-        step_status(&srv, 200, NULL, "{}");
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 200, NULL, "{}");
         pthread_mutex_lock(&srv.lock);
         srv.steps[0].delay_ms = 1500;
         pthread_mutex_unlock(&srv.lock);
@@ -774,7 +598,7 @@ static void test_deadline(void) {
         CU_ASSERT_EQUAL(r, -ETIMEDOUT);
         if (err)
                 CU_ASSERT_PTR_NOT_NULL(strstr(err, "within 400ms (VAULT_CLIENT_TIMEOUT)"));
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         free(err);
         ve_http_free(h);
         free(addr);
@@ -791,7 +615,7 @@ static void test_redirects(void) {
         h = client(2);
 
         /* 307 to a path on the same server, relative */
-        reset(&srv);
+        httpd_reset(&srv);
         step_redirect(&srv, 307, "/v1/secret/moved");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
         pthread_mutex_lock(&srv.lock);
@@ -806,7 +630,7 @@ static void test_redirects(void) {
         for (int status = 301; status <= 308; status++) {
                 if (status != 301 && status != 302 && status != 308)
                         continue;
-                reset(&srv);
+                httpd_reset(&srv);
                 loc = ve_asprintf("http://127.0.0.1:%d/v1/auth/approle/login", srv.port);
                 step_redirect(&srv, status, loc);
                 free(loc);
@@ -824,18 +648,18 @@ static void test_redirects(void) {
 
         /* 303 (not followed by the Go client either) and a 307 without
          * Location are answers */
-        reset(&srv);
+        httpd_reset(&srv);
         step_redirect(&srv, 303, "/v1/secret/moved");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 303);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
-        reset(&srv);
-        step_status(&srv, 307, NULL, "");
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
+        httpd_reset(&srv);
+        httpd_step_status(&srv, 307, NULL, "");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 307);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
 
         /* the trap: another port on the same address. Nothing goes there. */
-        reset(&srv);
-        reset(&trap);
+        httpd_reset(&srv);
+        httpd_reset(&trap);
         loc = ve_asprintf("http://127.0.0.1:%d/v1/secret/x", trap.port);
         step_redirect(&srv, 307, loc);
         free(loc);
@@ -848,40 +672,40 @@ static void test_redirects(void) {
         free(expect);
         free(err);
         err = NULL;
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
-        CU_ASSERT_EQUAL(n_seen(&trap), 0);
-        CU_ASSERT_EQUAL(n_conns(&trap), 0);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&trap), 0);
+        CU_ASSERT_EQUAL(httpd_n_conns(&trap), 0);
 
         /* a foreign host name; a scheme change */
-        reset(&srv);
+        httpd_reset(&srv);
         step_redirect(&srv, 307, "http://vault-active.example:8200/v1/secret/x");
         CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
         if (err)
                 CU_ASSERT_PTR_NOT_NULL(strstr(err, "another host (http://vault-active.example:8200)"));
         free(err);
         err = NULL;
-        reset(&srv);
+        httpd_reset(&srv);
         loc = ve_asprintf("https://127.0.0.1:%d/v1/secret/x", srv.port);
         step_redirect(&srv, 307, loc);
         free(loc);
         CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         free(err);
         err = NULL;
 
         /* a loop: at most VE_HTTP_MAX_REDIRECTS hops */
-        reset(&srv);
+        httpd_reset(&srv);
         for (int i = 0; i <= VE_HTTP_MAX_REDIRECTS + 1; i++)
                 step_redirect(&srv, 307, "/v1/secret/x");
         CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
         if (err)
                 CU_ASSERT_PTR_NOT_NULL(strstr(err, "too many redirects (more than 3)"));
-        CU_ASSERT_EQUAL(n_seen(&srv), VE_HTTP_MAX_REDIRECTS + 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), VE_HTTP_MAX_REDIRECTS + 1);
         free(err);
         err = NULL;
 
         /* an unusable Location */
-        reset(&srv);
+        httpd_reset(&srv);
         step_redirect(&srv, 307, "ftp://127.0.0.1/x");
         CU_ASSERT_EQUAL(get(h, "secret/x", &err), -EPROTO);
         if (err)
@@ -890,9 +714,9 @@ static void test_redirects(void) {
         err = NULL;
 
         /* a redirect, then a retried 503, then the answer */
-        reset(&srv);
+        httpd_reset(&srv);
         step_redirect(&srv, 307, "/v1/secret/y");
-        step_status(&srv, 503, NULL, "{\"errors\":[]}");
+        httpd_step_status(&srv, 503, NULL, "{\"errors\":[]}");
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
         pthread_mutex_lock(&srv.lock);
         CU_ASSERT_EQUAL(srv.n_seen, 3);
@@ -906,31 +730,31 @@ static void test_oversize(void) {
         struct ve_http_response resp = {};
         struct ve_http *h = client(2);
         char *err = NULL;
-        struct step *st;
+        struct httpd_step *st;
 
         for (int chunked = 0; chunked <= 1; chunked++) {
-                enum step_kind kind = chunked ? STEP_BIG_CHUNKED : STEP_BIG;
+                enum httpd_step_kind kind = chunked ? HTTPD_BIG_CHUNKED : HTTPD_BIG;
 
                 /* over the cap: an error, not retried */
-                reset(&srv);
-                st = step_add(&srv, kind);
+                httpd_reset(&srv);
+                st = httpd_step_add(&srv, kind);
                 st->size = 2 * 1024 * 1024;
                 CU_ASSERT_EQUAL(get(h, "secret/big", &err), -EPROTO);
                 if (err)
                         CU_ASSERT_STRING_EQUAL(err, "answer from Vault for secret/big is larger than 1 MiB");
                 free(err);
                 err = NULL;
-                CU_ASSERT_EQUAL(n_seen(&srv), 1);
+                CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
                 /* one byte over */
-                reset(&srv);
-                st = step_add(&srv, kind);
+                httpd_reset(&srv);
+                st = httpd_step_add(&srv, kind);
                 st->size = VE_HTTP_BODY_MAX + 1;
                 CU_ASSERT_EQUAL(get(h, "secret/big", &err), -EPROTO);
                 free(err);
                 err = NULL;
                 /* exactly the cap */
-                reset(&srv);
-                st = step_add(&srv, kind);
+                httpd_reset(&srv);
+                st = httpd_step_add(&srv, kind);
                 st->size = VE_HTTP_BODY_MAX;
                 CU_ASSERT_EQUAL(ve_http_request(h, "GET", "secret/big", NULL, NULL, "secret/big", &resp, &err), 0);
                 CU_ASSERT_EQUAL(resp.status, 200);
@@ -940,7 +764,7 @@ static void test_oversize(void) {
                 err = NULL;
         }
         /* the transport still works afterwards */
-        reset(&srv);
+        httpd_reset(&srv);
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
         ve_http_free(h);
 }
@@ -949,7 +773,7 @@ static void test_url(void) {
         struct ve_http *h = client(0);
 
         /* percent-encoding of the path, '/' kept; the first '?' starts the query */
-        reset(&srv);
+        httpd_reset(&srv);
         CU_ASSERT_EQUAL(get(h, "secret/data/a b/\xc3\xbc+~x", NULL), 200);
         CU_ASSERT_EQUAL(get(h, "secret/data/app/db?version=2", NULL), 200);
         CU_ASSERT_EQUAL(get(h, "secret/data/x?a=1&b=2 3?#", NULL), 200);
@@ -979,11 +803,11 @@ static void test_proxy(void) {
         unsetenv("no_proxy");
         unsetenv("NO_PROXY");
         h = client(0);
-        reset(&srv);
-        reset(&trap);
+        httpd_reset(&srv);
+        httpd_reset(&trap);
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
-        CU_ASSERT_EQUAL(n_seen(&trap), 0);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&trap), 0);
         ve_http_free(h);
 
         /* told to use one: the proxy gets the request, NO_PROXY or not */
@@ -994,12 +818,12 @@ static void test_proxy(void) {
         CU_ASSERT_EQUAL(ve_http_new(&st, &h, &err), 0);
         CU_ASSERT_PTR_NULL(err);
         free(err);
-        reset(&srv);
-        reset(&trap);
+        httpd_reset(&srv);
+        httpd_reset(&trap);
         if (h)
                 CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 0);
-        CU_ASSERT_EQUAL(n_seen(&trap), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 0);
+        CU_ASSERT_EQUAL(httpd_n_seen(&trap), 1);
         target = ve_asprintf("%s/v1/secret/x", addr);
         pthread_mutex_lock(&trap.lock);
         if (trap.n_seen == 1 && target)
@@ -1026,8 +850,8 @@ static void test_agent(void) {
         agent = ve_asprintf("unix://%s", usrv.sock_path);
         h = client_opts("http://127.0.0.1:1", agent, 2, 5000);
         CU_ASSERT_STRING_EQUAL(ve_http_addr(h), agent);
-        reset(&usrv);
-        step_status(&usrv, 503, NULL, "{\"errors\":[]}");
+        httpd_reset(&usrv);
+        httpd_step_status(&usrv, 503, NULL, "{\"errors\":[]}");
         CU_ASSERT_EQUAL(ve_http_request(h, "GET", "kv1/app/db", NULL, NULL, "kv1/app/db", &resp, &err), 0);
         CU_ASSERT_EQUAL(resp.status, 200);
         ve_http_response_done(&resp);
@@ -1047,11 +871,11 @@ static void test_agent(void) {
         free(agent);
 
         /* a TCP agent address wins too */
-        reset(&srv);
+        httpd_reset(&srv);
         addr = srv_addr(&srv);
         h = client_opts("http://127.0.0.1:1", addr, 0, 5000);
         CU_ASSERT_EQUAL(get(h, "secret/x", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         ve_http_free(h);
         free(addr);
 
@@ -1134,8 +958,8 @@ static struct ve_http *client_breaker(const char *addr, unsigned max_retries, ui
 }
 
 /* The next answer of srv comes after delay_ms. */
-static void step_late(struct server *s, int delay_ms) {
-        step_status(s, 200, NULL, "{}");
+static void step_late(struct httpd *s, int delay_ms) {
+        httpd_step_status(s, 200, NULL, "{}");
         pthread_mutex_lock(&s->lock);
         s->steps[s->n_steps - 1].delay_ms = delay_ms;
         pthread_mutex_unlock(&s->lock);
@@ -1161,10 +985,10 @@ static void test_breaker_window(void) {
         line = ve_asprintf("Vault at %s did not answer (timeout after 1s); not asking again for 30s", addr);
         why = ve_asprintf("not asked (circuit breaker): Vault at %s did not answer (timeout after 1s)", addr);
         h = client_breaker(addr, 2, 1000, 30000);
-        reset(&srv);
+        httpd_reset(&srv);
         step_late(&srv, 2500);
         CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         for (int i = 0; i < 3; i++) {
                 CU_ASSERT_EQUAL(get(h, "secret/b", &err), -ETIMEDOUT);
                 if (err)
@@ -1172,37 +996,37 @@ static void test_breaker_window(void) {
                 free(err);
                 err = NULL;
         }
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         CU_ASSERT_EQUAL(log_count(line), 1);
 
         /* just before the window ends: still skipped */
         fake_now_ms += 29999;
         CU_ASSERT_EQUAL(get(h, "secret/b", NULL), -ETIMEDOUT);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         /* the window passed: one probe, it fails: a new window, a new line */
         fake_now_ms += 1;
         step_late(&srv, 2500);
         CU_ASSERT_EQUAL(get(h, "secret/c", NULL), -ETIMEDOUT);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         CU_ASSERT_EQUAL(get(h, "secret/c", NULL), -ETIMEDOUT);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         CU_ASSERT_EQUAL(log_count(line), 2);
         /* the next probe gets an answer: closed, every request goes out */
         fake_now_ms += 30000;
         CU_ASSERT_EQUAL(get(h, "secret/d", NULL), 200);
         CU_ASSERT_EQUAL(get(h, "secret/d", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 4);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 4);
         CU_ASSERT_EQUAL(log_count(line), 2);
         ve_http_free(h);
 
         /* window 0: no breaker, each request waits its own timeout */
         h = client_breaker(addr, 2, 1000, 0);
-        reset(&srv);
+        httpd_reset(&srv);
         step_late(&srv, 2500);
         step_late(&srv, 2500);
         CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
         CU_ASSERT_EQUAL(get(h, "secret/b", NULL), -ETIMEDOUT);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         CU_ASSERT_FALSE(logged("not asking again"));
         ve_http_free(h);
         free(line);
@@ -1255,7 +1079,7 @@ static int breaker_child(void *userdata) {
 
         ve_http_atfork_child(h);
         /* the parent's open breaker holds here too */
-        return get(h, "secret/child", NULL) == -ETIMEDOUT && n_seen(&srv) == 1 ? 0 : 1;
+        return get(h, "secret/child", NULL) == -ETIMEDOUT && httpd_n_seen(&srv) == 1 ? 0 : 1;
 }
 
 /* Half-open: while the probe is out, other requests do not wait for it
@@ -1267,25 +1091,25 @@ static void test_breaker_half_open(void) {
         pthread_t t;
 
         h = client_breaker(addr, 0, 2000, 30000);
-        reset(&srv);
+        httpd_reset(&srv);
         step_late(&srv, 3500);
         CU_ASSERT_EQUAL(get(h, "secret/a", NULL), -ETIMEDOUT);
-        CU_ASSERT_EQUAL(n_seen(&srv), 1);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 1);
         CU_ASSERT_EQUAL(unit_in_child(breaker_child, h), 0);
 
         fake_now_ms += 30000;
         step_late(&srv, 600);
         a.h = h;
         CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, probe_thread, &a), 0);
-        for (int i = 0; i < 400 && n_seen(&srv) < 2; i++)
+        for (int i = 0; i < 400 && httpd_n_seen(&srv) < 2; i++)
                 usleep(5000);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);       /* the probe is at the server */
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);       /* the probe is at the server */
         CU_ASSERT_EQUAL(get(h, "secret/b", NULL), -ETIMEDOUT);
-        CU_ASSERT_EQUAL(n_seen(&srv), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         pthread_join(t, NULL);
         CU_ASSERT_EQUAL(a.status, 200);
         CU_ASSERT_EQUAL(get(h, "secret/b", NULL), 200);
-        CU_ASSERT_EQUAL(n_seen(&srv), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         ve_http_free(h);
         free(addr);
 }
@@ -1295,6 +1119,10 @@ int main(void) {
                 { "backoff", test_backoff },
                 { "retry_after", test_retry_after },
                 { "redirect_target", test_redirect_target },
+                { "retryable", test_retryable },
+                { "retry_wait", test_retry_wait },
+                { "redirect_statuses", test_redirect_statuses },
+                { "breaker_states", test_breaker_states },
                 { NULL, NULL },
         };
         static const struct unit_test transport_tests[] = {
@@ -1324,14 +1152,16 @@ int main(void) {
                 return 1;
         }
         snprintf(usrv.sock_path, sizeof usrv.sock_path, "%s/agent.sock", dir);
-        if (server_start(&srv) < 0 || server_start(&trap) < 0 || server_start(&usrv) < 0) {
+        srv.fake_token = trap.fake_token = usrv.fake_token = FAKE_TOKEN;
+        srv.fake_body = trap.fake_body = usrv.fake_body = FAKE_BODY;
+        if (httpd_start(&srv) < 0 || httpd_start(&trap) < 0 || httpd_start(&usrv) < 0) {
                 fprintf(stderr, "cannot listen on 127.0.0.1 or a unix socket: the transport tests cannot run\n");
                 return 1;
         }
         status = unit_run(suites, 2);
-        server_stop(&srv);
-        server_stop(&trap);
-        server_stop(&usrv);
+        httpd_stop(&srv);
+        httpd_stop(&trap);
+        httpd_stop(&usrv);
         rmdir(dir);
         curl_global_cleanup();
         return status;

@@ -7,22 +7,19 @@
  * Every token and value here is fake. Nothing prints a token, a value or a
  * body: assertions compare, and CUnit reports only the assertion's text. */
 #include "unit.h"
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "httpd.h"
 #include "log.h"
 #include "mapfile.h"
 #include "secret.h"
@@ -549,242 +546,17 @@ static void test_parse_mount(void) {
 
 /* ---- an HTTP responder on 127.0.0.1 ---- */
 
-#define MAX_ROUTES 16
-#define MAX_REQUESTS 64
-#define MAX_CONNS 256
-
-struct route {
-        char target[256];       /* "/v1/secret/data/app/db" */
-        int status;
-        char *body;             /* owned */
-        size_t len;
-        int delay_ms;
+/* Answers by route (the recorded bodies), 404 without one. */
+static struct httpd srv = {
+        .fake_token = FAKE_TOKEN,
+        .file_token = FAKE_FILE_TOKEN,
+        .fallback_status = 404,
+        .fallback_body = "{\"errors\":[\"no handler for route\"]}",
 };
-
-struct seen {
-        char target[256];
-        bool token_header;      /* any X-Vault-Token header */
-        bool token_fake;        /* X-Vault-Token: FAKE_TOKEN */
-        bool token_file;        /* X-Vault-Token: FAKE_FILE_TOKEN */
-        bool request_header;    /* X-Vault-Request: true */
-        char ns[64];            /* X-Vault-Namespace, "" if none */
-        char host[128];         /* Host */
-};
-
-static struct server {
-        int lfd, port;
-        pthread_t acceptor;
-        pthread_t conns[MAX_CONNS];
-        size_t n_conns;
-        volatile bool stop;
-        pthread_mutex_t lock;
-        struct route routes[MAX_ROUTES];
-        size_t n_routes;
-        struct seen seen[MAX_REQUESTS];
-        size_t n_seen;
-        unsigned n_tls_hellos;
-} srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void route_add(const char *target, int status, const char *fixture_name, const char *inline_body) {
-        struct route *r;
-
-        pthread_mutex_lock(&srv.lock);
-        CU_ASSERT_FATAL(srv.n_routes < MAX_ROUTES);
-        r = &srv.routes[srv.n_routes++];
-        *r = (struct route) { .status = status };
-        snprintf(r->target, sizeof r->target, "%s", target);
-        pthread_mutex_unlock(&srv.lock);
-        if (fixture_name)
-                r->body = fixture(fixture_name, &r->len);
-        else {
-                r->body = strdup(inline_body ? inline_body : "");
-                r->len = strlen(r->body);
-        }
-}
-
-static void routes_reset(void) {
-        pthread_mutex_lock(&srv.lock);
-        for (size_t i = 0; i < srv.n_routes; i++)
-                free(srv.routes[i].body);
-        srv.n_routes = 0;
-        srv.n_seen = 0;
-        srv.n_tls_hellos = 0;
-        pthread_mutex_unlock(&srv.lock);
-}
-
-static size_t n_seen(void) {
-        size_t n;
-
-        pthread_mutex_lock(&srv.lock);
-        n = srv.n_seen;
-        pthread_mutex_unlock(&srv.lock);
-        return n;
-}
-
-static bool send_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-                if (k <= 0)
-                        return false;
-                p += k;
-                n -= (size_t) k;
-        }
-        return true;
-}
-
-static void header_value(const char *req, const char *name, char *out, size_t outsz) {
-        const char *p = req;
-        size_t nl = strlen(name);
-
-        out[0] = 0;
-        while ((p = strstr(p, "\r\n"))) {
-                p += 2;
-                if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-                        const char *v = p + nl + 1, *e;
-                        while (*v == ' ')
-                                v++;
-                        e = strstr(v, "\r\n");
-                        if (!e)
-                                e = v + strlen(v);      /* the last header */
-                        snprintf(out, outsz, "%.*s", (int) (e - v), v);
-                        return;
-                }
-        }
-}
-
-static void *conn_thread(void *arg) {
-        int fd = (int) (intptr_t) arg;
-        char buf[8192];
-        size_t have = 0;
-
-        for (;;) {
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                char *end, target[256] = "", tok[128], hdr[128], *head;
-                int status = 404, delay_ms = 0;
-                char *body = NULL;
-                struct seen s = {};
-                ssize_t k;
-
-                if (srv.stop)
-                        break;
-                end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
-                if (!end) {
-                        if (poll(&pfd, 1, 50) <= 0)
-                                continue;
-                        k = recv(fd, buf + have, sizeof buf - 1 - have, 0);
-                        if (k <= 0)
-                                break;
-                        if (have == 0 && buf[0] == 0x16) {
-                                /* a TLS ClientHello: answer in plain HTTP */
-                                pthread_mutex_lock(&srv.lock);
-                                srv.n_tls_hellos++;
-                                pthread_mutex_unlock(&srv.lock);
-                                send_all(fd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
-                                break;
-                        }
-                        have += (size_t) k;
-                        if (have >= sizeof buf - 1)
-                                break;
-                        continue;
-                }
-                *end = 0;
-                sscanf(buf, "GET %255s HTTP/1.1", target);
-                snprintf(s.target, sizeof s.target, "%s", target);
-                header_value(buf, "X-Vault-Token", tok, sizeof tok);
-                s.token_header = strstr(buf, "\r\nX-Vault-Token:") != NULL;
-                s.token_fake = strcmp(tok, FAKE_TOKEN) == 0;
-                s.token_file = strcmp(tok, FAKE_FILE_TOKEN) == 0;
-                explicit_bzero(tok, sizeof tok);
-                header_value(buf, "X-Vault-Request", hdr, sizeof hdr);
-                s.request_header = strcmp(hdr, "true") == 0;
-                header_value(buf, "X-Vault-Namespace", s.ns, sizeof s.ns);
-                header_value(buf, "Host", s.host, sizeof s.host);
-                /* drop this request from the buffer */
-                {
-                        size_t used = (size_t) (end + 4 - buf);
-                        memmove(buf, buf + used, have - used);
-                        have -= used;
-                }
-
-                pthread_mutex_lock(&srv.lock);
-                if (srv.n_seen < MAX_REQUESTS)
-                        srv.seen[srv.n_seen++] = s;
-                for (size_t i = 0; i < srv.n_routes; i++)
-                        if (strcmp(srv.routes[i].target, target) == 0)
-                                delay_ms = srv.routes[i].delay_ms;
-                pthread_mutex_unlock(&srv.lock);
-                if (delay_ms)
-                        usleep((useconds_t) delay_ms * 1000);
-                /* copied under the lock, after the delay: a test may reset
-                 * the routes meanwhile (and a forked child must not find a
-                 * copy in flight) */
-                pthread_mutex_lock(&srv.lock);
-                for (size_t i = 0; i < srv.n_routes; i++)
-                        if (strcmp(srv.routes[i].target, target) == 0) {
-                                status = srv.routes[i].status;
-                                free(body);
-                                body = strdup(srv.routes[i].body);
-                        }
-                pthread_mutex_unlock(&srv.lock);
-                if (!body && status == 404)
-                        body = strdup("{\"errors\":[\"no handler for route\"]}");
-                if (!body)
-                        break;
-                head = ve_asprintf("HTTP/1.1 %d X\r\nCache-Control: no-store\r\nContent-Type: application/json\r\n"
-                                   "Content-Length: %zu\r\n\r\n", status, strlen(body));
-                if (!head || !send_all(fd, head, strlen(head)) || !send_all(fd, body, strlen(body))) {
-                        free(head);
-                        free(body);
-                        break;
-                }
-                free(head);
-                free(body);
-        }
-        close(fd);
-        return NULL;
-}
-
-static void *acceptor_thread(void *arg) {
-        (void) arg;
-        while (!srv.stop) {
-                struct pollfd pfd = { .fd = srv.lfd, .events = POLLIN };
-                int fd;
-
-                if (poll(&pfd, 1, 50) <= 0)
-                        continue;
-                fd = accept(srv.lfd, NULL, NULL);
-                if (fd < 0)
-                        continue;
-                pthread_mutex_lock(&srv.lock);
-                if (srv.n_conns < MAX_CONNS &&
-                    pthread_create(&srv.conns[srv.n_conns], NULL, conn_thread, (void *) (intptr_t) fd) == 0)
-                        srv.n_conns++;
-                else
-                        close(fd);
-                pthread_mutex_unlock(&srv.lock);
-        }
-        return NULL;
-}
-
-static int server_start(void) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t al = sizeof a;
-
-        srv.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *) &a, sizeof a) < 0 || listen(srv.lfd, 16) < 0 ||
-            getsockname(srv.lfd, (struct sockaddr *) &a, &al) < 0)
-                return -1;
-        srv.port = ntohs(a.sin_port);
-        return pthread_create(&srv.acceptor, NULL, acceptor_thread, NULL) == 0 ? 0 : -1;
-}
-
-static void server_stop(void) {
-        srv.stop = true;
-        pthread_join(srv.acceptor, NULL);
-        for (size_t i = 0; i < srv.n_conns; i++)
-                pthread_join(srv.conns[i], NULL);
-        close(srv.lfd);
-        routes_reset();
+        httpd_route_add(&srv, target, status, fixture_name ? fixture(fixture_name, NULL) :
+                                                strdup(inline_body ? inline_body : ""));
 }
 
 /* ---- the client ---- */
@@ -846,7 +618,7 @@ static void test_client_auto_v2(void) {
         struct ve_secret *s;
         char *err;
 
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/secret/app/db", 200, "mounts-secret.json", NULL);
         route_add("/v1/sys/internal/ui/mounts/secret/app/other", 200, "mounts-secret.json", NULL);
         route_add("/v1/secret/data/app/db", 200, "kv2-read.json", NULL);
@@ -859,16 +631,16 @@ static void test_client_auto_v2(void) {
         CU_ASSERT_STRING_EQUAL(ve_secret_get(s, "password"), "v2");
         CU_ASSERT_EQUAL(s->version, 2);
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 2);   /* detection, then the read */
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);   /* detection, then the read */
 
         /* same mount: no new detection */
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_AUTO, "secret/app/db", &s, &err), 0);
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         expect_error(v, VE_KV_AUTO, "secret/app/gone", -ENOENT, "secret/app/gone: version 2 is deleted");
         expect_error(v, VE_KV_AUTO, "secret/app/burnt", -ENOENT, "secret/app/burnt: version 1 is destroyed");
         expect_error(v, VE_KV_AUTO, "secret/app/none", -ENOENT, "no secret at secret/app/none");
-        CU_ASSERT_EQUAL(n_seen(), 6);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 6);
 
         pthread_mutex_lock(&srv.lock);
         CU_ASSERT_STRING_EQUAL(srv.seen[0].target, "/v1/sys/internal/ui/mounts/secret/app/db");
@@ -890,7 +662,7 @@ static void test_client_auto_v1(void) {
         struct ve_secret *s;
         char *err;
 
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/kv1/app/db", 200, "mounts-kv1.json", NULL);
         route_add("/v1/kv1/app/db", 200, "kv1-read.json", NULL);
         route_add("/v1/kv1/app/none", 404, "errors-empty-404.json", NULL);
@@ -899,7 +671,7 @@ static void test_client_auto_v1(void) {
         CU_ASSERT_EQUAL(s->version, 0);
         ve_secret_free(s);
         expect_error(v, VE_KV_AUTO, "kv1/app/none", -ENOENT, "no secret at kv1/app/none");
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         pthread_mutex_lock(&srv.lock);
         CU_ASSERT_STRING_EQUAL(srv.seen[2].target, "/v1/kv1/app/none");
         CU_ASSERT_STRING_EQUAL(srv.seen[0].ns, "");
@@ -908,13 +680,13 @@ static void test_client_auto_v1(void) {
 
         /* a Vault without the endpoint (404): KV v1, as the vault CLI */
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/old/app/db", 200, "kv1-read.json", NULL);
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_AUTO, "old/app/db", &s, &err), 0);
         ve_secret_free(s);
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_AUTO, "old/app/db", &s, &err), 0);
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         ve_vault_free(v);
 }
 
@@ -928,16 +700,16 @@ static void test_client_fallback(void) {
 
         /* detection denied; the v2 read denied; the v1 read shows a v2 mount */
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/secret/app/db", 403, "permission-denied-403.json", NULL);
         route_add("/v1/secret/data/app/db", 403, "permission-denied-403.json", NULL);
         route_add("/v1/secret/app/db", 404, "kv2-versioned-warning-404.json", NULL);
         expect_error(v, VE_KV_AUTO, "secret/app/db", -EACCES, "permission denied on secret/app/db");
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         CU_ASSERT_PTR_NOT_NULL(strstr(log_lines, "cannot detect the KV version"));
         /* cached as v2: one request now */
         expect_error(v, VE_KV_AUTO, "secret/app/db", -EACCES, "permission denied on secret/app/db");
-        CU_ASSERT_EQUAL(n_seen(), 4);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 4);
         pthread_mutex_lock(&srv.lock);
         CU_ASSERT_STRING_EQUAL(srv.seen[1].target, "/v1/secret/data/app/db");
         CU_ASSERT_STRING_EQUAL(srv.seen[2].target, "/v1/secret/app/db");
@@ -947,51 +719,51 @@ static void test_client_fallback(void) {
 
         /* v2 404, v1 warning: a v2 mount, the secret is missing */
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/secret/app/db", 403, "preflight-403.json", NULL);
         route_add("/v1/secret/data/app/db", 404, "errors-empty-404.json", NULL);
         route_add("/v1/secret/app/db", 404, "kv2-versioned-warning-404.json", NULL);
         expect_error(v, VE_KV_AUTO, "secret/app/db", -ENOENT, "no secret at secret/app/db");
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         ve_vault_free(v);
 
         /* detection denied, the v2 read answers: v2, 2 requests, then 1 */
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/secret/app/db", 403, "preflight-403.json", NULL);
         route_add("/v1/secret/data/app/db", 200, "kv2-read.json", NULL);
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_AUTO, "secret/app/db", &s, &err), 0);
         CU_ASSERT_EQUAL(s->version, 2);
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_AUTO, "secret/app/db", &s, &err), 0);
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         ve_vault_free(v);
 
         /* detection denied, v2 404, v1 200: a v1 mount, then 1 request */
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/kv1/app/db", 403, "preflight-403.json", NULL);
         route_add("/v1/kv1/data/app/db", 404, "errors-empty-404.json", NULL);
         route_add("/v1/kv1/app/db", 200, "kv1-read.json", NULL);
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_AUTO, "kv1/app/db", &s, &err), 0);
         CU_ASSERT_STRING_EQUAL(ve_secret_get(s, "username"), "bob");
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_AUTO, "kv1/app/db", &s, &err), 0);
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 4);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 4);
         ve_vault_free(v);
 
         /* sealed during detection and the v2 read: the v2 answer, no v1 read */
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/secret/app/db", 503, "sealed-503.json", NULL);
         route_add("/v1/secret/data/app/db", 503, "sealed-503.json", NULL);
         expect_error(v, VE_KV_AUTO, "secret/app/db", -EAGAIN,
                      "Vault is sealed or unavailable (503) at secret/app/db: error performing token check: Vault is sealed");
-        CU_ASSERT_EQUAL(n_seen(), 2);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 2);
         ve_vault_free(v);
 
         ve_log_set(NULL, NULL, VE_LOG_ERROR);
@@ -1009,13 +781,13 @@ static void test_client_fallback_refused(void) {
          * data.metadata and take the mount for KV v2 with no v1 read */
         log_lines[0] = 0;
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/secret/app/db", 403, "preflight-403.json", NULL);
         route_add("/v1/secret/data/app/db", 404, NULL,
                   "{\"data\":{\"data\":null,\"metadata\":{\"version\":3,\"destroyed\":false}},\"data\":null}");
         route_add("/v1/secret/app/db", 404, "kv2-versioned-warning-404.json", NULL);
         expect_error(v, VE_KV_AUTO, "secret/app/db", -ENOENT, "no secret at secret/app/db");
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         CU_ASSERT_PTR_NOT_NULL(strstr(log_lines, "secret/app/db: the answer from Vault (HTTP 404) tells nothing about "
                                                  "the KV version: key \"data\" appears twice in one object of the "
                                                  "answer from Vault"));
@@ -1025,17 +797,17 @@ static void test_client_fallback_refused(void) {
          * alone would take it for a KV v1 mount's and cache that */
         log_lines[0] = 0;
         v = client(FAKE_TOKEN, NULL);
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/kv/app/db", 403, "preflight-403.json", NULL);
         route_add("/v1/kv/data/app/db", 404, "errors-empty-404.json", NULL);
         route_add("/v1/kv/app/db", 404, NULL, "{\"errors\":[]} x");
         expect_error(v, VE_KV_AUTO, "kv/app/db", -ENOENT, "no secret at kv/app/db");
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         CU_ASSERT_PTR_NOT_NULL(strstr(log_lines, "kv/app/db: the answer from Vault (HTTP 404) tells nothing about "
                                                  "the KV version: malformed JSON from Vault"));
         /* not cached: the next read detects again (3 requests, not 1) */
         expect_error(v, VE_KV_AUTO, "kv/app/db", -ENOENT, "no secret at kv/app/db");
-        CU_ASSERT_EQUAL(n_seen(), 6);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 6);
         ve_vault_free(v);
 
         ve_log_set(NULL, NULL, VE_LOG_ERROR);
@@ -1046,7 +818,7 @@ static void test_client_status(void) {
         struct ve_secret *s;
         char *err;
 
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/kv1/sealed", 503, "sealed-503.json", NULL);
         route_add("/v1/kv1/limited", 429, "rate-limited-429.json", NULL);
         route_add("/v1/kv1/agent", 412, "missing-request-header-412.json", NULL);
@@ -1105,7 +877,7 @@ static void test_client_token(void) {
         char *err = NULL;
         int fd;
 
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/kv1/denied", 403, "permission-denied-403.json", NULL);
 
         /* no token at all: no header; the 403 hints at the token */
@@ -1148,7 +920,7 @@ static void test_client_token(void) {
         CU_ASSERT_EQUAL_FATAL(ve_vault_new(&st, &v, &err), 0);
         expect_error(v, VE_KV_1, "kv1/denied", -EACCES, NULL);
         ve_vault_free(v);
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         free(st.addr);
 }
 
@@ -1214,7 +986,7 @@ static void test_client_network(void) {
 
         /* https with VAULT_TLS_SERVER_NAME: the connection goes to the
          * address (CONNECT_TO), which speaks plain HTTP: a TLS error */
-        routes_reset();
+        httpd_reset(&srv);
         st.addr = expect = ve_asprintf("https://127.0.0.1:%d", srv.port);
         st.tls_server_name = "vault.example";
         CU_ASSERT_EQUAL_FATAL(ve_vault_new(&st, &v, &err), 0);
@@ -1235,7 +1007,7 @@ static void test_client_network(void) {
         st.tls_server_name = NULL;
 
         /* too large, and too slow */
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/kv1/big", 200, NULL, NULL);
         route_add("/v1/kv1/slow", 200, "kv1-read.json", NULL);
         pthread_mutex_lock(&srv.lock);
@@ -1282,7 +1054,7 @@ static void test_client_fork(void) {
         struct ve_secret *s;
         char *err;
 
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/kv1/app/db", 200, "kv1-read.json", NULL);
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_1, "kv1/app/db", &s, &err), 0);
         ve_secret_free(s);
@@ -1295,7 +1067,7 @@ static void test_client_fork(void) {
         /* the parent's connection still works */
         CU_ASSERT_EQUAL(read_ref(v, VE_KV_1, "kv1/app/db", &s, &err), 0);
         ve_secret_free(s);
-        CU_ASSERT_EQUAL(n_seen(), 3);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 3);
         ve_vault_free(v);
 }
 
@@ -1305,7 +1077,7 @@ static void test_client_versions(void) {
         struct ve_secret *s = NULL;
         char *err = NULL;
 
-        routes_reset();
+        httpd_reset(&srv);
         route_add("/v1/sys/internal/ui/mounts/secret/app/db", 200, "mounts-secret.json", NULL);
         route_add("/v1/sys/internal/ui/mounts/kv1/app/db", 200, "mounts-kv1.json", NULL);
         route_add("/v1/secret/data/app/db?version=1", 200, "kv2-read-v1.json", NULL);
@@ -1344,14 +1116,14 @@ static void test_client_versions(void) {
         CU_ASSERT_EQUAL(ve_vault_read(v, &ref, &s, &err), -EINVAL);
         CU_ASSERT_STRING_EQUAL(err, "kv1/app/db@3: a version needs a KV v2 mount, and kv1/ is not one");
         free(err);
-        CU_ASSERT_EQUAL(n_seen(), 5);   /* detection, not the read */
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 5);   /* detection, not the read */
         /* kv1: forced: no request at all */
         err = NULL;
         ref.kv = VE_KV_1;
         CU_ASSERT_EQUAL(ve_vault_read(v, &ref, &s, &err), -EINVAL);
         CU_ASSERT_STRING_EQUAL(err, "kv1/app/db@3: a version needs a KV v2 mount, and kv1/ is not one");
         free(err);
-        CU_ASSERT_EQUAL(n_seen(), 5);
+        CU_ASSERT_EQUAL(httpd_n_seen(&srv), 5);
         ve_vault_free(v);
 }
 
@@ -1622,12 +1394,12 @@ int main(void) {
         };
         int status;
 
-        if (server_start() < 0) {
+        if (httpd_start(&srv) < 0) {
                 fprintf(stderr, "cannot listen on 127.0.0.1: the client tests cannot run\n");
                 return 1;
         }
         status = unit_run(suites, 2);
-        server_stop();
+        httpd_stop(&srv);
         curl_global_cleanup();
         return status;
 }
