@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading secrets: KV v1 and v2, the KV version of each mount, and what
- * Vault's answers mean. The transport is http.c, the token auth.c.
+ * Vault's answers mean. The transport is lib/transport, the token lib/auth.
  *
  * Locking: v->lock guards the mount cache only, for one look-up or update
  * at a time, never across a request. Two threads reading secrets of a mount

@@ -156,7 +156,7 @@ check "SSLKEYLOGFILE: value read over TLS; the program itself still sees the var
 check "SSLKEYLOGFILE: no key material written" test ! -s "$VE_TMP/keylog"
 check "SSLKEYLOGFILE: no key log file written" test ! -e "$VE_TMP/keylog"
 # The CLI has no guard: libcurl opens the file at start-up, but the TLS
-# contexts of lib/transport/http.c lose libcurl's key-log callback, so nothing is
+# contexts of lib/transport/http_handle.c lose libcurl's key-log callback, so nothing is
 # written (what a program that set up libcurl with a key log gets too).
 rm -f "$VE_TMP/keylog"
 s=0
