@@ -85,6 +85,16 @@ static int json_seconds(const cJSON *block, const char *name, const char *key, u
         return 0;
 }
 
+/* Vault's answer as JSON, through the checked parser; an empty answer is
+ * -EPROTO with a reason. */
+static int parse_body(const char *body, size_t len, cJSON **ret_root, char **ret_why) {
+        if (!body) {
+                ve_set_error(ret_why, strdup("no answer from Vault"));
+                return -EPROTO;
+        }
+        return ve_vault_parse_json(body, len, ret_root, ret_why);
+}
+
 int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_auth_grant *ret, char **ret_why) {
         const char *name = lookup ? "data" : "auth", *token = NULL;
         struct ve_auth_grant g = {};
@@ -93,11 +103,7 @@ int ve_auth_parse_grant(const char *body, size_t len, bool lookup, struct ve_aut
         char *field = NULL;
         int r;
 
-        if (!body) {
-                ve_set_error(ret_why, strdup("no answer from Vault"));
-                return -EPROTO;
-        }
-        r = ve_vault_parse_json(body, len, &root, ret_why);
+        r = parse_body(body, len, &root, ret_why);
         if (r < 0)
                 return r;
         block = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, name) : NULL;
@@ -158,11 +164,7 @@ int ve_auth_parse_data_string(const char *body, size_t len, const char *key, cha
         char *name, *s;
         int r;
 
-        if (!body) {
-                ve_set_error(ret_why, strdup("no answer from Vault"));
-                return -EPROTO;
-        }
-        r = ve_vault_parse_json(body, len, &root, ret_why);
+        r = parse_body(body, len, &root, ret_why);
         if (r < 0)
                 return r;
         name = ve_asprintf("data.%s", key);

@@ -10,6 +10,19 @@
 #include "log.h"
 #include "util.h"
 
+/* The grant of a lookup-self or renew-self answer names the token we asked
+ * about: keep our own copy of it (data.id may be absent, e.g. behind an
+ * agent). On -ENOMEM the grant is released. */
+static int grant_keep_token(struct ve_auth_grant *g, const char *token) {
+        ve_auth_secret_free(g->token);
+        g->token = ve_auth_secret_dup(token);
+        if (!g->token) {
+                ve_auth_grant_done(g);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* GET auth/token/lookup-self with token: 0 and its TTL when Vault accepts
  * it; -EACCES when it does not; or the transport's error, or -EIO, -EAGAIN,
  * -EPROTO, with a one-line reason in *ret_error (may be NULL). */
@@ -38,14 +51,9 @@ int ve_auth_lookup_self(struct ve_auth *a, const char *token, struct ve_auth_gra
                 ve_set_error(ret_error, err);
                 goto out;
         }
-        /* Keep our copy; data.id may be absent (e.g. behind an agent). */
-        ve_auth_secret_free(g.token);
-        g.token = ve_auth_secret_dup(token);
-        if (!g.token) {
-                r = -ENOMEM;
-                goto out;
-        }
-        *ret = g;
+        r = grant_keep_token(&g, token);
+        if (r == 0)
+                *ret = g;
 out:
         ve_http_response_done(&resp);
         return r;
@@ -156,13 +164,9 @@ int ve_auth_renew_self(struct ve_auth *a, const char *token, struct ve_auth_gran
                 free(why);
                 goto out;
         }
-        ve_auth_secret_free(g.token);
-        g.token = ve_auth_secret_dup(token);
-        if (!g.token) {
-                r = -ENOMEM;
-                goto out;
-        }
-        *ret = g;
+        r = grant_keep_token(&g, token);
+        if (r == 0)
+                *ret = g;
 out:
         ve_http_response_done(&resp);
         return r;
