@@ -129,20 +129,39 @@ static int vault_renew(void *userdata, const struct ve_ref *ref, const char *lea
         return ve_vault_renew(userdata, ref, lease_id, increment_s, ret_lease, ret_error);
 }
 
-int cli_resolver_open(const char *map_opt, struct cli_resolver *ret) {
+static int vault_new(struct ve_settings *s, struct ve_vault **ret_vault) {
+        char *err = NULL;
+
+        if (ve_vault_new(s, ret_vault, &err) < 0) {
+                cli_error("Vault client: %s", err ? err : "cannot be created");
+                free(err);
+                return VE_EX_CONFIG;
+        }
+        return 0;
+}
+
+static void report(enum cli_report how, struct cli_resolver *c) {
+        if (how == CLI_REPORT_LIB) {
+                if (cli_quiet)
+                        cli_log_level(VE_LOG_ERROR);
+                return;
+        }
+        if (how == CLI_REPORT_OWN_ONLY && c->settings->log_level <= VE_LOG_WARN)
+                cli_log_level(VE_LOG_ERROR);
+        ve_resolver_set_report_missing(c->resolver, false);
+}
+
+int cli_resolver_open(const char *map_opt, enum cli_report how, struct cli_resolver *ret) {
         struct cli_resolver c = { 0 };
         struct ve_map *map;
-        char *err = NULL;
         int k;
 
         if ((k = cli_load(map_opt, &c.settings, &map)) != 0)
                 return k;
-        if (ve_vault_new(c.settings, &c.vault, &err) < 0) {
-                cli_error("Vault client: %s", err ? err : "cannot be created");
-                free(err);
+        if ((k = vault_new(c.settings, &c.vault)) != 0) {
                 ve_map_free(map);
                 ve_settings_free(c.settings);
-                return VE_EX_CONFIG;
+                return k;
         }
         /* On the heap: the resolver keeps the pointer, and *ret is a copy. */
         c.source = calloc(1, sizeof *c.source);
@@ -155,6 +174,7 @@ int cli_resolver_open(const char *map_opt, struct cli_resolver *ret) {
         c.source->userdata = c.vault;
         if (ve_resolver_new(map, c.settings, c.source, (ve_getenv_fn) getenv, &c.resolver) < 0)
                 goto fail;
+        report(how, &c);
         *ret = c;
         return 0;
 fail:
@@ -184,16 +204,13 @@ void cli_resolver_close(struct cli_resolver *c, bool revoke_leases) {
 int cli_vault_open(struct ve_settings **ret_settings, struct ve_vault **ret_vault) {
         struct ve_settings *s;
         struct ve_vault *v;
-        char *err = NULL;
         int k;
 
         if ((k = settings_load(&s)) != 0)
                 return k;
-        if (ve_vault_new(s, &v, &err) < 0) {
-                cli_error("Vault client: %s", err ? err : "cannot be created");
-                free(err);
+        if ((k = vault_new(s, &v)) != 0) {
                 ve_settings_free(s);
-                return VE_EX_CONFIG;
+                return k;
         }
         *ret_settings = s;
         *ret_vault = v;

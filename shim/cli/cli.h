@@ -52,6 +52,32 @@ bool cli_colour(void);
  * on stderr. Returns CLI_EX_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One option of a subcommand. A val below CLI_LONG_ONLY is also its short
+ * form (-m); long-only options use CLI_LONG_ONLY + n. CLI_FLAG sets the
+ * bool at target; CLI_ARG the const char * at target; CLI_LIST appends to
+ * the struct cli_list at target, whose v has room for argc entries. */
+#define CLI_LONG_ONLY 0x100
+enum cli_option_kind { CLI_FLAG, CLI_ARG, CLI_LIST };
+struct cli_option {
+        const char *name;
+        int val;
+        enum cli_option_kind kind;
+        void *target;
+};
+struct cli_list {
+        char **v;
+        size_t n;
+};
+
+/* Parses the options of subcommand cmd (argv[0]) against opts (ended by an
+ * entry whose name is NULL) and -q/--quiet, -h/--help, which every
+ * subcommand takes. -1, with *ret_next the index of the first operand, when
+ * the caller goes on; else the exit status to return: help()'s after
+ * --help, CLI_EX_USAGE after a bad option. command: stop at the first
+ * operand (exec, learn: COMMAND keeps its own flags). */
+int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_option *opts, bool command,
+                      int (*help)(void), int *ret_next);
+
 /* Sets how much of lib's log reaches stderr (the level cli_load set from
  * VAULTENV_LOG, at least warn, until changed). */
 void cli_log_level(enum ve_log_level max_level);
@@ -61,6 +87,13 @@ void cli_log_level(enum ve_log_level max_level);
  * (at least warn). On failure the error is printed and VE_EX_CONFIG is
  * returned; 0 on success. */
 int cli_load(const char *map_opt, struct ve_settings **ret_settings, struct ve_map **ret_map);
+
+/* Who tells the user about a name without a value. CLI_REPORT_LIB: lib
+ * warns, as in the shim (--quiet keeps only errors). CLI_REPORT_OWN: the
+ * subcommand's own line, lib's other warnings stay. CLI_REPORT_OWN_ONLY:
+ * the subcommand's own line per name says what lib's warnings would, so
+ * these show only at VAULTENV_LOG=info or debug. */
+enum cli_report { CLI_REPORT_LIB, CLI_REPORT_OWN, CLI_REPORT_OWN_ONLY };
 
 /* A resolver over the mapping with a Vault client (settings from the
  * environment, as the shim would see them). 0, or an exit status after
@@ -73,7 +106,7 @@ struct cli_resolver {
         struct ve_source *source;       /* heap: the resolver keeps a pointer to it */
         struct ve_resolver *resolver;
 };
-int cli_resolver_open(const char *map_opt, struct cli_resolver *ret);
+int cli_resolver_open(const char *map_opt, enum cli_report report, struct cli_resolver *ret);
 void cli_resolver_close(struct cli_resolver *c, bool revoke_leases);
 
 /* Only a Vault client (rotate, migrate): 0 or an exit status. */

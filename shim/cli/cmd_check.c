@@ -3,7 +3,6 @@
  * shim would and says, per name, where its value comes from or why there
  * is none. Never a value: only statuses, paths, versions and reasons. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,48 +259,25 @@ static bool check_bulk(struct cli_resolver *c, struct report *o, size_t i) {
 }
 
 int cmd_check(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "map", required_argument, NULL, 'm' },
-                { "json", no_argument, NULL, 'j' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         struct report o = {};
         const struct ve_map *map;
         const char *map_opt = NULL;
         struct cli_resolver c;
         cJSON *doc = NULL;
         bool failed = false;
-        int opt, k, status;
+        int next, k, status;
+        const struct cli_option opts[] = {
+                { "map", 'm', CLI_ARG, &map_opt },
+                { "json", 'j', CLI_FLAG, &o.json },
+                {},
+        };
 
-        optind = 0;
-        while ((opt = getopt_long(argc, argv, "m:jqh", opts, NULL)) >= 0)
-                switch (opt) {
-                case 'm':
-                        map_opt = optarg;
-                        break;
-                case 'j':
-                        o.json = true;
-                        break;
-                case 'q':
-                        cli_quiet = true;
-                        break;
-                case 'h':
-                        return help();
-                default:
-                        return cli_usage_error("check", "bad option");
-                }
-        if (argc != optind)
-                return cli_usage_error("check", "unexpected argument \"%s\"", argv[optind]);
-        if ((k = cli_resolver_open(map_opt, &c)) != 0)
+        if ((k = cli_parse_options("check", argc, argv, opts, false, help, &next)) >= 0)
                 return k;
-        /* Each name's line says what lib's warnings would (VAULTENV_LOG=info
-         * or debug still shows lib's messages). */
-        if (c.settings->log_level <= VE_LOG_WARN)
-                cli_log_level(VE_LOG_ERROR);
-        /* Each name's own line says why it has no value. */
-        ve_resolver_set_report_missing(c.resolver, false);
+        if (argc != next)
+                return cli_usage_error("check", "unexpected argument \"%s\"", argv[next]);
+        if ((k = cli_resolver_open(map_opt, CLI_REPORT_OWN_ONLY, &c)) != 0)
+                return k;
         if (o.json) {
                 doc = cJSON_CreateObject();
                 o.names = cJSON_CreateArray();

@@ -10,7 +10,6 @@
  * marked inherit are put there too, as a parent under the shim passes them
  * to its children, and a program the shim cannot serve is named. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,12 +158,10 @@ static int exec_env(const char *map_opt, char **argv) {
         size_t n_passed = 0;
         int k, status = 0;
 
-        if ((k = cli_resolver_open(map_opt, &c)) != 0)
-                return k;
         /* lib warns, as in the shim, when a name falls back or has no
-         * value; --quiet keeps only errors. */
-        if (cli_quiet)
-                cli_log_level(VE_LOG_ERROR);
+         * value. */
+        if ((k = cli_resolver_open(map_opt, CLI_REPORT_LIB, &c)) != 0)
+                return k;
         map = ve_resolver_map(c.resolver);
 
         /* vault: references already in the environment */
@@ -240,10 +237,8 @@ static int pass_inherited(void) {
         size_t n_passed = 0;
         int k, status = 0;
 
-        if ((k = cli_resolver_open(NULL, &c)) != 0)
+        if ((k = cli_resolver_open(NULL, CLI_REPORT_LIB, &c)) != 0)
                 return k;
-        if (cli_quiet)
-                cli_log_level(VE_LOG_ERROR);
         for (size_t i = 0; i < ve_resolver_count(c.resolver); i++) {
                 struct ve_entry *e = ve_resolver_entry(c.resolver, i);
 
@@ -302,43 +297,23 @@ static void say_unreachable(const char *command) {
 }
 
 int cmd_exec(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "map", required_argument, NULL, 'm' },
-                { "eager", no_argument, NULL, 'E' },
-                { "env", no_argument, NULL, 'e' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
+        enum { OPT_EAGER = CLI_LONG_ONLY, OPT_ENV };
         const char *map_opt = NULL;
         struct ve_settings *s;
         struct ve_map *map;
         bool eager = false, env = false, inherit = false, needs_shim = false;
-        int c, k;
+        int next, k;
+        const struct cli_option opts[] = {
+                { "map", 'm', CLI_ARG, &map_opt },
+                { "eager", OPT_EAGER, CLI_FLAG, &eager },
+                { "env", OPT_ENV, CLI_FLAG, &env },
+                {},
+        };
 
-        optind = 0;
-        /* "+": stop at the first non-option, so COMMAND keeps its own flags. */
-        while ((c = getopt_long(argc, argv, "+m:qh", opts, NULL)) >= 0)
-                switch (c) {
-                case 'm':
-                        map_opt = optarg;
-                        break;
-                case 'E':
-                        eager = true;
-                        break;
-                case 'e':
-                        env = true;
-                        break;
-                case 'q':
-                        cli_quiet = true;
-                        break;
-                case 'h':
-                        return help();
-                default:
-                        return cli_usage_error("exec", "bad option");
-                }
-        argc -= optind;
-        argv += optind;
+        if ((k = cli_parse_options("exec", argc, argv, opts, true, help, &next)) >= 0)
+                return k;
+        argc -= next;
+        argv += next;
         if (argc < 1)
                 return cli_usage_error("exec", "missing COMMAND");
         if (eager && env)

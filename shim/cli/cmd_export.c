@@ -4,7 +4,6 @@
  * JSON (lib/tools/export.c). With get, the subcommand whose job is to print
  * values: on stdout only. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,75 +88,24 @@ fail:
         return -ENOMEM;
 }
 
-int cmd_export(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "map", required_argument, NULL, 'm' },
-                { "format", required_argument, NULL, 'f' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        enum ve_export_format format = VE_EXPORT_SH;
-        const char *map_opt = NULL, **names = NULL, **out_names = NULL, **out_values = NULL;
-        char ***bulk = NULL, *text = NULL;
-        size_t n = 0, n_bulk = 0, n_out = 0, bad = 0;
-        struct cli_resolver c;
-        int o, k, status = 0;
+/* Resolves names[0..n): each value into out_names/out_values (room for n),
+ * their count in *ret_n. 0, or an exit status after printing why: a
+ * required name without a value (nothing is to be printed then: an eval of
+ * half the names would start the program without a secret). */
+static int resolve_all(struct cli_resolver *c, const char **names, size_t n, const char **out_names,
+                       const char **out_values, size_t *ret_n) {
+        size_t n_out = 0;
+        int k, status = 0;
 
-        optind = 0;
-        while ((o = getopt_long(argc, argv, "m:f:qh", opts, NULL)) >= 0)
-                switch (o) {
-                case 'm':
-                        map_opt = optarg;
-                        break;
-                case 'f':
-                        if (ve_export_format_parse(optarg, &format) < 0)
-                                return cli_usage_error("export", "unknown format \"%s\" (sh, dotenv or json)",
-                                                       optarg);
-                        break;
-                case 'q':
-                        cli_quiet = true;
-                        break;
-                case 'h':
-                        return help();
-                default:
-                        return cli_usage_error("export", "bad option");
-                }
-        if (argc != optind)
-                return cli_usage_error("export", "unexpected argument \"%s\"", argv[optind]);
-        if ((k = cli_resolver_open(map_opt, &c)) != 0)
-                return k;
-        /* The status line of a name left out says what lib's warning
-         * would (and --quiet silences it); VAULTENV_LOG=info or debug
-         * still shows lib's messages. */
-        if (c.settings->log_level <= VE_LOG_WARN)
-                cli_log_level(VE_LOG_ERROR);
-        /* Each name's own line says why it has no value. */
-        ve_resolver_set_report_missing(c.resolver, false);
-
-        if (collect_names(&c, &names, &n, &bulk, &n_bulk) < 0) {
-                cli_error("out of memory");
-                status = CLI_EX_FAIL;
-                goto out;
-        }
-        out_names = calloc(n ? n : 1, sizeof *out_names);
-        out_values = calloc(n ? n : 1, sizeof *out_values);
-        if (!out_names || !out_values) {
-                cli_error("out of memory");
-                status = CLI_EX_FAIL;
-                goto out;
-        }
         for (size_t i = 0; i < n; i++) {
-                struct ve_entry *e = ve_resolver_find(c.resolver, names[i]);
+                struct ve_entry *e = ve_resolver_find(c->resolver, names[i]);
                 const char *value = NULL;
                 char *reason = NULL;
 
                 if (!e)
                         continue;
-                k = ve_resolve(c.resolver, e, &value, NULL, &reason);
+                k = ve_resolve(c->resolver, e, &value, NULL, &reason);
                 if (k == -ENOENT) {
-                        /* Nothing is printed: an eval of half the names
-                         * would start the program without a secret. */
                         cli_error("%s: required variable is missing: %s", names[i], reason);
                         status = VE_EX_CONFIG;
                 } else if (k < 0) {
@@ -167,35 +115,79 @@ int cmd_export(int argc, char **argv) {
                         out_names[n_out] = names[i];
                         out_values[n_out++] = value;
                 } else {
-                        char *why = ve_entry_vault_reason(c.resolver, e);
+                        char *why = ve_entry_vault_reason(c->resolver, e);
 
                         cli_status("%s has no value, left out (vault: %s)", names[i], why ? why : "no value");
                         free(why);
                 }
                 free(reason);
         }
-        if (status != 0)
-                goto out;
+        *ret_n = n_out;
+        return status;
+}
 
-        k = ve_export_render(format, out_names, out_values, n_out, &text, &bad);
+/* Prints the n values in format on stdout: 0 or an exit status. */
+static int print(enum ve_export_format format, const char **names, const char **values, size_t n) {
+        char *text = NULL;
+        size_t bad = 0;
+        int k, status = 0;
+
+        k = ve_export_render(format, names, values, n, &text, &bad);
         if (k == -EILSEQ) {
                 cli_error("%s: the value is not valid UTF-8, which JSON cannot carry (use --format sh or dotenv)",
-                          out_names[bad]);
-                status = CLI_EX_FAIL;
-                goto out;
+                          names[bad]);
+                return CLI_EX_FAIL;
         }
         if (k < 0) {
                 cli_error("%s", strerror(-k));
-                status = CLI_EX_FAIL;
-                goto out;
+                return CLI_EX_FAIL;
         }
         if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
                 cli_error("cannot write to standard output: %s", strerror(errno));
                 status = CLI_EX_FAIL;
         } else
-                cli_status("exported %zu name%s", n_out, n_out == 1 ? "" : "s");
-out:
+                cli_status("exported %zu name%s", n, n == 1 ? "" : "s");
         ve_erase_free(text);
+        return status;
+}
+
+int cmd_export(int argc, char **argv) {
+        enum ve_export_format format = VE_EXPORT_SH;
+        const char *map_opt = NULL, *format_opt = NULL, **names = NULL, **out_names = NULL, **out_values = NULL;
+        char ***bulk = NULL;
+        size_t n = 0, n_bulk = 0, n_out = 0;
+        struct cli_resolver c;
+        int next, k, status = CLI_EX_FAIL;
+        const struct cli_option opts[] = {
+                { "map", 'm', CLI_ARG, &map_opt },
+                { "format", 'f', CLI_ARG, &format_opt },
+                {},
+        };
+
+        if ((k = cli_parse_options("export", argc, argv, opts, false, help, &next)) >= 0)
+                return k;
+        if (format_opt && ve_export_format_parse(format_opt, &format) < 0)
+                return cli_usage_error("export", "unknown format \"%s\" (sh, dotenv or json)", format_opt);
+        if (argc != next)
+                return cli_usage_error("export", "unexpected argument \"%s\"", argv[next]);
+        /* The status line of a name left out says what lib's warning would
+         * (and --quiet silences it). */
+        if ((k = cli_resolver_open(map_opt, CLI_REPORT_OWN_ONLY, &c)) != 0)
+                return k;
+
+        if (collect_names(&c, &names, &n, &bulk, &n_bulk) < 0)
+                goto nomem;
+        out_names = calloc(n ? n : 1, sizeof *out_names);
+        out_values = calloc(n ? n : 1, sizeof *out_values);
+        if (!out_names || !out_values)
+                goto nomem;
+        status = resolve_all(&c, names, n, out_names, out_values, &n_out);
+        if (status == 0)
+                status = print(format, out_names, out_values, n_out);
+        goto out;
+nomem:
+        cli_error("out of memory");
+out:
         free(out_names);
         free(out_values);
         free(names);

@@ -4,7 +4,6 @@
  * rule), or, when not mapped, a variable of this environment whose value is
  * a vault: reference: get prints what the shim would serve a program for it. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,58 +25,43 @@ static int help(void) {
 }
 
 int cmd_get(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "map", required_argument, NULL, 'm' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        const char *map_opt = NULL, *value;
+        const char *map_opt = NULL, *name, *value;
         struct cli_resolver c;
         struct ve_entry *e;
         char *reason = NULL;
-        int o, k, status = 0;
+        int next, k, status = 0;
+        const struct cli_option opts[] = {
+                { "map", 'm', CLI_ARG, &map_opt },
+                {},
+        };
 
-        optind = 0;
-        while ((o = getopt_long(argc, argv, "m:qh", opts, NULL)) >= 0)
-                switch (o) {
-                case 'm':
-                        map_opt = optarg;
-                        break;
-                case 'q':
-                        cli_quiet = true;
-                        break;
-                case 'h':
-                        return help();
-                default:
-                        return cli_usage_error("get", "bad option");
-                }
-        if (argc - optind != 1)
-                return cli_usage_error("get", "expected one NAME");
-        if ((k = cli_resolver_open(map_opt, &c)) != 0)
+        if ((k = cli_parse_options("get", argc, argv, opts, false, help, &next)) >= 0)
                 return k;
-        /* Each name's own line says why it has no value. */
-        ve_resolver_set_report_missing(c.resolver, false);
-        e = ve_resolver_find(c.resolver, argv[optind]);
-        if (!e && ve_value_is_reference(getenv(argv[optind]))) {
+        if (argc - next != 1)
+                return cli_usage_error("get", "expected one NAME");
+        name = argv[next];
+        if ((k = cli_resolver_open(map_opt, CLI_REPORT_OWN, &c)) != 0)
+                return k;
+        e = ve_resolver_find(c.resolver, name);
+        if (!e && ve_value_is_reference(getenv(name))) {
                 /* As the shim: the secret, never the reference text. */
                 value = NULL;
-                k = ve_resolve_reference(c.resolver, argv[optind], getenv(argv[optind]), &value, NULL);
+                k = ve_resolve_reference(c.resolver, name, getenv(name), &value, NULL);
                 if (k < 0 || !value) {
-                        cli_error("%s: the vault: reference in the environment gives no value", argv[optind]);
+                        cli_error("%s: the vault: reference in the environment gives no value", name);
                         status = CLI_EX_FAIL;
                 } else if (printf("%s\n", value) < 0 || fflush(stdout) != 0)
                         status = CLI_EX_FAIL;
         } else if (!e) {
-                cli_error("%s is not mapped in %s", argv[optind], c.settings->map_path);
+                cli_error("%s is not mapped in %s", name, c.settings->map_path);
                 status = CLI_EX_FAIL;
         } else {
                 k = ve_resolve(c.resolver, e, &value, NULL, &reason);
                 if (k == -ENOENT) {
-                        cli_error("%s: required variable is missing: %s", argv[optind], reason);
+                        cli_error("%s: required variable is missing: %s", name, reason);
                         status = VE_EX_CONFIG;
                 } else if (k < 0 || !value) {
-                        cli_error("%s: no value", argv[optind]);
+                        cli_error("%s: no value", name);
                         status = CLI_EX_FAIL;
                 } else if (printf("%s\n", value) < 0 || fflush(stdout) != 0)
                         status = CLI_EX_FAIL;

@@ -10,7 +10,6 @@
  * written. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -169,39 +168,21 @@ static int write_skeleton(const char *out, bool force, const char *text) {
 }
 
 int cmd_learn(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "output", required_argument, NULL, 'o' },
-                { "force", no_argument, NULL, 'f' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         const char *out = NULL;
         char *records_path = NULL, *records = NULL, *text = NULL, *command = NULL;
         size_t len = 0, n_names = 0, n_secret = 0;
         bool force = false;
-        int c, k, status;
+        int next, k, status;
+        const struct cli_option opts[] = {
+                { "output", 'o', CLI_ARG, &out },
+                { "force", 'f', CLI_FLAG, &force },
+                {},
+        };
 
-        optind = 0;
-        /* "+": stop at the first non-option, so COMMAND keeps its own flags. */
-        while ((c = getopt_long(argc, argv, "+o:fqh", opts, NULL)) >= 0)
-                switch (c) {
-                case 'o':
-                        out = optarg;
-                        break;
-                case 'f':
-                        force = true;
-                        break;
-                case 'q':
-                        cli_quiet = true;
-                        break;
-                case 'h':
-                        return help();
-                default:
-                        return cli_usage_error("learn", "bad option");
-                }
-        argc -= optind;
-        argv += optind;
+        if ((k = cli_parse_options("learn", argc, argv, opts, true, help, &next)) >= 0)
+                return k;
+        argc -= next;
+        argv += next;
         if (argc < 1)
                 return cli_usage_error("learn", "missing COMMAND");
         if (out && !*out)

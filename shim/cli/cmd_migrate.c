@@ -11,7 +11,6 @@
  *      merge with check-and-set on the version read), read it back;
  *   5. write the mapping file, then replace the .env (both atomically). */
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -87,104 +86,55 @@ static const char *base_name(const char *p) {
         return s ? s + 1 : p;
 }
 
-int cmd_migrate(int argc, char **argv) {
-        enum { OPT_MOUNT = 0x100, OPT_PREFIX, OPT_PATTERN, OPT_FORCE };
-        static const struct option opts[] = {
-                { "mount", required_argument, NULL, OPT_MOUNT },
-                { "prefix", required_argument, NULL, OPT_PREFIX },
-                { "pattern", required_argument, NULL, OPT_PATTERN },
-                { "output", required_argument, NULL, 'o' },
-                { "dry-run", no_argument, NULL, 'n' },
-                { "force", no_argument, NULL, OPT_FORCE },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        const char *mount = DEFAULT_MOUNT, *prefix_opt = NULL, *map_opt = NULL, *dotenv;
-        struct ve_migrate_options mo = {};
-        struct ve_migrate_plan *plan = NULL;
-        struct ve_settings *settings = NULL;
-        struct ve_vault *vault = NULL;
-        struct ve_dotenv *d = NULL;
-        char **patterns = NULL, *prefix = NULL, *map_path = NULL, *err = NULL, *text = NULL, *env_real = NULL;
-        size_t n_patterns = 0;
-        bool dry_run = false, force = false;
-        struct stat st;
-        long version = 0;
-        int o, r, kv = 0, status = CLI_EX_FAIL;
+/* What migrate works on, from its options to the plan. */
+struct migrate {
+        const char *mount, *prefix_opt, *map_opt, *dotenv;
+        struct cli_list patterns;
+        bool dry_run, force;
+        struct ve_dotenv *d;
+        char *prefix, *map_path;
+        struct ve_migrate_plan *plan;
+};
 
-        patterns = calloc((size_t) argc + 1, sizeof *patterns);
-        if (!patterns) {
-                cli_error("out of memory");
-                return CLI_EX_FAIL;
-        }
-        optind = 0;
-        while ((o = getopt_long(argc, argv, "o:nqh", opts, NULL)) >= 0)
-                switch (o) {
-                case OPT_MOUNT:
-                        mount = optarg;
-                        break;
-                case OPT_PREFIX:
-                        prefix_opt = optarg;
-                        break;
-                case OPT_PATTERN:
-                        patterns[n_patterns++] = optarg;
-                        break;
-                case 'o':
-                        map_opt = optarg;
-                        break;
-                case 'n':
-                        dry_run = true;
-                        break;
-                case OPT_FORCE:
-                        force = true;
-                        break;
-                case 'q':
-                        cli_quiet = true;
-                        break;
-                case 'h':
-                        free(patterns);
-                        return help();
-                default:
-                        free(patterns);
-                        return cli_usage_error("migrate", "bad option");
-                }
-        if (argc - optind != 1) {
-                free(patterns);
-                return cli_usage_error("migrate", "expected one DOTENV file");
-        }
-        dotenv = argv[optind];
-        if (!*mount || mount[0] == '/' || mount[strlen(mount) - 1] == '/') {
-                free(patterns);
-                return cli_usage_error("migrate", "--mount \"%s\": a mount name without leading or trailing '/'",
-                                       mount);
-        }
+static void migrate_done(struct migrate *m) {
+        ve_migrate_plan_free(m->plan);
+        ve_dotenv_free(m->d);
+        free(m->prefix);
+        free(m->map_path);
+        free(m->patterns.v);
+}
 
-        r = ve_dotenv_load(dotenv, &d, &err);
+/* Step 1: reads DOTENV and builds the plan. 0 or an exit status. */
+static int make_plan(struct migrate *m) {
+        struct ve_migrate_options mo;
+        char *err = NULL;
+        int r, status = CLI_EX_FAIL;
+
+        r = ve_dotenv_load(m->dotenv, &m->d, &err);
         if (r < 0) {
                 cli_error("%s", err ? err : strerror(-r));
                 goto out;
         }
-        if (prefix_opt)
-                prefix = strdup(prefix_opt);
+        if (m->prefix_opt)
+                m->prefix = strdup(m->prefix_opt);
         else {
-                prefix = default_prefix(dotenv);
-                if (!prefix) {
+                m->prefix = default_prefix(m->dotenv);
+                if (!m->prefix) {
                         status = cli_usage_error("migrate", "cannot name the secret after %s's directory; give --prefix",
-                                                 dotenv);
+                                                 m->dotenv);
                         goto out;
                 }
         }
-        map_path = map_opt ? strdup(map_opt) : default_map(dotenv);
-        if (!prefix || !map_path) {
+        m->map_path = m->map_opt ? strdup(m->map_opt) : default_map(m->dotenv);
+        if (!m->prefix || !m->map_path) {
                 cli_error("out of memory");
                 goto out;
         }
         mo = (struct ve_migrate_options) {
-                .mount = mount, .prefix = prefix, .patterns = patterns, .n_patterns = n_patterns,
-                .source = base_name(dotenv), .map_name = base_name(map_path),
+                .mount = m->mount, .prefix = m->prefix, .patterns = m->patterns.v,
+                .n_patterns = m->patterns.n, .source = base_name(m->dotenv), .map_name = base_name(m->map_path),
         };
-        r = ve_migrate_plan(d, &mo, &plan, &err);
+        r = ve_migrate_plan(m->d, &mo, &m->plan, &err);
         if (r < 0) {
                 if (r == -EINVAL)
                         status = cli_usage_error("migrate", "%s", err ? err : "bad --mount or --prefix");
@@ -192,34 +142,25 @@ int cmd_migrate(int argc, char **argv) {
                         cli_error("%s", err ? err : strerror(-r));
                 goto out;
         }
+        status = 0;
+out:
+        free(err);
+        return status;
+}
 
-        if (dry_run) {
-                text = ve_migrate_plan_text(plan, dotenv, map_path);
-                if (!text || fputs(text, stdout) < 0 || fflush(stdout) != 0)
-                        goto out;
-                cli_status("dry run: nothing was written, Vault was not contacted");
-                status = 0;
-                goto out;
-        }
-        if (plan->n_moved == 0) {
-                cli_status("%s: no sensitive entry to move; nothing changed", dotenv);
-                status = 0;
-                goto out;
-        }
-        if (!force && access(map_path, F_OK) == 0) {
-                cli_error("%s exists already; --force replaces it (nothing was written)", map_path);
-                goto out;
-        }
-        if (stat(dotenv, &st) < 0) {
-                cli_error("%s: %s", dotenv, strerror(errno));
-                goto out;
-        }
+/* Step 4: writes the moved values to Vault and reads them back. 0 or an
+ * exit status. */
+static int write_vault(struct migrate *m) {
+        const struct ve_migrate_plan *plan = m->plan;
+        struct ve_settings *settings = NULL;
+        struct ve_vault *vault = NULL;
+        char *err = NULL;
+        long version = 0;
+        int r, kv = 0, status = CLI_EX_FAIL;
 
-        if ((r = cli_vault_open(&settings, &vault)) != 0) {
-                status = r;
-                goto out;
-        }
-        r = ve_kv_put(vault, plan->path, plan->values, force ? VE_KV_PUT_MERGE : VE_KV_PUT_CREATE, false,
+        if ((r = cli_vault_open(&settings, &vault)) != 0)
+                return r;
+        r = ve_kv_put(vault, plan->path, plan->values, m->force ? VE_KV_PUT_MERGE : VE_KV_PUT_CREATE, false,
                       &version, &kv, &err);
         if (r < 0) {
                 cli_error("%s%s; nothing was written", err ? err : strerror(-r),
@@ -231,7 +172,7 @@ int cmd_migrate(int argc, char **argv) {
         err = NULL;
         r = ve_kv_verify(vault, plan->path, version, plan->values, &err);
         if (r < 0) {
-                cli_error("%s; %s and the mapping file were left unchanged", err ? err : strerror(-r), dotenv);
+                cli_error("%s; %s and the mapping file were left unchanged", err ? err : strerror(-r), m->dotenv);
                 goto out;
         }
         if (kv == 2)
@@ -239,36 +180,114 @@ int cmd_migrate(int argc, char **argv) {
                            plan->n_moved, plan->path, version);
         else
                 cli_status("moved %zu name(s) to %s (KV v1), read back and checked", plan->n_moved, plan->path);
+        status = 0;
+out:
+        free(err);
+        ve_vault_free(vault);
+        ve_settings_free(settings);
+        return status;
+}
 
-        r = ve_write_file_atomic(map_path, plan->map_text, strlen(plan->map_text), 0644, force, &err);
+/* Step 5: the mapping file, then DOTENV without the moved values (with
+ * DOTENV's mode). 0 or an exit status. */
+static int write_files(struct migrate *m, mode_t env_mode) {
+        const struct ve_migrate_plan *plan = m->plan;
+        char *err = NULL, *env_real = NULL;
+        int r, status = CLI_EX_FAIL;
+
+        r = ve_write_file_atomic(m->map_path, plan->map_text, strlen(plan->map_text), 0644, m->force, &err);
         if (r < 0) {
                 cli_error("%s; the secrets are in Vault at %s, %s is unchanged: fix this and run again "
-                          "with --force", err ? err : strerror(-r), plan->path, dotenv);
+                          "with --force", err ? err : strerror(-r), plan->path, m->dotenv);
                 goto out;
         }
-        cli_status("wrote %s", map_path);
+        cli_status("wrote %s", m->map_path);
         /* Through a symbolic link: the file it points to is replaced, the link stays. */
-        env_real = realpath(dotenv, NULL);
-        r = ve_write_file_atomic(env_real ? env_real : dotenv, plan->env_text, strlen(plan->env_text),
-                                 st.st_mode & 07777, true, &err);
+        env_real = realpath(m->dotenv, NULL);
+        r = ve_write_file_atomic(env_real ? env_real : m->dotenv, plan->env_text, strlen(plan->env_text),
+                                 env_mode, true, &err);
         if (r < 0) {
                 cli_error("%s; the secrets are in Vault at %s and %s is written, but %s still holds them: "
-                          "fix this and run again with --force", err ? err : strerror(-r), plan->path, map_path, dotenv);
+                          "fix this and run again with --force", err ? err : strerror(-r), plan->path, m->map_path,
+                          m->dotenv);
                 goto out;
         }
         cli_status("rewrote %s without the moved values; run the program with: %s exec -m %s -- COMMAND",
-                   dotenv, cli_program, map_path);
+                   m->dotenv, cli_program, m->map_path);
         status = 0;
 out:
         free(env_real);
-        free(text);
-        ve_migrate_plan_free(plan);
-        ve_dotenv_free(d);
-        ve_vault_free(vault);
-        ve_settings_free(settings);
-        free(prefix);
-        free(map_path);
-        free(patterns);
         free(err);
+        return status;
+}
+
+/* Steps 2 and 3, then 4 and 5. 0 or an exit status. */
+static int run(struct migrate *m) {
+        struct stat st;
+        char *text;
+        int r;
+
+        if (m->dry_run) {
+                text = ve_migrate_plan_text(m->plan, m->dotenv, m->map_path);
+                r = !text || fputs(text, stdout) < 0 || fflush(stdout) != 0;
+                free(text);
+                if (r)
+                        return CLI_EX_FAIL;
+                cli_status("dry run: nothing was written, Vault was not contacted");
+                return 0;
+        }
+        if (m->plan->n_moved == 0) {
+                cli_status("%s: no sensitive entry to move; nothing changed", m->dotenv);
+                return 0;
+        }
+        if (!m->force && access(m->map_path, F_OK) == 0) {
+                cli_error("%s exists already; --force replaces it (nothing was written)", m->map_path);
+                return CLI_EX_FAIL;
+        }
+        if (stat(m->dotenv, &st) < 0) {
+                cli_error("%s: %s", m->dotenv, strerror(errno));
+                return CLI_EX_FAIL;
+        }
+        if ((r = write_vault(m)) != 0)
+                return r;
+        return write_files(m, st.st_mode & 07777);
+}
+
+int cmd_migrate(int argc, char **argv) {
+        enum { OPT_MOUNT = CLI_LONG_ONLY, OPT_PREFIX, OPT_PATTERN, OPT_FORCE };
+        struct migrate m = { .mount = DEFAULT_MOUNT };
+        int next, status;
+        const struct cli_option opts[] = {
+                { "mount", OPT_MOUNT, CLI_ARG, &m.mount },
+                { "prefix", OPT_PREFIX, CLI_ARG, &m.prefix_opt },
+                { "pattern", OPT_PATTERN, CLI_LIST, &m.patterns },
+                { "output", 'o', CLI_ARG, &m.map_opt },
+                { "dry-run", 'n', CLI_FLAG, &m.dry_run },
+                { "force", OPT_FORCE, CLI_FLAG, &m.force },
+                {},
+        };
+
+        m.patterns.v = calloc((size_t) argc + 1, sizeof *m.patterns.v);
+        if (!m.patterns.v) {
+                cli_error("out of memory");
+                return CLI_EX_FAIL;
+        }
+        if ((status = cli_parse_options("migrate", argc, argv, opts, false, help, &next)) >= 0)
+                goto out;
+        if (argc - next != 1) {
+                status = cli_usage_error("migrate", "expected one DOTENV file");
+                goto out;
+        }
+        m.dotenv = argv[next];
+        if (!*m.mount || m.mount[0] == '/' || m.mount[strlen(m.mount) - 1] == '/') {
+                status = cli_usage_error("migrate", "--mount \"%s\": a mount name without leading or trailing '/'",
+                                         m.mount);
+                goto out;
+        }
+        status = make_plan(&m);
+        if (status == 0)
+                status = run(&m);
+out:
+        migrate_done(&m);
         return status;
 }

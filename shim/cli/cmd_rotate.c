@@ -4,7 +4,6 @@
  * check-and-set against the version read. Prints the new version number,
  * never the value. The logic is in lib/ (rotate.c, kv_write.c). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,13 +61,6 @@ static int check_target(const char *path, const char *key) {
 }
 
 int cmd_rotate(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "length", required_argument, NULL, 'l' },
-                { "value-file", required_argument, NULL, 'f' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
         const char *length_opt = NULL, *file_opt = NULL, *path, *key;
         struct ve_settings *settings = NULL;
         struct ve_vault *vault = NULL;
@@ -76,31 +68,21 @@ int cmd_rotate(int argc, char **argv) {
         char *value = NULL, *err = NULL;
         size_t length = VE_ROTATE_LENGTH_DEFAULT;
         long version = 0;
-        int o, r, status = CLI_EX_FAIL;
+        int next, r, status = CLI_EX_FAIL;
+        const struct cli_option opts[] = {
+                { "length", 'l', CLI_ARG, &length_opt },
+                { "value-file", 'f', CLI_ARG, &file_opt },
+                {},
+        };
 
-        optind = 0;
-        while ((o = getopt_long(argc, argv, "l:f:qh", opts, NULL)) >= 0)
-                switch (o) {
-                case 'l':
-                        length_opt = optarg;
-                        break;
-                case 'f':
-                        file_opt = optarg;
-                        break;
-                case 'q':
-                        cli_quiet = true;
-                        break;
-                case 'h':
-                        return help();
-                default:
-                        return cli_usage_error("rotate", "bad option");
-                }
-        if (argc - optind != 2)
+        if ((r = cli_parse_options("rotate", argc, argv, opts, false, help, &next)) >= 0)
+                return r;
+        if (argc - next != 2)
                 return cli_usage_error("rotate", "expected PATH and KEY");
         if (length_opt && file_opt)
                 return cli_usage_error("rotate", "--length and --value-file exclude each other");
-        path = argv[optind];
-        key = argv[optind + 1];
+        path = argv[next];
+        key = argv[next + 1];
         if ((r = check_target(path, key)) != 0)
                 return r;
         if (length_opt && ve_rotate_parse_length(length_opt, &length, &err) < 0) {
