@@ -620,6 +620,23 @@ static int parse_lease_fields(const cJSON *root, struct ve_lease *ret_lease, cha
         return 0;
 }
 
+/* A body that must be a JSON object, numbers kept as Vault wrote them.
+ * -EPROTO with a reason in *ret_msg otherwise. */
+static int parse_object(const char *body, size_t len, struct parsed *ret, char **ret_msg) {
+        int r;
+
+        r = parse_body_why(body, len, true, ret, ret_msg);
+        if (r == -EPROTO && !*ret_msg)
+                *ret_msg = strdup("malformed JSON from Vault");
+        if (r < 0)
+                return r;
+        if (!cJSON_IsObject(ret->root)) {
+                *ret_msg = strdup("answer from Vault is not a JSON object");
+                return -EPROTO;
+        }
+        return 0;
+}
+
 int ve_vault_parse_lease(const char *body, size_t len, struct ve_lease *ret_lease, char **ret_error) {
         /* The answer of PUT sys/leases/renew:
          * {"lease_id":"...","renewable":true,"lease_duration":1800,"data":null,...} */
@@ -628,16 +645,9 @@ int ve_vault_parse_lease(const char *body, size_t len, struct ve_lease *ret_leas
         char *msg = NULL;
         int r;
 
-        r = parse_body_why(body, len, true, &p, &msg);
-        if (r == -EPROTO && !msg)
-                msg = strdup("malformed JSON from Vault");
+        r = parse_object(body, len, &p, &msg);
         if (r < 0)
                 goto out;
-        if (!cJSON_IsObject(p.root)) {
-                r = -EPROTO;
-                msg = strdup("answer from Vault is not a JSON object");
-                goto out;
-        }
         r = parse_lease_fields(p.root, &l, &msg);
         if (r < 0)
                 goto out;
@@ -658,15 +668,78 @@ out:
         return r;
 }
 
+/* KV v2: the key/value object is data.data, and the version is in
+ * data.metadata. -ENOENT when data.data is null (with why, when the
+ * metadata tells: deleted or destroyed). */
+static int kv2_block(const cJSON *data, const cJSON **ret_kv, long *io_version, char **ret_msg) {
+        const cJSON *kv, *md, *version;
+
+        kv = cJSON_GetObjectItemCaseSensitive(data, "data");
+        if (!kv || cJSON_IsNull(kv)) {
+                *ret_msg = deleted_reason(data);
+                if (!*ret_msg)
+                        *ret_msg = strdup("no data in the answer");
+                return -ENOENT;
+        }
+        if (!cJSON_IsObject(kv)) {
+                *ret_msg = strdup("\"data.data\" in the answer from Vault is not an object");
+                return -EPROTO;
+        }
+        md = cJSON_GetObjectItemCaseSensitive(data, "metadata");
+        version = cJSON_IsObject(md) ? cJSON_GetObjectItemCaseSensitive(md, "version") : NULL;
+        if (cJSON_IsRaw(version) && version->valuedouble >= 0 && version->valuedouble < 9e15)
+                *io_version = (long) version->valuedouble;
+        *ret_kv = kv;
+        return 0;
+}
+
+/* Adds one key of the answer to s: a string as is; a number as Vault wrote
+ * it; true/false; an object or array as compact JSON; null is left out. A
+ * key or string with an escaped NUL is -EPROTO, naming the key. */
+static int add_item(struct ve_secret *s, const cJSON *item, size_t body_len, char **ret_msg) {
+        const char *key = item->string, *value;
+        char *printed = NULL;
+        int r;
+
+        if (strchr(key, NUL_STANDIN)) {
+                *ret_msg = strdup("a key name in the answer from Vault contains a NUL byte");
+                return -EPROTO;
+        }
+        if (cJSON_IsNull(item))
+                return 0;
+        if (cJSON_IsString(item)) {
+                if (strchr(item->valuestring, NUL_STANDIN)) {
+                        *ret_msg = key_nameable(key) ? ve_asprintf("value of key %s contains a NUL byte", key) :
+                                                       strdup("the value of a key contains a NUL byte");
+                        return -EPROTO;
+                }
+                value = item->valuestring;
+        } else if (cJSON_IsRaw(item))
+                value = item->valuestring;
+        else if (cJSON_IsTrue(item))
+                value = "true";
+        else if (cJSON_IsFalse(item))
+                value = "false";
+        else {
+                r = print_compound(item, body_len, &printed);
+                if (r == -EPROTO)
+                        *ret_msg = key_nameable(key) ? ve_asprintf("cannot print the value of key %s", key) :
+                                                       strdup("cannot print the value of a key");
+                if (r < 0)
+                        return r;
+                value = printed;
+        }
+        r = ve_secret_add(s, key, value);
+        ve_erase_free(printed);
+        return r;
+}
+
 int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
                       struct ve_secret **ret_secret, char **ret_error) {
-        /* Values: a string as is; a number as Vault wrote it; true/false;
-         * an object or array as compact JSON; null → the key is left out.
-         * A string value with an escaped NUL cannot be an environment value:
-         * the whole parse fails (-EPROTO, naming the key) rather than hand
-         * out a silently truncated or partial secret. Used for 404 bodies
-         * too: -ENOENT then says "version N is deleted" or "is destroyed"
-         * when data.metadata tells so. */
+        /* A string value with an escaped NUL cannot be an environment value:
+         * the whole parse fails rather than hand out a silently truncated or
+         * partial secret. Used for 404 bodies too: -ENOENT then says
+         * "version N is deleted" or "is destroyed" when data.metadata tells. */
         struct parsed p = {};
         struct ve_secret *s = NULL;
         const cJSON *data, *kv, *item;
@@ -676,16 +749,9 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
         if (kv_version != 1 && kv_version != 2)
                 return -EINVAL;
 
-        r = parse_body_why(body, len, true, &p, &msg);
-        if (r == -EPROTO && !msg)
-                msg = strdup("malformed JSON from Vault");
+        r = parse_object(body, len, &p, &msg);
         if (r < 0)
                 goto out;
-        if (!cJSON_IsObject(p.root)) {
-                r = -EPROTO;
-                msg = strdup("answer from Vault is not a JSON object");
-                goto out;
-        }
         data = cJSON_GetObjectItemCaseSensitive(p.root, "data");
         if (!data || cJSON_IsNull(data)) {
                 r = -ENOENT;
@@ -706,70 +772,11 @@ int ve_vault_parse_kv(int kv_version, const char *body, size_t len,
         r = parse_lease_fields(p.root, &s->lease, &msg);
         if (r < 0)
                 goto out;
-        if (kv_version == 2) {
-                const cJSON *md, *version;
-
-                kv = cJSON_GetObjectItemCaseSensitive(data, "data");
-                if (!kv || cJSON_IsNull(kv)) {
-                        r = -ENOENT;
-                        msg = deleted_reason(data);
-                        if (!msg)
-                                msg = strdup("no data in the answer");
+        if (kv_version == 2 && (r = kv2_block(data, &kv, &s->version, &msg)) < 0)
+                goto out;
+        cJSON_ArrayForEach(item, kv)
+                if ((r = add_item(s, item, len, &msg)) < 0)
                         goto out;
-                }
-                if (!cJSON_IsObject(kv)) {
-                        r = -EPROTO;
-                        msg = strdup("\"data.data\" in the answer from Vault is not an object");
-                        goto out;
-                }
-                md = cJSON_GetObjectItemCaseSensitive(data, "metadata");
-                version = cJSON_IsObject(md) ? cJSON_GetObjectItemCaseSensitive(md, "version") : NULL;
-                if (cJSON_IsRaw(version) && version->valuedouble >= 0 && version->valuedouble < 9e15)
-                        s->version = (long) version->valuedouble;
-        }
-
-        cJSON_ArrayForEach(item, kv) {
-                const char *key = item->string;
-                char *printed = NULL;
-                const char *value;
-
-                if (strchr(key, NUL_STANDIN)) {
-                        r = -EPROTO;
-                        msg = strdup("a key name in the answer from Vault contains a NUL byte");
-                        goto out;
-                }
-                if (cJSON_IsNull(item))
-                        continue;
-                if (cJSON_IsString(item)) {
-                        if (strchr(item->valuestring, NUL_STANDIN)) {
-                                r = -EPROTO;
-                                msg = key_nameable(key) ?
-                                        ve_asprintf("value of key %s contains a NUL byte", key) :
-                                        strdup("the value of a key contains a NUL byte");
-                                goto out;
-                        }
-                        value = item->valuestring;
-                } else if (cJSON_IsRaw(item))
-                        value = item->valuestring;
-                else if (cJSON_IsTrue(item))
-                        value = "true";
-                else if (cJSON_IsFalse(item))
-                        value = "false";
-                else {
-                        r = print_compound(item, len, &printed);
-                        if (r == -EPROTO)
-                                msg = key_nameable(key) ?
-                                        ve_asprintf("cannot print the value of key %s", key) :
-                                        strdup("cannot print the value of a key");
-                        if (r < 0)
-                                goto out;
-                        value = printed;
-                }
-                r = ve_secret_add(s, key, value);
-                ve_erase_free(printed);
-                if (r < 0)
-                        goto out;
-        }
         *ret_secret = s;
         s = NULL;
         r = 0;
