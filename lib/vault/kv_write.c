@@ -64,15 +64,91 @@ static int add_value(cJSON *obj, const char *key, const char *value, bool is_str
         return 0;
 }
 
+/* What mode asks of the secret as it is: CREATE wants none live, REPLACE
+ * one holding every key written. 0, or -EEXIST/-ENOENT with why. */
+static int check_mode(const char *path, enum ve_kv_put_mode mode, const struct ve_secret *cur, const cJSON *kv,
+                      const struct ve_secret *values, char **ret_error) {
+        bool live = kv != NULL;
+
+        if (mode == VE_KV_PUT_CREATE && live)
+                return set_error(ret_error, -EEXIST, ve_asprintf("%s already holds a secret (%zu key(s))", path,
+                                                              cur ? cur->n : 0));
+        if (mode != VE_KV_PUT_REPLACE)
+                return 0;
+        if (!live)
+                return set_error(ret_error, -ENOENT, ve_asprintf("no secret at %s", path));
+        for (size_t i = 0; i < values->n; i++)
+                if (!cJSON_GetObjectItemCaseSensitive(kv, values->keys[i]))
+                        return set_error(ret_error, -ENOENT, ve_asprintf("%s has no key %s", path, values->keys[i]));
+        return 0;
+}
+
+/* The key/value object to write: the live keys (unless CREATE), each with
+ * its new value when values has one, then the new keys. */
+static int merged_object(enum ve_kv_put_mode mode, const struct ve_secret *cur, const cJSON *kv,
+                         const struct ve_secret *values, cJSON **ret) {
+        cJSON *out = cJSON_CreateObject();
+        int r = 0;
+
+        if (!out)
+                return -ENOMEM;
+        if (kv && mode != VE_KV_PUT_CREATE)
+                for (size_t i = 0; i < cur->n && r == 0; i++) {
+                        const char *nv = ve_secret_get(values, cur->keys[i]);
+                        const cJSON *orig = cJSON_GetObjectItemCaseSensitive(kv, cur->keys[i]);
+
+                        r = add_value(out, cur->keys[i], nv ? nv : cur->values[i], nv || cJSON_IsString(orig));
+                }
+        for (size_t i = 0; i < values->n && r == 0; i++)
+                if (!cJSON_GetObjectItemCaseSensitive(out, values->keys[i]))
+                        r = add_value(out, values->keys[i], values->values[i], true);
+        if (r < 0) {
+                ve_vault_json_free(out);
+                return r;
+        }
+        *ret = out;
+        return 0;
+}
+
+/* The request body: KV v1 the object itself; KV v2 {"data":…,
+ * "options":{"cas":N}}. Takes out (freed in every case). */
+static int print_body(int kv_version, cJSON *out, long cas, char **ret_body) {
+        cJSON *wrapper = NULL, *opts;
+        char *body = NULL;
+
+        if (kv_version == 2) {
+                wrapper = cJSON_CreateObject();
+                opts = cJSON_CreateObject();
+                if (!wrapper || !opts || !cJSON_AddItemToObject(wrapper, "data", out)) {
+                        cJSON_Delete(opts);
+                        goto out;
+                }
+                out = NULL;
+                if (!cJSON_AddItemToObject(wrapper, "options", opts)) {
+                        cJSON_Delete(opts);
+                        goto out;
+                }
+                if (cJSON_AddNumberToObject(opts, "cas", (double) cas))
+                        body = cJSON_PrintUnformatted(wrapper);
+        } else
+                body = cJSON_PrintUnformatted(out);
+out:
+        ve_vault_json_free(wrapper);
+        ve_vault_json_free(out);
+        if (!body)
+                return -ENOMEM;
+        *ret_body = body;
+        return 0;
+}
+
 int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_response *current,
                       const struct ve_secret *values, enum ve_kv_put_mode mode,
                       char **ret_body, long *ret_cas, char **ret_error) {
         struct ve_secret *cur = NULL;
-        cJSON *root = NULL, *out = NULL, *wrapper = NULL, *opts;
+        cJSON *root = NULL, *out = NULL;
         const cJSON *kv = NULL;
         char *msg = NULL, *body;
         long cas = 0;
-        bool live = false;
         int r;
 
         if (!path || !current || !values || !ret_body || !ret_cas || (kv_version != 1 && kv_version != 2))
@@ -92,6 +168,9 @@ int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_res
                                                                     msg ? msg : "cannot parse it"));
                         goto out;
                 }
+                /* A 404 of KV v2 may carry the metadata of a deleted or
+                 * destroyed latest version: cas must be that version. A
+                 * plain 404: 0. */
                 kv = kv_object(root, kv_version, &cas);
         }
         if (current->status == 200) {
@@ -106,85 +185,22 @@ int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_res
                                                   msg ? msg : "cannot parse it"));
                         goto out;
                 }
-                live = kv != NULL;
-        }
-        /* A 404 of KV v2 may carry the metadata of a deleted or destroyed
-         * latest version: cas must be that version. A plain 404: 0. */
-
-        if (mode == VE_KV_PUT_CREATE && live) {
-                r = set_error(ret_error, -EEXIST, ve_asprintf("%s already holds a secret (%zu key(s))", path,
-                                                           cur ? cur->n : 0));
+        } else
+                kv = NULL;
+        r = check_mode(path, mode, cur, kv, values, ret_error);
+        if (r < 0)
                 goto out;
-        }
-        if (mode == VE_KV_PUT_REPLACE) {
-                if (!live) {
-                        r = set_error(ret_error, -ENOENT, ve_asprintf("no secret at %s", path));
-                        goto out;
-                }
-                for (size_t i = 0; i < values->n; i++)
-                        if (!cJSON_GetObjectItemCaseSensitive(kv, values->keys[i])) {
-                                r = set_error(ret_error, -ENOENT, ve_asprintf("%s has no key %s", path,
-                                                                           values->keys[i]));
-                                goto out;
-                        }
-        }
-
-        out = cJSON_CreateObject();
-        if (!out) {
-                r = -ENOMEM;
+        r = merged_object(mode, cur, kv, values, &out);
+        if (r < 0)
                 goto out;
-        }
-        if (live && mode != VE_KV_PUT_CREATE)
-                for (size_t i = 0; i < cur->n; i++) {
-                        const char *nv = ve_secret_get(values, cur->keys[i]);
-                        const cJSON *orig = cJSON_GetObjectItemCaseSensitive(kv, cur->keys[i]);
-
-                        r = add_value(out, cur->keys[i], nv ? nv : cur->values[i],
-                                      nv || cJSON_IsString(orig));
-                        if (r < 0)
-                                goto out;
-                }
-        for (size_t i = 0; i < values->n; i++) {
-                if (cJSON_GetObjectItemCaseSensitive(out, values->keys[i]))
-                        continue;
-                r = add_value(out, values->keys[i], values->values[i], true);
-                if (r < 0)
-                        goto out;
-        }
-
-        if (kv_version == 2) {
-                wrapper = cJSON_CreateObject();
-                opts = cJSON_CreateObject();
-                if (!wrapper || !opts || !cJSON_AddItemToObject(wrapper, "data", out)) {
-                        cJSON_Delete(opts);
-                        r = -ENOMEM;
-                        goto out;
-                }
-                out = NULL;
-                if (!cJSON_AddItemToObject(wrapper, "options", opts)) {
-                        cJSON_Delete(opts);
-                        r = -ENOMEM;
-                        goto out;
-                }
-                if (!cJSON_AddNumberToObject(opts, "cas", (double) cas)) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                body = cJSON_PrintUnformatted(wrapper);
-        } else {
+        if (kv_version != 2)
                 cas = -1;
-                body = cJSON_PrintUnformatted(out);
-        }
-        if (!body) {
-                r = -ENOMEM;
+        r = print_body(kv_version, out, cas, &body);
+        if (r < 0)
                 goto out;
-        }
         *ret_body = body;
         *ret_cas = cas;
-        r = 0;
 out:
-        ve_vault_json_free(wrapper);
-        ve_vault_json_free(out);
         ve_vault_json_free(root);
         ve_secret_free(cur);
         free(msg);
