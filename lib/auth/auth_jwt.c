@@ -11,7 +11,8 @@
 int ve_auth_role_jwt_login(struct ve_auth_config *c, struct ve_http *http,
                            const char *jwt_file, const char *var,
                            struct ve_auth_grant *ret, char **ret_error) {
-        char *jwt = NULL, *body = NULL;
+        _cleanup_erase_ char *body = NULL;
+        char *jwt = NULL;
         int r;
 
         r = ve_auth_read_credential(jwt_file, var, &jwt, ret_error);
@@ -21,9 +22,7 @@ int ve_auth_role_jwt_login(struct ve_auth_config *c, struct ve_http *http,
         ve_auth_secret_free(jwt);
         if (!body)
                 return -ENOMEM;
-        r = ve_auth_login_post(c, http, body, ret, ret_error);
-        ve_erase_free(body);
-        return r;
+        return ve_auth_login_post(c, http, body, ret, ret_error);
 }
 
 int ve_auth_jwt_login(struct ve_auth_config *c, struct ve_http *http,

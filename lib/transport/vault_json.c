@@ -698,7 +698,7 @@ static int kv2_block(const cJSON *data, const cJSON **ret_kv, long *io_version, 
  * key or string with an escaped NUL is -EPROTO, naming the key. */
 static int add_item(struct ve_secret *s, const cJSON *item, size_t body_len, char **ret_msg) {
         const char *key = item->string, *value;
-        char *printed = NULL;
+        _cleanup_erase_ char *printed = NULL;
         int r;
 
         if (strchr(key, NUL_STANDIN)) {
@@ -729,9 +729,7 @@ static int add_item(struct ve_secret *s, const cJSON *item, size_t body_len, cha
                         return r;
                 value = printed;
         }
-        r = ve_secret_add(s, key, value);
-        ve_erase_free(printed);
-        return r;
+        return ve_secret_add(s, key, value);
 }
 
 int ve_vault_parse_kv(int kv_version, const char *body, size_t len,

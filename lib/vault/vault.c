@@ -116,7 +116,7 @@ static int request(struct ve_vault *v, const char *method, const char *api_path,
                    const char *user_path, struct ve_http_response *ret, bool *ret_sent_token, char **ret_error) {
         for (int attempt = 0;; attempt++) {
                 struct ve_http_response resp = {};
-                char *token = NULL;
+                _cleanup_erase_ char *token = NULL;
                 int r;
 
                 r = ve_auth_token(v->auth, &token, ret_error);
@@ -126,13 +126,11 @@ static int request(struct ve_vault *v, const char *method, const char *api_path,
                 if (r == 0 && resp.status == 403 && token && attempt == 0 &&
                     ve_auth_rejected(v->auth, token)) {
                         ve_info("%s: token refused; logging in again", user_path);
-                        ve_erase_free(token);
                         ve_http_response_done(&resp);
                         continue;
                 }
                 if (ret_sent_token)
                         *ret_sent_token = token != NULL;
-                ve_erase_free(token);
                 if (r < 0)
                         return r;
                 *ret = resp;
@@ -657,7 +655,8 @@ int ve_vault_revoke_leases(struct ve_vault *v) {
                 return r;
         for (size_t i = 0; i < n; i++) {
                 struct ve_http_response resp = {};
-                char *body = ve_lease_revoke_body(ids[i]), *err = NULL;
+                _cleanup_erase_ char *body = ve_lease_revoke_body(ids[i]);
+                char *err = NULL;
 
                 if (!body) {
                         ret = -ENOMEM;
@@ -665,7 +664,6 @@ int ve_vault_revoke_leases(struct ve_vault *v) {
                 }
                 /* Vault answers 204; revoking a lease that is gone is 204 too. */
                 r = request(v, "PUT", "sys/leases/revoke", body, "a lease", &resp, NULL, &err);
-                ve_erase_free(body);
                 if (r == 0 && resp.status != 200 && resp.status != 204)
                         r = status_error("sys/leases/revoke", &resp, true, &err);
                 ve_http_response_done(&resp);
