@@ -271,35 +271,28 @@ static int status_error(const char *what, const struct ve_http_response *resp, b
                 }
                 r = -EIO;
                 head = ve_asprintf("unexpected HTTP status 400 for %s", what);
-                if (head)
-                        msg = with_text(head, text);
                 break;
         case 503:
                 r = -EAGAIN;
                 head = ve_asprintf("Vault is sealed or unavailable (503) at %s", what);
-                if (head)
-                        msg = with_text(head, text);
                 break;
         case 429:
                 r = -EAGAIN;
                 head = ve_asprintf("rate limited by Vault (429) at %s", what);
-                if (head)
-                        msg = with_text(head, text);
                 break;
         case 412:
                 /* A Vault Agent or Proxy with require_request_header. */
                 r = -EIO;
                 head = ve_asprintf("Vault refused the request for %s (412)", what);
-                if (head)
-                        msg = with_text(head, text);
                 break;
         default:
                 r = -EIO;
                 head = ve_asprintf("unexpected HTTP status %ld for %s", resp->status, what);
-                if (head)
-                        msg = with_text(head, text);
                 break;
         }
+        /* The statuses that only name what failed: Vault's own words follow. */
+        if (!msg && head && resp->status != 403)
+                msg = with_text(head, text);
         free(head);
         free(text);
         if (!msg)
