@@ -63,6 +63,27 @@ static int login(struct ve_auth *a, struct ve_auth_grant *ret, char **ret_error)
         return -EINVAL;
 }
 
+/* After a refused login: a process outside the flight (no lock) may have
+ * used up a single-use credential and written its token to the sink. 0
+ * when that token serves (the login's error is dropped then). */
+static int adopt_after_refusal(struct ve_auth *a, const char *old, const char *rejected, char **io_dead,
+                               struct ve_auth_grant *ret, char **io_error) {
+        char *why = NULL;
+        int r;
+
+        r = ve_auth_sink_adopt(a, old, rejected, false, io_dead, ret, &why);
+        free(why);
+        if (r < 0)
+                return r;
+        ve_info("%s; using the token another process wrote to VAULTENV_TOKEN_SINK %s",
+                io_error && *io_error ? *io_error : "the login was refused", a->sink);
+        if (io_error) {
+                free(*io_error);
+                *io_error = NULL;
+        }
+        return 0;
+}
+
 /* Runs with no lock held, by the one thread that set busy. old: the token
  * in use (may be NULL); renew: try renew-self with it first; rejected: a
  * token Vault refused. *ret_refused: set when Vault refused the login. */
@@ -117,24 +138,10 @@ static int refresh(struct ve_auth *a, const char *old, bool renew, const char *r
                 goto out;
         }
         r = login(a, ret, ret_error);
-        if (r == -EACCES && a->sink) {
-                /* A process outside the flight (no lock) may have used up
-                 * a single-use credential and written its token. */
-                char *why = NULL;
-
-                if (ve_auth_sink_adopt(a, old, rejected, false, &dead, ret, &why) == 0) {
-                        ve_info("%s; using the token another process wrote to VAULTENV_TOKEN_SINK %s",
-                                ret_error && *ret_error ? *ret_error : "the login was refused", a->sink);
-                        if (ret_error) {
-                                free(*ret_error);
-                                *ret_error = NULL;
-                        }
-                        *ret_source = SRC_SINK;
-                        r = 0;
-                        free(why);
-                        goto out;
-                }
-                free(why);
+        if (r == -EACCES && a->sink && adopt_after_refusal(a, old, rejected, &dead, ret, ret_error) == 0) {
+                *ret_source = SRC_SINK;
+                r = 0;
+                goto out;
         }
         if (r < 0) {
                 *ret_refused = r == -EACCES;
