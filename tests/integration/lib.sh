@@ -293,11 +293,11 @@ os.kill(os.getpid(), signal.SIGSEGV)' "$dir/out" 2>"$dir/stderr") || true
 ve_core_in() { { ls "$1"/core* 2>/dev/null || true; } | head -n 1; }
 
 # ---- Go programs (exec-static.sh, runtimes.sh) ----
-# ve_go_build CGO OUT: builds tests/integration/goreader (standard library
-# only) with CGO_ENABLED=CGO (0: static; 1: cgo, dynamic) into OUT, with its
-# caches in VE_TMP and no network. Needs Debian's golang-go.
+# ve_go_build CGO OUT: builds tests/integration/helpers/goreader (standard
+# library only) with CGO_ENABLED=CGO (0: static; 1: cgo, dynamic) into OUT,
+# with its caches in VE_TMP and no network. Needs Debian's golang-go.
 ve_go_build() {
-        (cd "$VE_SOURCE_ROOT/tests/integration/goreader" &&
+        (cd "$VE_SOURCE_ROOT/tests/integration/helpers/goreader" &&
                 env GOCACHE="$VE_TMP/go/cache" GOPATH="$VE_TMP/go/path" HOME="$VE_TMP/go" GOPROXY=off \
                 GOFLAGS=-buildvcs=false CGO_ENABLED="$1" go build -o "$2" .)
 }

@@ -3,7 +3,7 @@
  * what `vaultenv check`/`export` read from the resolver (the status of an
  * entry's last Vault read, the names a bulk rule gives), with a fake Vault
  * source. The sh round trip through a real shell is in
- * tests/integration/cli-export.sh. Values are fake. */
+ * tests/integration/cli/cli-export.sh. Values are fake. */
 #include "unit.h"
 #include <errno.h>
 #include <stdio.h>

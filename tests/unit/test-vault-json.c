@@ -410,7 +410,8 @@ static void test_lease_registry(void) {
         CU_ASSERT_EQUAL(n, 0);
         ve_leases_ids_free(ids, n);
         /* (A forked child forgetting the parent's leases, which leaks on
-         * purpose, is tested by tests/integration/secrets-revoke.sh.) */
+         * purpose, is tested by
+         * tests/integration/secrets/secrets-revoke.sh.) */
         ve_leases_free(l);
         ve_leases_free(NULL);
 
