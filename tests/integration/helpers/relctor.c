@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* librelctor.so, for rel-ctor.sh and rel-plugin.sh: a library that reads
+/* librelctor.so, for rel-plugin.sh, rel-concurrency.sh and canary.sh: a library that reads
  * environment variables in its constructor, as GnuTLS, p11-kit or a
  * plugin do. It knows nothing of vaultenv. Its constructor reads every
  * name in REL_CTOR_NAMES (space-separated) and writes "NAME=value" or
