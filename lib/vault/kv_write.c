@@ -66,10 +66,8 @@ static int add_value(cJSON *obj, const char *key, const char *value, bool is_str
 
 /* What mode asks of the secret as it is: CREATE wants none live, REPLACE
  * one holding every key written. 0, or -EEXIST/-ENOENT with why. */
-static int check_mode(const char *path, enum ve_kv_put_mode mode, const struct ve_secret *cur, const cJSON *kv,
+static int check_mode(const char *path, enum ve_kv_put_mode mode, const struct ve_secret *cur, const cJSON *live,
                       const struct ve_secret *values, char **ret_error) {
-        bool live = kv != NULL;
-
         if (mode == VE_KV_PUT_CREATE && live)
                 return set_error(ret_error, -EEXIST, ve_asprintf("%s already holds a secret (%zu key(s))", path,
                                                               cur ? cur->n : 0));
@@ -78,24 +76,24 @@ static int check_mode(const char *path, enum ve_kv_put_mode mode, const struct v
         if (!live)
                 return set_error(ret_error, -ENOENT, ve_asprintf("no secret at %s", path));
         for (size_t i = 0; i < values->n; i++)
-                if (!cJSON_GetObjectItemCaseSensitive(kv, values->keys[i]))
+                if (!cJSON_GetObjectItemCaseSensitive(live, values->keys[i]))
                         return set_error(ret_error, -ENOENT, ve_asprintf("%s has no key %s", path, values->keys[i]));
         return 0;
 }
 
 /* The key/value object to write: the live keys (unless CREATE), each with
  * its new value when values has one, then the new keys. */
-static int merged_object(enum ve_kv_put_mode mode, const struct ve_secret *cur, const cJSON *kv,
+static int merged_object(enum ve_kv_put_mode mode, const struct ve_secret *cur, const cJSON *live,
                          const struct ve_secret *values, cJSON **ret) {
         cJSON *out = cJSON_CreateObject();
         int r = 0;
 
         if (!out)
                 return -ENOMEM;
-        if (kv && mode != VE_KV_PUT_CREATE)
+        if (live && mode != VE_KV_PUT_CREATE)
                 for (size_t i = 0; i < cur->n && r == 0; i++) {
                         const char *nv = ve_secret_get(values, cur->keys[i]);
-                        const cJSON *orig = cJSON_GetObjectItemCaseSensitive(kv, cur->keys[i]);
+                        const cJSON *orig = cJSON_GetObjectItemCaseSensitive(live, cur->keys[i]);
 
                         r = add_value(out, cur->keys[i], nv ? nv : cur->values[i], nv || cJSON_IsString(orig));
                 }
@@ -146,7 +144,7 @@ int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_res
                       char **ret_body, long *ret_cas, char **ret_error) {
         struct ve_secret *cur = NULL;
         cJSON *root = NULL, *out = NULL;
-        const cJSON *kv = NULL;
+        const cJSON *kv = NULL, *live = NULL;   /* live: the secret's keys now, when it has any */
         char *msg = NULL, *body;
         long cas = 0;
         int r;
@@ -177,20 +175,19 @@ int ve_kv_build_write(const char *path, int kv_version, const struct ve_http_res
                 r = ve_vault_parse_kv(kv_version, current->body, current->len, &cur, &msg);
                 if (r == -ENOMEM)
                         goto out;
-                if (r == -ENOENT)
-                        kv = NULL;      /* a 200 without data: nothing live */
-                else if (r < 0 || !kv) {
+                if (r == 0 && kv)
+                        live = kv;
+                else if (r != -ENOENT) {        /* -ENOENT: a 200 without data, nothing live */
                         r = set_error(ret_error, -EPROTO,
                                       ve_asprintf("unexpected answer from Vault for %s: %s", path,
                                                   msg ? msg : "cannot parse it"));
                         goto out;
                 }
-        } else
-                kv = NULL;
-        r = check_mode(path, mode, cur, kv, values, ret_error);
+        }
+        r = check_mode(path, mode, cur, live, values, ret_error);
         if (r < 0)
                 goto out;
-        r = merged_object(mode, cur, kv, values, &out);
+        r = merged_object(mode, cur, live, values, &out);
         if (r < 0)
                 goto out;
         if (kv_version != 2)

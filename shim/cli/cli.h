@@ -106,7 +106,7 @@ struct cli_resolver {
         struct ve_source *source;       /* heap: the resolver keeps a pointer to it */
         struct ve_resolver *resolver;
 };
-int cli_resolver_open(const char *map_opt, enum cli_report report, struct cli_resolver *ret);
+int cli_resolver_open(const char *map_opt, enum cli_report how, struct cli_resolver *ret);
 void cli_resolver_close(struct cli_resolver *c, bool revoke_leases);
 
 /* Only a Vault client (rotate, migrate): 0 or an exit status. */
