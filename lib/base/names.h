@@ -30,7 +30,7 @@ bool ve_name_valid(const char *name);
  * name (the resolver leaves it to the environment). */
 bool ve_name_reserved(const char *name);
 
-/* The names the shim passes through (shim/preload/shim.c), defined once here so
+/* The names the shim passes through (shim/preload/getenv.c), defined once here so
  * that the parser refuses exactly those. An allocator's configuration:
  * every name ending in MALLOC_CONF (jemalloc reads MALLOC_CONF, or with its
  * prefix _RJEM_MALLOC_CONF, JE_MALLOC_CONF..., under its init lock, often

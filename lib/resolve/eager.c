@@ -160,61 +160,13 @@ static bool word_at(const unsigned char *buf, size_t len, size_t at) {
                p[5] == 'i' && p[6] == 't';
 }
 
-/* The pairs "ag" (e-AG-er) and "nh" (i-NH-erit) are rare in a mapping
- * file: 16 positions are compared at once (SSE2 on x86-64, GCC's and
- * Clang's vector extension elsewhere: NEON on arm64, plain code where
- * there is nothing better), and only where a pair is does word_at() look. */
-#ifdef __SSE2__
-#include <emmintrin.h>
-
-/* A bit for each of the 16 positions at p that holds one of the pairs. */
-static unsigned pairs16(const unsigned char *p) {
-        __m128i a = _mm_loadu_si128((const __m128i *) (const void *) p);
-        __m128i b = _mm_loadu_si128((const __m128i *) (const void *) (p + 1));
-        __m128i m = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8('a')), _mm_cmpeq_epi8(b, _mm_set1_epi8('g'))),
-                                 _mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8('n')), _mm_cmpeq_epi8(b, _mm_set1_epi8('h'))));
-
-        return (unsigned) _mm_movemask_epi8(m);
-}
-#else
-typedef unsigned char ve_u8x16 __attribute__((vector_size(16)));
-typedef signed char ve_s8x16 __attribute__((vector_size(16)));
-
-/* Not 0 when one of the 16 positions at p holds one of the pairs. */
-static unsigned pairs16(const unsigned char *p) {
-        ve_u8x16 a, b;
-        ve_s8x16 m;
-        unsigned long long w[2];
-
-        __builtin_memcpy(&a, p, 16);
-        __builtin_memcpy(&b, p + 1, 16);
-        m = ((a == 'a') & (b == 'g')) | ((a == 'n') & (b == 'h'));
-        __builtin_memcpy(w, &m, 16);
-        return (w[0] | w[1]) != 0;
-}
-#endif
-
+/* A plain scan: the file is read once per process start-up and is a few
+ * KiB, so a byte loop costs microseconds. */
 bool ve_eager_mentioned(const char *text, size_t len) {
         const unsigned char *buf = (const unsigned char *) text;
-        size_t i = 1;   /* where a word's second and third bytes are */
 
-        /* pairs16() reads 17 bytes; two at a time, one test */
-        for (; len >= 33 && i <= len - 33; i += 32) {
-                if (!(pairs16(buf + i) | pairs16(buf + i + 16)))
-                        continue;
-                for (size_t k = i; k < i + 32; k++)
-                        if (word_at(buf, len, k - 1))
-                                return true;
-        }
-        for (; len >= 17 && i <= len - 17; i += 16) {
-                if (!pairs16(buf + i))
-                        continue;
-                for (size_t k = i; k < i + 16; k++)
-                        if (word_at(buf, len, k - 1))
-                                return true;
-        }
-        for (; i + 1 < len; i++)
-                if (word_at(buf, len, i - 1))
+        for (size_t i = 0; i < len; i++)
+                if (word_at(buf, len, i))
                         return true;
         return false;
 }

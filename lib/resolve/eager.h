@@ -81,5 +81,5 @@ void ve_eager_env_scan(char *const *envp, struct ve_eager_env *out);
 
 /* Whether buf[0..len) contains "eager" or "inherit" (the mapping options
  * that make a name eager): a pre-filter, exact as two memmem() calls would
- * be. 16 bytes at a time; NUL bytes are ordinary bytes. */
+ * be. NUL bytes are ordinary bytes. */
 bool ve_eager_mentioned(const char *buf, size_t len);

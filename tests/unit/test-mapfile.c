@@ -889,7 +889,7 @@ static void test_reserved_names(void) {
 }
 
 /* Names the shim passes through to the real environment because libraries
- * read them during its own work (shim/preload/shim.c: allocator_config(),
+ * read them during its own work (shim/preload/getenv.c: allocator_config(),
  * key_log_name()): a mapping of one could never be served, so it is an
  * error, with the place. Bulk rules stay allowed (every prefix could give
  * a name ending in MALLOC_CONF); the resolver never serves such a name from

@@ -2,7 +2,7 @@
 /* For rel-sanitizers.sh, which builds it together with lib/'s base sources
  * under -fsanitize=thread and under -fsanitize=address,undefined: the
  * shim's getenv() logic (name filter, lock-free cache, resolver, envscan
- * over environ; as shim/preload/shim.c's hot and slow paths) on 8 threads, which
+ * over environ; as shim/preload/getenv.c's hot and slow paths) on 8 threads, which
  * meanwhile setenv() other names, 1,000,000 lookups in all. The Vault
  * source is a fake answering at once; one path has a ttl and a clock that
  * ticks on every reading, so refreshes race the lock-free reads too.

@@ -23,8 +23,12 @@ readelf -d "$VE_CORE" | grep -q 'NEEDED.*libcurl' && ok "core links libcurl" || 
 # lib/'s process-wide state (the log callback, the secure-memory arena)
 # lives in one object only: a data object defined in both would be a
 # second copy of it, and what one object allocates the other would free.
+# The linker's and the C start files' own objects (crtbegin/crtend: the
+# TM clone table end, the init/fini array entries, the "completed" flag of
+# __do_global_dtors_aux) are in every shared object and are not lib/'s.
 data_objects() {
-        nm --defined-only "$1" | awk '$2 ~ /^[bBdD]$/ && $3 !~ /^(_DYNAMIC|_GLOBAL_OFFSET_TABLE_|__dso_handle)$/ { print $3 }' |
+        nm --defined-only "$1" |
+                awk '$2 ~ /^[bBdD]$/ && $3 !~ /^(_DYNAMIC|_GLOBAL_OFFSET_TABLE_|__dso_handle|__TMC_END__|__do_global_dtors_aux_fini_array_entry|__frame_dummy_init_array_entry|completed\.[0-9]+)$/ { print $3 }' |
                 sort -u
 }
 both=$(comm -12 <(data_objects "$VE_SHIM") <(data_objects "$VE_CORE") | tr '\n' ' ')
