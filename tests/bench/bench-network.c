@@ -229,7 +229,7 @@ static bool p10_set(struct set *s, const struct bench_vault *v, struct bench_env
 
 static bool p10(const struct bench_vault *v) {
         static struct set sets[2] = {
-                { .id = "P10a", .names = 10, .paths = 5, .runs = 7 },
+                { .id = "P10a", .names = 10, .paths = 5, .runs = 11 },
                 { .id = "P10b", .names = 50, .paths = 50, .runs = 5 },
         };
         static const char *const tags[2] = { "p10a", "p10b" };
