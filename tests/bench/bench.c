@@ -104,6 +104,37 @@ const char *bench_self(void) {
         return self;
 }
 
+const char *bench_sibling(const char *name) {
+        static char slots[4][4352];
+        static unsigned next;
+        char *p = slots[next++ % 4];
+        const char *self = bench_self(), *slash = strrchr(self, '/');
+
+        snprintf(p, sizeof slots[0], "%.*s/%s", (int) (slash - self), self, name);
+        return p;
+}
+
+const char *bench_which(const char *prog) {
+        static char slots[4][4096];
+        static unsigned next;
+        char *buf = slots[next++ % 4];
+        const char *path = getenv("PATH");
+
+        if (!path || !*path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        while (*path) {
+                size_t l = strcspn(path, ":");
+
+                snprintf(buf, sizeof slots[0], "%.*s/%s", (int) l, path, prog);
+                if (l > 0 && access(buf, X_OK) == 0)
+                        return buf;
+                path += l;
+                if (*path == ':')
+                        path++;
+        }
+        return NULL;
+}
+
 int bench_spawn(char *const argv[], char *const envp[], int *ret_fd, pid_t *ret_pid) {
         posix_spawn_file_actions_t fa;
         int p[2] = { -1, -1 }, r;
@@ -274,6 +305,19 @@ void bench_env_init(struct bench_env *e, const struct bench_vault *v, const char
         e->vars[n] = NULL;
 }
 
+void bench_env_add(struct bench_env *e, const char *assignment) {
+        size_t n = 0;
+
+        while (e->vars[n])
+                n++;
+        if (n >= BENCH_ENV_VARS + 1 + BENCH_ENV_EXTRA) {
+                fprintf(stderr, "bench: bench_env_add: no room for another variable\n");
+                exit(1);
+        }
+        e->vars[n] = xasprintf_str(assignment, "");
+        e->vars[n + 1] = NULL;
+}
+
 void bench_env_done(struct bench_env *e) {
         for (size_t i = 0; e->vars[i]; i++)
                 free(e->vars[i]);
@@ -376,6 +420,63 @@ void bench_vault_stop(struct bench_vault *v) {
                 while (waitpid(v->pid, NULL, 0) < 0 && errno == EINTR)
                         ;
                 v->pid = 0;
+        }
+}
+
+/* ---- the delaying proxy ---- */
+
+int bench_proxy_start(struct bench_proxy *p, const struct bench_vault *upstream, int delay_ms) {
+        const char *prog = getenv("VE_DELAY_PROXY");
+        char delay[16], port[16], line[32] = "";
+        extern char **environ;
+        size_t len = 0;
+        int fd, r;
+
+        memset(p, 0, sizeof *p);
+        if (!prog || !*prog)
+                prog = bench_sibling("delay-proxy");
+        snprintf(delay, sizeof delay, "%d", delay_ms);
+        snprintf(port, sizeof port, "%d", upstream->port);
+        {
+                char *argv[] = { (char *) prog, delay, port, NULL };
+
+                r = bench_spawn(argv, environ, &fd, &p->pid);
+        }
+        if (r < 0) {
+                fprintf(stderr, "bench: cannot start %s: %s\n", prog, strerror(-r));
+                p->pid = 0;
+                return r;
+        }
+        /* its first line is the port it listens on */
+        while (len < sizeof line - 1 && !strchr(line, '\n')) {
+                ssize_t n = read(fd, line + len, sizeof line - 1 - len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+                line[len] = '\0';
+        }
+        close(fd);
+        p->via = *upstream;
+        p->via.pid = 0;
+        p->via.port = atoi(line);
+        if (p->via.port <= 0) {
+                fprintf(stderr, "bench: %s did not start\n", prog);
+                bench_proxy_stop(p);
+                return -EIO;
+        }
+        snprintf(p->via.addr, sizeof p->via.addr, "http://127.0.0.1:%d", p->via.port);
+        return 0;
+}
+
+void bench_proxy_stop(struct bench_proxy *p) {
+        if (p->pid > 0) {
+                kill(p->pid, SIGTERM);
+                while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                p->pid = 0;
         }
 }
 

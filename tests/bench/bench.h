@@ -50,6 +50,18 @@ double bench_median(double *v, size_t n);
 int bench_vault_start(struct bench_vault *v);
 void bench_vault_stop(struct bench_vault *v);
 
+/* The delaying proxy (delay-proxy, beside this program, or VE_DELAY_PROXY)
+ * in front of the dev Vault: a one-way delay of delay_ms in each direction
+ * and a round trip to connect. p->via is the Vault as seen through it (the
+ * proxy's address, the same token), for bench_env_init(). 0 or -errno (a
+ * message on stderr); bench_proxy_stop() ends it. */
+struct bench_proxy {
+        struct bench_vault via;
+        pid_t pid;
+};
+int bench_proxy_start(struct bench_proxy *p, const struct bench_vault *upstream, int delay_ms);
+void bench_proxy_stop(struct bench_proxy *p);
+
 /* One request on a fresh connection ("Connection: close"), with the token
  * when with_token. ret_body (malloc'ed, may be NULL) and ret_status are set
  * on success; 0 or -errno. */
@@ -77,10 +89,14 @@ double bench_http_keepalive_ns(const struct bench_vault *v, const char *path, in
  * mapping file, Vault's address and token) plus LD_PRELOAD, which is the
  * shim or empty: the same layout with and without the shim. filler_at
  * places the looked-up filler (bench_filler_name(i)) at that position. */
+#define BENCH_ENV_EXTRA 2
 struct bench_env {
-        char *vars[BENCH_ENV_VARS + 2];
+        char *vars[BENCH_ENV_VARS + 2 + BENCH_ENV_EXTRA];
 };
 void bench_env_init(struct bench_env *e, const struct bench_vault *v, const char *map_path, bool shim);
+/* Adds "NAME=VALUE" (copied) to the environment, at most BENCH_ENV_EXTRA
+ * times: the settings a benchmark varies (VAULTENV_EAGER, ...). */
+void bench_env_add(struct bench_env *e, const char *assignment);
 void bench_env_done(struct bench_env *e);
 const char *bench_filler_name(size_t i);
 const char *bench_shim_path(void);
@@ -102,6 +118,11 @@ void bench_standard_stop(struct bench_vault *v, struct bench_env *shim, struct b
 
 /* This program, for re-running itself as a worker. */
 const char *bench_self(void);
+/* A program built beside this one (tests/bench/NAME), in a static
+ * rotating buffer (4 slots). */
+const char *bench_sibling(const char *name);
+/* The full path of prog found in PATH (static rotating buffer), or NULL. */
+const char *bench_which(const char *prog);
 
 /* Runs argv with envp, stdout captured (NUL-terminated, malloc'ed) when
  * ret_out; the wait status in ret_status. 0 or -errno. */
