@@ -75,6 +75,11 @@ struct ve_source {
          * Without lock. NULL: leases are never renewed, only read anew. */
         int (*renew)(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                      struct ve_lease *ret_lease, char **ret_error);
+        /* Reads calls[i].ref for every i, concurrently (as
+         * ve_vault_read_many()), each outcome as read() gives it; sets
+         * every call's r. Without lock. NULL: ve_resolver_prefetch() reads
+         * the paths one by one with read(). */
+        int (*read_many)(void *userdata, struct ve_read_call *calls, size_t n);
         void *userdata;
 };
 
@@ -143,6 +148,18 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
                const char **ret_value, enum ve_from *ret_from, char **ret_reason);
 
 const char *ve_from_name(enum ve_from from);
+
+/* Fetches at once the Vault paths of names[0..n) (NULL: every name the
+ * mapping has, every template's references and every bulk rule's path),
+ * through source->read_many: each distinct path once, skipping the ones
+ * whose values are fresh, being fetched by another thread (single flight
+ * holds: a lookup meanwhile waits for this fetch), or due a lease renewal
+ * (left to the lookup). Each read fills the cache exactly as a lookup's
+ * read would (values, failures, leases, ttl). Names not mapped are
+ * ignored. A failed path is logged at info (callers report per name); its
+ * names then fall back as after any failed read. Blocks for the batch; no
+ * lock is held across it. 0, -ENOMEM. */
+int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t n);
 
 /* Whether ve_resolve() logs a name that nothing filled (on by default):
  * an error when Vault refused or failed, a warning when it has no such

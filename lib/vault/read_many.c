@@ -23,7 +23,7 @@
 
 /* Where one call stands between the batches. */
 struct item {
-        struct ve_vault_read_call *c;
+        struct ve_read_call *c;
         bool known;             /* the mount is known: ml, version */
         size_t ml;
         int version;
@@ -32,7 +32,7 @@ struct item {
         char *api;              /* the request of the current batch */
 };
 
-void ve_vault_read_calls_done(struct ve_vault_read_call *calls, size_t n) {
+void ve_vault_read_calls_done(struct ve_read_call *calls, size_t n) {
         for (size_t i = 0; calls && i < n; i++) {
                 ve_secret_free(calls[i].secret);
                 calls[i].secret = NULL;
@@ -223,7 +223,7 @@ out:
         free(who);
 }
 
-int ve_vault_read_many(struct ve_vault *v, struct ve_vault_read_call *calls, size_t n) {
+int ve_vault_read_many(struct ve_vault *v, struct ve_read_call *calls, size_t n) {
         _cleanup_erase_ char *token = NULL;
         struct item *items;
         char *err = NULL;
