@@ -11,9 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eager.h"
 #include "log.h"
 #include "resolve-internal.h"
 #include "util.h"
+
+/* Which entries are eager (eager.h). */
+struct eager_ask {
+        bool all;
+        const char *inherit;
+};
 
 /* The entries whose paths a prefetch looks at, growing. */
 struct set {
@@ -49,9 +56,18 @@ static int set_add_entry(struct set *s, struct ve_entry *e) {
         return 0;
 }
 
-static int collect(struct ve_resolver *r, const char *const *names, size_t n, struct set *s) {
+/* The entries asked for: with eager, those ve_eager_entry_wanted() makes
+ * eager; else names[0..n), or (NULL) all and the bulk rules' paths. */
+static int collect(struct ve_resolver *r, const char *const *names, size_t n, const struct eager_ask *eager,
+                   struct set *s) {
         int k = 0;
 
+        if (eager) {
+                for (size_t i = 0; i < r->map->n_entries && k >= 0; i++)
+                        if (ve_eager_entry_wanted(&r->map->entries[i], eager->all, eager->inherit))
+                                k = set_add_entry(s, &r->entries[i]);
+                return k;
+        }
         if (names) {
                 for (size_t i = 0; i < n && k >= 0; i++) {
                         struct ve_entry *e = names[i] ? ve_resolver_find(r, names[i]) : NULL;
@@ -75,14 +91,15 @@ static int collect(struct ve_resolver *r, const char *const *names, size_t n, st
 
 /* The batch: claims, reads, hands out. report: a failed path is logged as
  * an error (the lazy prefetch, where no caller reports per name). */
-static int prefetch(struct ve_resolver *r, const char *const *names, size_t n, bool report) {
+static int prefetch(struct ve_resolver *r, const char *const *names, size_t n, const struct eager_ask *eager,
+                    bool report) {
         struct set s = {};
         struct ve_path **paths = NULL;
         struct ve_read_call *calls = NULL;
         size_t m = 0;
         int k;
 
-        k = collect(r, names, n, &s);
+        k = collect(r, names, n, eager, &s);
         if (k < 0)
                 goto out;
         paths = calloc(s.n ? s.n : 1, sizeof *paths);
@@ -137,12 +154,20 @@ out:
 int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t n) {
         if (!r)
                 return -EINVAL;
-        return prefetch(r, names, n, false);
+        return prefetch(r, names, n, NULL, false);
+}
+
+int ve_resolver_prefetch_eager(struct ve_resolver *r, bool all_eager, const char *inherit_list) {
+        struct eager_ask eager = { .all = all_eager, .inherit = inherit_list };
+
+        if (!r)
+                return -EINVAL;
+        return prefetch(r, NULL, 0, &eager, false);
 }
 
 void prefetch_first(struct ve_resolver *r) {
         if (atomic_exchange(&r->prefetched, true))
                 return;
-        if (prefetch(r, NULL, 0, true) < 0)
+        if (prefetch(r, NULL, 0, NULL, true) < 0)
                 ve_warn("out of memory; the paths of the mapping are read as names are looked up");
 }

@@ -160,6 +160,10 @@ const char *ve_from_name(enum ve_from from);
  * names then fall back as after any failed read. Blocks for the batch; no
  * lock is held across it. 0, -ENOMEM. */
 int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t n);
+/* The same for the names eager mode resolves before main
+ * (ve_eager_entry_wanted(): all_eager is VAULTENV_EAGER, inherit_list
+ * VAULTENV_INHERIT), for the shim to call before it resolves them. */
+int ve_resolver_prefetch_eager(struct ve_resolver *r, bool all_eager, const char *inherit_list);
 
 /* Whether ve_resolve() logs a name that nothing filled (on by default):
  * an error when Vault refused or failed, a warning when it has no such
