@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -297,6 +299,51 @@ static void test_isolated_failures(void) {
         ve_http_free(h);
 }
 
+/* A forked child must not use the parent's kept multi handle nor its
+ * connections (ve_http_atfork_child()): its batch opens connections of its
+ * own, and the parent's next batch still has its own. */
+static void test_fork(void) {
+        static const char *const paths[] = { "kv1/app/a", "kv1/app/b" };
+        struct ve_http_call calls[2];
+        struct ve_http *h = client(0);
+        size_t conns;
+        int status = -1;
+        pid_t pid;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        for (size_t i = 0; i < 2; i++)
+                calls[i] = (struct ve_http_call) { .method = "GET", .api_path = paths[i], .token = FAKE_TOKEN,
+                                                   .user_path = paths[i] };
+        CU_ASSERT_EQUAL(ve_http_request_many(h, calls, 2), 0);
+        CU_ASSERT(calls[0].r == 0 && calls[1].r == 0);
+        ve_http_calls_done(calls, 2);
+        conns = httpd_n_conns(&srv);
+
+        ve_http_atfork_prepare(h);
+        pid = fork();
+        if (pid == 0) {
+                bool ok;
+
+                ve_http_atfork_child(h);
+                ok = ve_http_request_many(h, calls, 2) == 0 && calls[0].r == 0 && calls[0].resp.status == 200 &&
+                     calls[1].r == 0 && calls[1].resp.status == 200;
+                _exit(ok ? 0 : 1);
+        }
+        ve_http_atfork_parent(h);
+        CU_ASSERT_FATAL(pid > 0);
+        CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+        CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        /* the child connected anew */
+        CU_ASSERT(httpd_n_conns(&srv) > conns);
+        conns = httpd_n_conns(&srv);
+        /* the parent's connections are still its own, and alive */
+        CU_ASSERT_EQUAL(ve_http_request_many(h, calls, 2), 0);
+        CU_ASSERT(calls[0].r == 0 && calls[1].r == 0);
+        CU_ASSERT_EQUAL(httpd_n_conns(&srv), conns);
+        ve_http_calls_done(calls, 2);
+        ve_http_free(h);
+}
+
 /* ---- ve_vault_read_many() ---- */
 
 static void test_vault_read_many(void) {
@@ -367,6 +414,7 @@ int main(void) {
         static const struct unit_test tests[] = {
                 { "concurrent", test_concurrent },
                 { "isolated_failures", test_isolated_failures },
+                { "fork", test_fork },
                 { "vault_read_many", test_vault_read_many },
                 { NULL, NULL },
         };
