@@ -5,7 +5,8 @@
 # overlap; every request is slowed so that they must overlap), one read
 # per path and one lease per dynamic path, a denied path logged once and
 # failing nothing else; eager names before main, vaultenv check, export
-# and get of several names do the same. Without prefetch, a lazy program
+# and get of several names do the same, with no lock held across the
+# requests, and over TLS. Without prefetch, a lazy program
 # still reads only the paths it asks for, one at a time.
 . "$(dirname "$0")/../lib.sh"
 : "${VE_CLI:?}"
@@ -49,7 +50,8 @@ slow() { ve_transport_fault '{"mode":"slow","delay":0.4}'; }
 unslow() { ve_transport_fault '{"mode":"none"}'; }
 # Every path of app.map read exactly once (one look at the counters).
 reads_once() {
-        curl -sS "$VAULT_ADDR/_dev/requests" | python3 -c '
+        # shellcheck disable=SC2086
+        curl -sS ${VE_CURL_OPTS:-} "$VAULT_ADDR/_dev/requests" | python3 -c '
 import json, sys
 n = json.load(sys.stdin)["requests"]
 paths = ["secret/data/app/p%d" % i for i in range(1, 6)] + ["legacy/app"]
@@ -138,4 +140,40 @@ for cmd in "check -q" "export" "get A1 A2 A3 A4 A5 LEGACY"; do
 done
 check "vaultenv get of several names: the values in order" ve_expect "$out" fake-pf-a1 fake-pf-a2 fake-pf-a3 \
         fake-pf-a4 fake-pf-a5 fake-pf-legacy
+
+# ---- no vaultenv lock held across the batch's I/O ----
+# librelcheck.so makes vaultenv's mutexes error-checking and reports any
+# network I/O while one is held (rel-concurrency.sh).
+: "${VE_RELCHECK:?}"
+rm -f "$VE_TMP/relcheck"
+VAULTENV_MAP=$VE_TMP/app.map VAULTENV_PREFETCH=1 REL_CHECK_OUT=$VE_TMP/relcheck \
+        LD_PRELOAD="$VE_PRELOAD_PREFIX$VE_RELCHECK $VE_SHIM" timeout 60 "$VE_READENV" --threads 8 "$out" A2 A1 \
+        2>"$VE_TMP/stderr" && r=0 || r=$?
+check "lock checker, prefetch, 8 threads: completes" test "$r" = 0
+check "lock checker: the checker saw vaultenv's locks" grep -qE '^locks [1-9]' "$VE_TMP/relcheck"
+check "lock checker: no mutex locked twice by one thread" sh -c "! grep -q '^relock' '$VE_TMP/relcheck'"
+check "lock checker: no network I/O while a vaultenv mutex is held" \
+        sh -c "! grep -q '^io-under-lock' '$VE_TMP/relcheck'"
+
+# ---- over TLS (HTTP/1.1 here): the requests waiting for the first
+# connection (to be multiplexed on it under HTTP/2) then go out at once ----
+pki=$VE_TMP/pki
+ve_pki "$pki" localhost
+ve_vault_stop
+ve_vault_start --tls-cert "$pki/server.pem" --tls-key "$pki/server.key"
+export VE_CURL_OPTS="--cacert $pki/ca.pem"
+export VAULT_ADDR="https://localhost:$VE_DEV_PORT"
+ve_api POST sys/mounts/legacy '{"type":"kv","options":{"version":"1"}}'
+for i in 1 2 3 4 5; do
+        ve_kv2_put "secret/app/p$i" "{\"a\":\"fake-pf-a$i\",\"b\":\"fake-pf-b$i\"}"
+done
+ve_api POST legacy/app '{"a":"fake-pf-legacy"}'
+ve_reset_counts
+slow
+VAULT_CACERT=$pki/ca.pem "$VE_CLI" check -q -m "$VE_TMP/app.map" >"$out" 2>"$VE_TMP/stderr" && r=0 || r=$?
+unslow
+check "TLS: vaultenv check: exit 0" test "$r" = 0
+check "TLS: one read per path" reads_once
+inflight=$(ve_transport_stat max_in_flight)
+check "TLS: the reads overlapped ($inflight at once)" bash -c "[ $inflight -ge 3 ] && [ $inflight -le 8 ]"
 ve_done
