@@ -57,9 +57,9 @@ static int set_add_entry(struct set *s, struct ve_entry *e) {
 }
 
 /* The entries asked for: with eager, those ve_eager_entry_wanted() makes
- * eager; else names[0..n), or (NULL) all and the bulk rules' paths. */
-static int collect(struct ve_resolver *r, const char *const *names, size_t n, const struct eager_ask *eager,
-                   struct set *s) {
+ * eager; else entries[0..n), or (NULL) all and the bulk rules' paths. */
+static int collect(struct ve_resolver *r, struct ve_entry *const *entries, size_t n,
+                   const struct eager_ask *eager, struct set *s) {
         int k = 0;
 
         if (eager) {
@@ -68,13 +68,10 @@ static int collect(struct ve_resolver *r, const char *const *names, size_t n, co
                                 k = set_add_entry(s, &r->entries[i]);
                 return k;
         }
-        if (names) {
-                for (size_t i = 0; i < n && k >= 0; i++) {
-                        struct ve_entry *e = names[i] ? ve_resolver_find(r, names[i]) : NULL;
-
-                        if (e)
-                                k = set_add_entry(s, e);
-                }
+        if (entries) {
+                for (size_t i = 0; i < n && k >= 0; i++)
+                        if (entries[i])
+                                k = set_add_entry(s, entries[i]);
                 return k;
         }
         for (size_t i = 0; i < r->map->n_entries && k >= 0; i++)
@@ -91,15 +88,15 @@ static int collect(struct ve_resolver *r, const char *const *names, size_t n, co
 
 /* The batch: claims, reads, hands out. report: a failed path is logged as
  * an error (the lazy prefetch, where no caller reports per name). */
-static int prefetch(struct ve_resolver *r, const char *const *names, size_t n, const struct eager_ask *eager,
-                    bool report) {
+static int prefetch(struct ve_resolver *r, struct ve_entry *const *entries, size_t n,
+                    const struct eager_ask *eager, bool report) {
         struct set s = {};
         struct ve_path **paths = NULL;
         struct ve_read_call *calls = NULL;
         size_t m = 0;
         int k;
 
-        k = collect(r, names, n, eager, &s);
+        k = collect(r, entries, n, eager, &s);
         if (k < 0)
                 goto out;
         paths = calloc(s.n ? s.n : 1, sizeof *paths);
@@ -151,10 +148,8 @@ out:
         return k;
 }
 
-int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t n) {
-        if (!r)
-                return -EINVAL;
-        return prefetch(r, names, n, NULL, false);
+int prefetch_entries(struct ve_resolver *r, struct ve_entry *const *entries, size_t n) {
+        return prefetch(r, entries, n, NULL, false);
 }
 
 int ve_resolver_prefetch_eager(struct ve_resolver *r, bool all_eager, const char *inherit_list) {

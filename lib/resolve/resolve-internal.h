@@ -303,6 +303,10 @@ void path_fetched(struct ve_resolver *r, struct ve_path *p, struct ve_secret *se
 
 /* ---- prefetch.c: many paths at once ---- */
 
+/* ve_resolver_prefetch() of entries[0..n) (NULL entries skipped), or of
+ * every entry and bulk rule when entries is NULL. */
+int prefetch_entries(struct ve_resolver *r, struct ve_entry *const *entries, size_t n);
+
 /* The first lookup of a resolver with prefetch on (VAULTENV_PREFETCH, the
  * mapping's prefetch directive): every path of the mapping, concurrently,
  * once per resolver; a failed path is logged once, as an error. */

@@ -164,6 +164,24 @@ struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name) {
         return NULL;
 }
 
+int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t n) {
+        struct ve_entry **entries;
+        int k;
+
+        if (!r || (!names && n > 0))
+                return -EINVAL;
+        if (!names)
+                return prefetch_entries(r, NULL, 0);
+        entries = calloc(n ? n : 1, sizeof *entries);
+        if (!entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                entries[i] = names[i] ? ve_resolver_find(r, names[i]) : NULL;
+        k = prefetch_entries(r, entries, n);
+        free(entries);
+        return k;
+}
+
 const struct ve_name_filter *ve_resolver_filter(const struct ve_resolver *r) {
         return &r->filter;
 }

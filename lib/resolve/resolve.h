@@ -96,7 +96,11 @@ struct ve_entry;
 
 /* Takes ownership of map (also on failure). settings and source are
  * borrowed and must outlive the resolver. env reads the live environment.
- * map may be empty (no entries): a resolver for references only. */
+ * map may be empty (no entries): a resolver for references only. With
+ * settings->prefetch (VAULTENV_PREFETCH) or map->prefetch (the directive),
+ * the first lookup that reaches step 1 first reads every path of the
+ * mapping at once (ve_resolver_prefetch() of all), a failed path logged
+ * once as an error. */
 int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                     const struct ve_source *source, ve_getenv_fn env,
                     struct ve_resolver **ret_resolver);
