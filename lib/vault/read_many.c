@@ -62,7 +62,8 @@ static bool same_segment(const char *a, const char *b) {
 /* One batch of GET sys/internal/ui/mounts/PATH for the items whose mount
  * is not known: one per first segment (by_segment), else one per path (a
  * mount nested deeper than the first segment). Then every item looks up
- * the mount cache again. */
+ * the mount cache again; by segment, one whose segment got no answer
+ * fails with that segment's failure. */
 static void detect(struct ve_vault *v, struct item *items, size_t n, const char *token, bool by_segment) {
         struct ve_http_call *hc;
         size_t *who, m = 0;
@@ -121,6 +122,16 @@ out:
                     vault_mount_lookup(v, items[i].c->ref->path, &items[i].ml, &items[i].version))
                         items[i].known = true;
         }
+        /* No answer for a segment (unreachable, timed out): its other
+         * paths fail alike rather than wait for the same again. */
+        for (size_t i = 0; by_segment && i < n; i++)
+                for (size_t k = 0; k < m && undetected(&items[i]); k++) {
+                        const struct item *rep = &items[who[k]];
+
+                        if (rep->done && rep->c->r < 0 && rep->c->r != -ENOMEM &&
+                            same_segment(items[i].c->ref->path, rep->c->ref->path))
+                                item_fail(&items[i], rep->c->r, rep->c->error ? strdup(rep->c->error) : NULL);
+                }
         ve_http_calls_done(hc, m);
         free(hc);
         free(who);
