@@ -4,7 +4,8 @@
 # the mapping concurrently (the dev server's max_in_flight shows the
 # overlap; every request is slowed so that they must overlap), one read
 # per path and one lease per dynamic path, a denied path logged once and
-# failing nothing else; eager names before main, vaultenv check, export
+# failing nothing else; eager names before main (also through vaultenv
+# exec --eager), vaultenv check, export
 # and get of several names do the same, with no lock held across the
 # requests, and over TLS. Without prefetch, a lazy program
 # still reads only the paths it asks for, one at a time.
@@ -124,6 +125,16 @@ check "eager: served" ve_expect "$out" A1=fake-pf-a1 A5=fake-pf-a5 LEGACY=fake-p
 check "eager: one read per path" reads_once
 inflight=$(ve_transport_stat max_in_flight)
 check "eager: the reads overlapped ($inflight at once)" bash -c "[ $inflight -ge 3 ] && [ $inflight -le 8 ]"
+
+# ---- vaultenv exec --eager ----
+ve_reset_counts
+slow
+"$VE_CLI" exec --eager -m "$VE_TMP/app.map" -- "$VE_READENV" "$out" A2 B1 2>"$VE_TMP/stderr" && r=0 || r=$?
+unslow
+check "exec --eager: served" bash -c "[ $r = 0 ] && grep -qx 'A2=fake-pf-a2' '$out' && grep -qx 'B1=fake-pf-b1' '$out'"
+check "exec --eager: one read per path" reads_once
+inflight=$(ve_transport_stat max_in_flight)
+check "exec --eager: the reads overlapped ($inflight at once)" bash -c "[ $inflight -ge 3 ] && [ $inflight -le 8 ]"
 
 # ---- vaultenv check, export, get of several names ----
 for cmd in "check -q" "export" "get A1 A2 A3 A4 A5 LEGACY"; do
