@@ -36,6 +36,8 @@ struct parser {
 
         struct ve_map_bulk *bulk;
         size_t n_bulk;
+
+        unsigned prefetch_line;         /* the line of the prefetch directive, 0: none */
 };
 
 /* Sets *ret_error to "source:line:col: message", col the byte column of at

@@ -371,6 +371,31 @@ static int parse_option(struct parser *ps, struct ve_map_entry *e, struct seen *
         return 0;
 }
 
+/* A line that is a directive of the whole file rather than an entry: the
+ * bare word "prefetch" (the first lookup reads every path of the mapping
+ * at once; resolve.h), alone on its line but for a comment. 1 when it
+ * was one, 0 when the line is something else (ps->p unmoved), or a
+ * parser error (a repeated directive). */
+static int parse_directive(struct parser *ps) {
+        static const char word[] = "prefetch";
+        const char *at = ps->p;
+        size_t n = sizeof word - 1;
+
+        if ((size_t) (ps->end - at) < n || memcmp(at, word, n) != 0)
+                return 0;
+        ps->p = at + n;
+        skip_blanks(ps);
+        if (!at_line_end(ps)) {
+                /* "prefetch = ...", "prefetchX": an entry like any other. */
+                ps->p = at;
+                return 0;
+        }
+        if (ps->prefetch_line)
+                return ve_parser_error(ps, at, "duplicate directive prefetch (first on line %u)", ps->prefetch_line);
+        ps->prefetch_line = ps->line;
+        return 1;
+}
+
 /* Parses one line, [ps->line_start, ps->end), appending its entry if any. */
 static int parse_line(struct parser *ps) {
         struct ve_map_entry e = { .line = ps->line };
@@ -386,6 +411,9 @@ static int parse_line(struct parser *ps) {
         skip_blanks(ps);
         if (at_line_end(ps))
                 return 0;
+        r = parse_directive(ps);
+        if (r != 0)
+                return r < 0 ? r : 0;
         r = parse_name(ps, &e, &name_at, &name_len);
         if (r == 1)
                 return parse_bulk(ps, name_at, name_len);
@@ -485,6 +513,7 @@ int ve_map_parse(const char *source, const char *text, size_t len,
         map->n_entries = ps.n_entries;
         map->bulk = ps.bulk;
         map->n_bulk = ps.n_bulk;
+        map->prefetch = ps.prefetch_line != 0;
         ps.entries = NULL;
         ps.n_entries = 0;
         ps.bulk = NULL;

@@ -16,6 +16,7 @@ struct ve_template;
  *     NAME = [kv1:|kv2:]MOUNT/PATH[#KEY][@VERSION]  [required] [default=VALUE] [ttl=DURATION] [eager] [inherit]
  *     NAME = "text {{REF [| urlencode]}} text"  [options as above]     (a template: template.h)
  *     PREFIX* = [kv1:|kv2:]MOUNT/PATH#*[@VERSION]  [ttl=DURATION]     (bulk: every key at the path)
+ *     prefetch                                       (a directive: the first lookup reads every path)
  *
  * Parsing is all or nothing: any error rejects the whole file, and the error
  * reads "FILE:LINE:COL: message". See doc/vaultenv.map.5. */
@@ -52,6 +53,8 @@ struct ve_map {
         size_t n_entries;
         struct ve_map_bulk *bulk;
         size_t n_bulk;
+        bool prefetch;          /* the "prefetch" directive: the first lookup reads every
+                                 * path of the mapping at once (resolve.h) */
 };
 
 /* Parses text (len bytes, need not be NUL-terminated; an embedded NUL is an

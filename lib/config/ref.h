@@ -24,6 +24,18 @@ struct ve_ref {
 
 #define VE_REF_VERSION_MAX 2147483647UL
 
+struct ve_secret;
+
+/* One read of a batch of paths (the resolver's source, ve_vault_read_many()):
+ * ref in (borrowed), and the outcome a single read of it would give: r
+ * (0 or -errno), and the secret or a one-line message (heap, may be NULL). */
+struct ve_read_call {
+        const struct ve_ref *ref;
+        int r;
+        struct ve_secret *secret;
+        char *error;
+};
+
 /* Parses one reference "[kv1:|kv2:]MOUNT/PATH[#KEY][@VERSION]" (already
  * unquoted). The reference ends in a version when the text after its last
  * '@' is empty or an optionally signed run of ASCII digits; that text must

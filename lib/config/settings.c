@@ -110,6 +110,7 @@ static const struct {
         { "VAULT_SECRET_ID_WRAPPED", FIELD(secret_id_wrapped), false, "taking the secret id as is" },
         { "VAULTENV_REVOKE_ON_EXIT", FIELD(revoke_on_exit), false, "not revoking" },
         { "VAULTENV_EAGER", FIELD(eager), false, "not eager" },
+        { "VAULTENV_PREFETCH", FIELD(prefetch), false, "not prefetching" },
         { "VAULTENV_NODUMP", FIELD(nodump), true, "setting the process non-dumpable" },
         { "VAULTENV_SCRUB", FIELD(scrub), true, "scrubbing the credentials" },
         { "VAULT_SKIP_VERIFY", FIELD(skip_verify), false, "verifying TLS certificates" },

@@ -57,6 +57,8 @@ struct ve_settings {
 
         /* Resolution: eager names, children, stale values, the breaker */
         bool eager;                     /* VAULTENV_EAGER: every mapped name is eager */
+        bool prefetch;                  /* VAULTENV_PREFETCH: the first lookup reads every path of
+                                         * the mapping at once */
         char *inherit;                  /* VAULTENV_INHERIT: "NAME,NAME" passed on to exec'ed children */
         uint64_t stale_max_ms;          /* VAULTENV_STALE_MAX: how long a stale value may be served */
         uint64_t breaker_window_ms;     /* VAULTENV_BREAKER_WINDOW: how long an unreachable Vault is not

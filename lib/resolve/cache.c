@@ -252,28 +252,22 @@ static bool fetch_claim(struct ve_resolver *r, struct ve_entry *e, char **ret_re
         return true;
 }
 
-void entry_fetch(struct ve_resolver *r, struct ve_entry *e) {
-        struct ve_path *p = e->path;
-        struct ve_secret *secret = NULL;
-        char *errmsg = NULL, *renew_id;
-        uint64_t increment, now;
-        int err;
+bool path_claim_nowait(struct ve_resolver *r, struct ve_path *p, struct ve_entry *e) {
+        bool claimed = false;
 
-        if (!fetch_claim(r, e, &renew_id, &increment))
-                return;
-
-        if (renew_id && lease_try_renew(r, p, renew_id, increment)) {
-                pthread_mutex_lock(&p->lock);
-                goto done;
+        pthread_mutex_lock(&p->lock);
+        if (!p->fetching && !entry_fresh(r, e) &&
+            !(p->leased && p->lease.lease_id && p->lease.renewable && r->source && r->source->renew)) {
+                p->fetching = true;
+                claimed = true;
         }
+        pthread_mutex_unlock(&p->lock);
+        return claimed;
+}
 
-        ve_debug("%s: reading %s", e->map->name, p->ref->path);
-        if (r->source && r->source->read)
-                err = r->source->read(r->source->userdata, p->ref, &secret, &errmsg);
-        else
-                err = -ENOTCONN;
-        if (err < 0)
-                ve_info("%s: %s", p->ref->path, errmsg ? errmsg : strerror(-err));
+void path_fetched(struct ve_resolver *r, struct ve_path *p, struct ve_secret *secret, int err,
+                  const char *errmsg, bool renewed) {
+        uint64_t now;
 
         pthread_mutex_lock(&p->lock);
         now = r->now_ms();
@@ -283,16 +277,43 @@ void entry_fetch(struct ve_resolver *r, struct ve_entry *e) {
         if (err >= 0) {
                 path_adopt(p, secret, now);
                 secret = NULL;
-        } else if (renew_id) {
+        } else if (renewed) {
                 /* The lease could not be renewed: do not try it again. */
                 p->lease.renewable = false;
         }
-done:
         p->fetching = false;
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
-
         ve_secret_free(secret);
+}
+
+void entry_fetch(struct ve_resolver *r, struct ve_entry *e) {
+        struct ve_path *p = e->path;
+        struct ve_secret *secret = NULL;
+        char *errmsg = NULL, *renew_id;
+        uint64_t increment;
+        int err;
+
+        if (!fetch_claim(r, e, &renew_id, &increment))
+                return;
+
+        if (renew_id && lease_try_renew(r, p, renew_id, increment)) {
+                pthread_mutex_lock(&p->lock);
+                p->fetching = false;
+                pthread_cond_broadcast(&p->cond);
+                pthread_mutex_unlock(&p->lock);
+                ve_erase_free(renew_id);
+                return;
+        }
+
+        ve_debug("%s: reading %s", e->map->name, p->ref->path);
+        if (r->source && r->source->read)
+                err = r->source->read(r->source->userdata, p->ref, &secret, &errmsg);
+        else
+                err = -ENOTCONN;
+        if (err < 0)
+                ve_info("%s: %s", p->ref->path, errmsg ? errmsg : strerror(-err));
+        path_fetched(r, p, secret, err, errmsg, renew_id != NULL);
         free(errmsg);
         ve_erase_free(renew_id);
 }

@@ -8,6 +8,7 @@
  *
  * The files, each calling only those listed after it (never back up):
  *   resolve.c        ve_resolver_new/free, the lookups, ve_resolve()
+ *   prefetch.c       fetching many paths at once (ve_resolver_prefetch())
  *   bulk.c           the names a bulk rule gives (vaultenv check, export)
  *   dynamic.c        entries made after construction: references, bulk names
  *   render.c         templates: their parts, their rendering
@@ -180,6 +181,9 @@ struct ve_resolver {
 
         uint64_t (*now_ms)(void);
 
+        bool prefetch;                  /* VAULTENV_PREFETCH or the mapping's prefetch directive */
+        atomic_bool prefetched;         /* prefetch_first() ran (or is running) */
+
         struct ve_audit *audit;         /* VAULTENV_AUDIT; NULL: off */
         bool missing_quiet;             /* see ve_resolver_set_report_missing() */
 };
@@ -284,6 +288,29 @@ void entry_set(struct ve_resolver *r, struct ve_path *p, struct ve_entry *e, con
  * hands every entry of the path its value. Takes p->lock, never across
  * the source's I/O. */
 void entry_fetch(struct ve_resolver *r, struct ve_entry *e);
+
+/* Claims the fetch of p for a batch (prefetch.c), without waiting: true
+ * when no fetch of p is in flight, e (an entry of p) is not fresh, and p
+ * has no lease to renew (a renewal is a request of its own: left to
+ * entry_fetch()). Then p->fetching is set, for path_fetched() to end. */
+bool path_claim_nowait(struct ve_resolver *r, struct ve_path *p, struct ve_entry *e);
+/* Ends a claimed fetch of p with the read's outcome (secret taken, or err
+ * and errmsg), exactly as entry_fetch() does: every entry of the path its
+ * value, the lease adopted, the waiters woken. renewed: a renewal was
+ * tried first and failed. Takes p->lock. */
+void path_fetched(struct ve_resolver *r, struct ve_path *p, struct ve_secret *secret, int err,
+                  const char *errmsg, bool renewed);
+
+/* ---- prefetch.c: many paths at once ---- */
+
+/* ve_resolver_prefetch() of entries[0..n) (NULL entries skipped), or of
+ * every entry and bulk rule when entries is NULL. */
+int prefetch_entries(struct ve_resolver *r, struct ve_entry *const *entries, size_t n);
+
+/* The first lookup of a resolver with prefetch on (VAULTENV_PREFETCH, the
+ * mapping's prefetch directive): every path of the mapping, concurrently,
+ * once per resolver; a failed path is logged once, as an error. */
+void prefetch_first(struct ve_resolver *r);
 
 /* ---- render.c: templates ---- */
 

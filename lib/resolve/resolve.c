@@ -83,6 +83,7 @@ int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
         r->source = source;
         r->env = env;
         r->now_ms = ve_now_ms;
+        r->prefetch = settings->prefetch || map->prefetch;
         pthread_mutex_init(&r->retired_lock, NULL);
         /* settings->audit was validated when the settings were loaded. */
         if (settings->audit && ve_audit_new(settings->audit, &r->audit) < 0)
@@ -163,6 +164,24 @@ struct ve_entry *ve_resolver_find(struct ve_resolver *r, const char *name) {
         return NULL;
 }
 
+int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t n) {
+        struct ve_entry **entries;
+        int k;
+
+        if (!r || (!names && n > 0))
+                return -EINVAL;
+        if (!names)
+                return prefetch_entries(r, NULL, 0);
+        entries = calloc(n ? n : 1, sizeof *entries);
+        if (!entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                entries[i] = names[i] ? ve_resolver_find(r, names[i]) : NULL;
+        k = prefetch_entries(r, entries, n);
+        free(entries);
+        return k;
+}
+
 const struct ve_name_filter *ve_resolver_filter(const struct ve_resolver *r) {
         return &r->filter;
 }
@@ -190,6 +209,9 @@ struct ve_cached ve_resolver_cached(struct ve_resolver *r, const char *name) {
 /* Step 1: e's Vault value (a template's rendering), fetched first when it
  * is not fresh; NULL when Vault gave none. */
 static const char *vault_value(struct ve_resolver *r, struct ve_entry *e) {
+        /* Prefetch: the first lookup reads every path of the mapping at once. */
+        if (r->prefetch && !atomic_load_explicit(&r->prefetched, memory_order_relaxed))
+                prefetch_first(r);
         if (e->tmpl)
                 return template_value(r, e);
         if (!entry_fresh(r, e))

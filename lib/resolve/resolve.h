@@ -75,6 +75,11 @@ struct ve_source {
          * Without lock. NULL: leases are never renewed, only read anew. */
         int (*renew)(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                      struct ve_lease *ret_lease, char **ret_error);
+        /* Reads calls[i].ref for every i, concurrently (as
+         * ve_vault_read_many()), each outcome as read() gives it; sets
+         * every call's r. Without lock. NULL: ve_resolver_prefetch() reads
+         * the paths one by one with read(). */
+        int (*read_many)(void *userdata, struct ve_read_call *calls, size_t n);
         void *userdata;
 };
 
@@ -91,7 +96,11 @@ struct ve_entry;
 
 /* Takes ownership of map (also on failure). settings and source are
  * borrowed and must outlive the resolver. env reads the live environment.
- * map may be empty (no entries): a resolver for references only. */
+ * map may be empty (no entries): a resolver for references only. With
+ * settings->prefetch (VAULTENV_PREFETCH) or map->prefetch (the directive),
+ * the first lookup that reaches step 1 first reads every path of the
+ * mapping at once (ve_resolver_prefetch() of all), a failed path logged
+ * once as an error. */
 int ve_resolver_new(struct ve_map *map, const struct ve_settings *settings,
                     const struct ve_source *source, ve_getenv_fn env,
                     struct ve_resolver **ret_resolver);
@@ -143,6 +152,22 @@ int ve_resolve(struct ve_resolver *r, struct ve_entry *e,
                const char **ret_value, enum ve_from *ret_from, char **ret_reason);
 
 const char *ve_from_name(enum ve_from from);
+
+/* Fetches at once the Vault paths of names[0..n) (NULL: every name the
+ * mapping has, every template's references and every bulk rule's path),
+ * through source->read_many: each distinct path once, skipping the ones
+ * whose values are fresh, being fetched by another thread (single flight
+ * holds: a lookup meanwhile waits for this fetch), or due a lease renewal
+ * (left to the lookup). Each read fills the cache exactly as a lookup's
+ * read would (values, failures, leases, ttl). Names not mapped are
+ * ignored. A failed path is logged at info (callers report per name); its
+ * names then fall back as after any failed read. Blocks for the batch; no
+ * lock is held across it. 0, -ENOMEM. */
+int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t n);
+/* The same for the names eager mode resolves before main
+ * (ve_eager_entry_wanted(): all_eager is VAULTENV_EAGER, inherit_list
+ * VAULTENV_INHERIT), for the shim to call before it resolves them. */
+int ve_resolver_prefetch_eager(struct ve_resolver *r, bool all_eager, const char *inherit_list);
 
 /* Whether ve_resolve() logs a name that nothing filled (on by default):
  * an error when Vault refused or failed, a warning when it has no such

@@ -54,6 +54,12 @@ struct ve_http {
         CURL *curl;             /* the idle handle, created by the first request */
         CURL *abandoned;        /* the parent's handle, in a forked child: never
                                  * touched, only kept referenced */
+        /* The same for the batches (http_multi.c): the idle multi handle,
+         * whose connection cache keeps the connections of the last batch
+         * for the next; a batch takes it out (or makes one when another
+         * batch has it) and puts it back. */
+        CURLM *multi;
+        CURLM *multi_abandoned; /* the parent's, in a forked child */
 
         /* The circuit breaker (policy.h), under lock but for window_ms,
          * which is set by ve_http_new and read-only afterwards. Its cause
@@ -76,3 +82,39 @@ struct attempt {
  * ve_http_response, CURLOPT_HEADERDATA a struct attempt (or NULL). 0, or
  * -EIO with a message, or -ENOMEM. Takes no lock of h. */
 int ve_http_handle_new(const struct ve_http *h, CURL **ret_curl, char **ret_error);
+
+/* ---- what http.c gives http_multi.c: one request's parts ---- */
+
+/* ADDR/v1/API_PATH percent-encoded (http.h); NULL: out of memory. */
+char *ve_http_url_for(const struct ve_http *h, const char *api_path);
+/* The headers of every attempt, appended to *headers; the token's and the
+ * namespace's lines, which the list copies, in *ret_token_header (to be
+ * wiped) and *ret_ns_header, for the caller to free also on failure. */
+int ve_http_build_headers(const struct ve_http *h, const char *token, bool has_body,
+                          struct curl_slist **headers, char **ret_token_header, char **ret_ns_header);
+/* Frees a header list, each line wiped first (one holds the token). */
+void ve_http_slist_erase_free(struct curl_slist *l);
+/* Shapes eh for one attempt (method, URL, body, headers, what remains of
+ * the deadline) writing into resp and a; after it ran (a->cc set), finish
+ * drops every pointer to the caller's memory and reads the status. */
+void ve_http_attempt_setup(CURL *eh, const char *method, const char *url, const char *body,
+                           struct curl_slist *headers, uint64_t remaining_ms,
+                           struct ve_http_response *resp, struct attempt *a);
+void ve_http_attempt_finish(CURL *eh, struct ve_http_response *resp, struct attempt *a);
+/* The -errno and message of a failed exchange (cc, errbuf) after attempts. */
+int ve_http_curl_error(const struct ve_http *h, CURLcode cc, const char *errbuf,
+                       const struct ve_http_response *resp, const char *user_path, unsigned attempts,
+                       char **ret_error);
+/* The next URL after a redirect answer (hops counts this one), or -EPROTO
+ * and the message. */
+int ve_http_follow_redirect(const struct ve_http *h, const char *url, const struct attempt *a, long status,
+                            const char *user_path, unsigned hops, char **ret_url, char **ret_error);
+/* After a retryable outcome of attempt retries + 1: true and the time to
+ * retry at (ve_now_ms()) when the wait ends before deadline. Logs at info. */
+bool ve_http_retry_planned(const struct ve_http *h, const struct attempt *a, const struct ve_http_response *resp,
+                           unsigned retries, uint64_t deadline, const char *user_path, uint64_t *ret_until_ms);
+/* The circuit breaker for one request, under h->lock: admit gives 0, 1
+ * (the probe) or the -errno and message of a skip; record tells it the
+ * outcome r (last code cc) of a request admitted. */
+int ve_http_gate_admit(struct ve_http *h, char **ret_error);
+void ve_http_gate_record(struct ve_http *h, bool probe, int r, CURLcode cc);

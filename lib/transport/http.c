@@ -37,7 +37,7 @@ void ve_http_response_done(struct ve_http_response *r) {
         *r = (struct ve_http_response) {};
 }
 
-static void slist_erase_free(struct curl_slist *l) {
+void ve_http_slist_erase_free(struct curl_slist *l) {
         for (struct curl_slist *i = l; i; i = i->next)
                 if (i->data)
                         explicit_bzero(i->data, strlen(i->data));
@@ -57,7 +57,7 @@ static int slist_add(struct curl_slist **l, const char *s) {
  * other byte becomes %XX. The first '?' starts the query (mapfile.c allows
  * none in a path; vault.c adds "?version=N"), where '=' and '&' stay too
  * (but not '/', nor another '?'). */
-static char *url_for(const struct ve_http *h, const char *api_path) {
+char *ve_http_url_for(const struct ve_http *h, const char *api_path) {
         size_t bl = strlen(h->base_url), n = strlen(api_path);
         const char *q = strchr(api_path, '?');
         char *url, *o;
@@ -81,7 +81,7 @@ static char *url_for(const struct ve_http *h, const char *api_path) {
 /* The headers of every attempt, appended to *headers; the token's and the
  * namespace's lines, which the list copies, in *ret_token_header (to be
  * wiped) and *ret_ns_header, for the caller to free also on failure. */
-static int build_headers(const struct ve_http *h, const char *token, bool has_body,
+int ve_http_build_headers(const struct ve_http *h, const char *token, bool has_body,
                          struct curl_slist **headers, char **ret_token_header, char **ret_ns_header) {
         int r;
 
@@ -127,28 +127,11 @@ static int build_headers(const struct ve_http *h, const char *token, bool has_bo
 
 /* ---- one exchange, and what its failure is called ---- */
 
-/* One HTTP exchange on a handle of its own: the lock is held only to take
- * the idle handle and to put it back, never across the exchange (another
- * thread's request, or a fork, must not wait for this one's network I/O).
- * remaining_ms bounds it (>= 1). 0 with the outcome in *a (a->cc) and, on
- * CURLE_OK, the answer in *resp; -errno only for local failures (setup,
- * memory). */
-static int perform_once(struct ve_http *h, const char *method, const char *url, const char *body,
-                        struct curl_slist *headers, uint64_t remaining_ms,
-                        struct ve_http_response *resp, struct attempt *a, char **ret_error) {
+void ve_http_attempt_setup(CURL *eh, const char *method, const char *url, const char *body,
+                           struct curl_slist *headers, uint64_t remaining_ms,
+                           struct ve_http_response *resp, struct attempt *a) {
         long timeout, connect_timeout;
-        CURL *eh;
-        int r = 0;
 
-        pthread_mutex_lock(&h->lock);
-        eh = h->curl;
-        h->curl = NULL;
-        pthread_mutex_unlock(&h->lock);
-        if (!eh) {
-                r = ve_http_handle_new(h, &eh, ret_error);
-                if (r < 0)
-                        return r;
-        }
         timeout = remaining_ms > LONG_MAX ? LONG_MAX : (long) remaining_ms;
         if (timeout < 1)
                 timeout = 1;
@@ -173,7 +156,9 @@ static int perform_once(struct ve_http *h, const char *method, const char *url, 
         curl_easy_setopt(eh, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(eh, CURLOPT_WRITEDATA, resp);
         curl_easy_setopt(eh, CURLOPT_HEADERDATA, a);
-        a->cc = curl_easy_perform(eh);
+}
+
+void ve_http_attempt_finish(CURL *eh, struct ve_http_response *resp, struct attempt *a) {
         /* The handle must not keep pointers to what the caller frees. */
         curl_easy_setopt(eh, CURLOPT_HTTPHEADER, NULL);
         curl_easy_setopt(eh, CURLOPT_WRITEDATA, NULL);
@@ -187,6 +172,32 @@ static int perform_once(struct ve_http *h, const char *method, const char *url, 
         /* Strip the newline some backends end the text with. */
         for (size_t n = strlen(a->errbuf); n > 0 && (a->errbuf[n - 1] == '\n' || a->errbuf[n - 1] == '\r'); )
                 a->errbuf[--n] = 0;
+}
+
+/* One HTTP exchange on a handle of its own: the lock is held only to take
+ * the idle handle and to put it back, never across the exchange (another
+ * thread's request, or a fork, must not wait for this one's network I/O).
+ * remaining_ms bounds it (>= 1). 0 with the outcome in *a (a->cc) and, on
+ * CURLE_OK, the answer in *resp; -errno only for local failures (setup,
+ * memory). */
+static int perform_once(struct ve_http *h, const char *method, const char *url, const char *body,
+                        struct curl_slist *headers, uint64_t remaining_ms,
+                        struct ve_http_response *resp, struct attempt *a, char **ret_error) {
+        CURL *eh;
+        int r = 0;
+
+        pthread_mutex_lock(&h->lock);
+        eh = h->curl;
+        h->curl = NULL;
+        pthread_mutex_unlock(&h->lock);
+        if (!eh) {
+                r = ve_http_handle_new(h, &eh, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        ve_http_attempt_setup(eh, method, url, body, headers, remaining_ms, resp, a);
+        a->cc = curl_easy_perform(eh);
+        ve_http_attempt_finish(eh, resp, a);
         /* Back as the idle handle, unless another request's is there. */
         pthread_mutex_lock(&h->lock);
         if (!h->curl) {
@@ -207,7 +218,7 @@ static char *duration_text(uint64_t ms) {
 
 /* Maps a failed curl_easy_perform. errbuf is CURLOPT_ERRORBUFFER's text;
  * attempts > 1 is said in the message. */
-static int curl_error(const struct ve_http *h, CURLcode cc, const char *errbuf,
+int ve_http_curl_error(const struct ve_http *h, CURLcode cc, const char *errbuf,
                       const struct ve_http_response *resp, const char *user_path, unsigned attempts,
                       char **ret_error) {
         const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
@@ -280,7 +291,7 @@ static int curl_error(const struct ve_http *h, CURLcode cc, const char *errbuf,
 /* ---- redirects and retries, as policy.h decides ---- */
 
 /* The next URL after a redirect answer, or -EPROTO and the message. */
-static int follow_redirect(const struct ve_http *h, const char *url, const struct attempt *a, long status,
+int ve_http_follow_redirect(const struct ve_http *h, const char *url, const struct attempt *a, long status,
                            const char *user_path, unsigned hops, char **ret_url, char **ret_error) {
         char *target = NULL, *foreign = NULL;
         int r;
@@ -318,7 +329,7 @@ static int follow_redirect(const struct ve_http *h, const char *url, const struc
  * wait policy.h gives, if it ends before deadline: true and the time to
  * sleep until in *ret_until_ms. Said at info either way, naming the
  * reason: a status or libcurl's text, never a body. */
-static bool retry_planned(const struct ve_http *h, const struct attempt *a, const struct ve_http_response *resp,
+bool ve_http_retry_planned(const struct ve_http *h, const struct attempt *a, const struct ve_http_response *resp,
                           unsigned retries, uint64_t deadline, const char *user_path, uint64_t *ret_until_ms) {
         bool from_header;
         uint64_t wait, now;
@@ -376,7 +387,7 @@ static char *breaker_why(const struct ve_http *h, CURLcode cc) {
  * breaker, or the -errno of the failure that opened it (-ETIMEDOUT,
  * -ECONNREFUSED) and a one-line reason: skipped. The first skip of a window
  * logs the one line that says so (after the lock is released). */
-static int breaker_admit(struct ve_http *h, char **ret_error) {
+int ve_http_gate_admit(struct ve_http *h, char **ret_error) {
         enum ve_http_breaker_verdict verdict;
         uint64_t now, left = 0;
         bool tell = false;
@@ -406,7 +417,7 @@ static int breaker_admit(struct ve_http *h, char **ret_error) {
 /* The outcome r of a request that went out, cc its last libcurl code
  * (probe: the one of a half-open breaker), told to the breaker under the
  * lock; ve_http_breaker_record() says what it does. */
-static void breaker_record(struct ve_http *h, bool probe, int r, CURLcode cc) {
+void ve_http_gate_record(struct ve_http *h, bool probe, int r, CURLcode cc) {
         uint64_t now;
 
         if (!h->breaker.window_ms)
@@ -437,20 +448,20 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
                 ve_set_error(ret_error, strdup("the Vault token contains a control character; not sending it"));
                 return -EACCES;
         }
-        r = breaker_admit(h, ret_error);
+        r = ve_http_gate_admit(h, ret_error);
         if (r < 0)
                 return r;
         probe = r == 1;
         /* One deadline for every attempt and wait: VAULT_CLIENT_TIMEOUT. */
         deadline = ve_now_ms() + h->timeout_ms;
 
-        url = url_for(h, api_path);
+        url = ve_http_url_for(h, api_path);
         a = calloc(1, sizeof *a);
         if (!url || !a) {
                 r = -ENOMEM;
                 goto out;
         }
-        r = build_headers(h, token, body != NULL, &headers, &token_header, &ns_header);
+        r = ve_http_build_headers(h, token, body != NULL, &headers, &token_header, &ns_header);
         if (r < 0)
                 goto out;
 
@@ -470,7 +481,7 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
                     (a->location[0] || a->location_too_long)) {
                         char *next = NULL;
 
-                        r = follow_redirect(h, url, a, resp.status, user_path, ++hops, &next, ret_error);
+                        r = ve_http_follow_redirect(h, url, a, resp.status, user_path, ++hops, &next, ret_error);
                         if (r < 0)
                                 goto out;
                         free(url);
@@ -480,7 +491,7 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
 
                 if (!(a->cc == CURLE_OK ? ve_http_status_retryable(resp.status) : ve_http_curl_retryable(a->cc)) ||
                     retries >= h->max_retries ||
-                    !retry_planned(h, a, &resp, retries, deadline, user_path, &until))
+                    !ve_http_retry_planned(h, a, &resp, retries, deadline, user_path, &until))
                         break;
                 ve_http_response_done(&resp);
                 sleep_until(until);
@@ -488,7 +499,7 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
         }
 
         if (a->cc != CURLE_OK) {
-                r = curl_error(h, a->cc, a->errbuf, &resp, user_path, retries + 1, ret_error);
+                r = ve_http_curl_error(h, a->cc, a->errbuf, &resp, user_path, retries + 1, ret_error);
                 ve_debug("%s /v1/%s: %s", method, api_path, curl_easy_strerror(a->cc));
                 goto out;
         }
@@ -497,9 +508,9 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
         resp = (struct ve_http_response) {};
         r = 0;
 out:
-        breaker_record(h, probe, r, a ? a->cc : CURLE_OK);
+        ve_http_gate_record(h, probe, r, a ? a->cc : CURLE_OK);
         ve_http_response_done(&resp);
-        slist_erase_free(headers);
+        ve_http_slist_erase_free(headers);
         ve_erase_free(token_header);
         free(ns_header);
         free(url);

@@ -68,8 +68,9 @@ void ve_http_free(struct ve_http *h);
 
 /* fork() handlers: prepare takes the lock of libcurl's global init, then
  * h's (neither is held across network I/O, so neither waits long); parent
- * releases them; child abandons (never cleans up) the parent's idle handle
- * and connection, and releases them. h may be NULL. */
+ * releases them; child abandons (never cleans up) the parent's idle easy
+ * and multi handles and their connections, and releases them. h may be
+ * NULL. */
 void ve_http_atfork_prepare(struct ve_http *h);
 void ve_http_atfork_parent(struct ve_http *h);
 void ve_http_atfork_child(struct ve_http *h);
@@ -92,6 +93,35 @@ int ve_http_request(struct ve_http *h, const char *method, const char *api_path,
                     const char *token, const char *user_path,
                     struct ve_http_response *ret, char **ret_error);
 void ve_http_response_done(struct ve_http_response *r);
+
+/* ---- many requests at once (http_multi.c) ---- */
+
+/* At most this many requests of a batch are in flight at once. */
+#define VE_HTTP_PARALLEL_MAX 8
+
+/* One request of a batch: what ve_http_request() takes, and its outcome
+ * (r and resp, or r and error), as ve_http_request() would give it. */
+struct ve_http_call {
+        const char *method, *api_path, *body, *token, *user_path;
+        int r;
+        struct ve_http_response resp;   /* r == 0: the answer (ve_http_response_done()) */
+        char *error;                    /* r < 0: the one-line message (heap), or NULL */
+};
+
+/* Runs calls[0..n) concurrently on libcurl's multi interface, at most
+ * VE_HTTP_PARALLEL_MAX in flight, on this calling thread: each with the
+ * policy of ve_http_request() (its own deadline from when it starts, its
+ * retries waited out without holding a slot, same-origin redirects, the
+ * circuit breaker per request, the headers) and one failing never fails
+ * another. Connections are kept in a multi handle the transport keeps
+ * between batches (a batch running in another thread has its own); over
+ * TLS, requests wait for the first connection and are multiplexed on it
+ * when the server speaks HTTP/2. No lock is held across I/O. When the
+ * multi interface cannot be set up, the calls run one after another. Every
+ * call's r is set; returns 0, or -EINVAL (nothing run). */
+int ve_http_request_many(struct ve_http *h, struct ve_http_call *calls, size_t n);
+/* Frees what a batch's outcomes hold (answers wiped). */
+void ve_http_calls_done(struct ve_http_call *calls, size_t n);
 
 /* VAULT_AGENT_ADDR or VAULT_ADDR as given (no trailing '/'), for messages. */
 const char *ve_http_addr(const struct ve_http *h);

@@ -215,6 +215,8 @@ void ve_http_free(struct ve_http *h) {
                 return;
         if (h->curl)
                 curl_easy_cleanup(h->curl);
+        if (h->multi)
+                curl_multi_cleanup(h->multi);
         curl_slist_free_all(h->connect_to);
         free(h->addr);
         free(h->base_url);

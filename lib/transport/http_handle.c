@@ -279,6 +279,12 @@ void ve_http_atfork_child(struct ve_http *h) {
         if (h->curl)
                 h->abandoned = h->curl;
         h->curl = NULL;
+        /* Likewise the idle multi handle of the batches (http_multi.c) and
+         * its connections; one a batch had out at fork() is that thread's,
+         * which does not exist here. */
+        if (h->multi)
+                h->multi_abandoned = h->multi;
+        h->multi = NULL;
         /* The breaker's state stays, but not a probe of the parent's. */
         ve_http_breaker_forked(&h->breaker);
         pthread_mutex_unlock(&h->lock);

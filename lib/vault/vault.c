@@ -21,23 +21,9 @@
 #include "secret.h"
 #include "util.h"
 #include "vault.h"
+#include "vault-internal.h"
 
 #define VERSIONED_KV_WARNING "Invalid path for a versioned K/V secrets engine"
-
-struct mount {
-        char *prefix;           /* "secret/", as the ref paths start */
-        int version;            /* 1 or 2 */
-};
-
-struct ve_vault {
-        struct ve_http *http;
-        struct ve_auth *auth;
-        struct ve_leases *leases;       /* every lease obtained, for ve_vault_at_exit() */
-
-        pthread_mutex_t lock;
-        struct mount *mounts;   /* guarded by lock */
-        size_t n_mounts;
-};
 
 int ve_vault_new(const struct ve_settings *settings, struct ve_vault **ret_vault, char **ret_error) {
         struct ve_vault *v;
@@ -112,7 +98,7 @@ void ve_vault_atfork_child(struct ve_vault *v) {
  * can replace (a login whose token expired) is retried once with the new
  * one. *ret_sent_token says whether a token went out (a 403 without one
  * means "no token" on Vault 1.10+). */
-static int request(struct ve_vault *v, const char *method, const char *api_path, const char *body,
+int vault_request(struct ve_vault *v, const char *method, const char *api_path, const char *body,
                    const char *user_path, struct ve_http_response *ret, bool *ret_sent_token, char **ret_error) {
         for (int attempt = 0;; attempt++) {
                 struct ve_http_response resp = {};
@@ -141,7 +127,7 @@ static int request(struct ve_vault *v, const char *method, const char *api_path,
 /* ---- the mount cache ---- */
 
 /* Longest cached mount that path starts with. */
-static bool mount_lookup(struct ve_vault *v, const char *path, size_t *ret_len, int *ret_version) {
+bool vault_mount_lookup(struct ve_vault *v, const char *path, size_t *ret_len, int *ret_version) {
         size_t best = 0;
         int version = 0;
 
@@ -164,7 +150,7 @@ static bool mount_lookup(struct ve_vault *v, const char *path, size_t *ret_len, 
 
 /* Remembers that the mount made of the first len bytes of path (with its
  * trailing '/') is KV version. Out of memory only loses the caching. */
-static void mount_remember(struct ve_vault *v, const char *path, size_t len, int version) {
+void vault_mount_remember(struct ve_vault *v, const char *path, size_t len, int version) {
         struct mount *m;
         char *prefix;
 
@@ -189,7 +175,7 @@ unlock:
 }
 
 /* Length of "MOUNT/" when the mount is the first segment. */
-static size_t first_segment_len(const char *path) {
+size_t vault_first_segment_len(const char *path) {
         const char *s = strchr(path, '/');
 
         return s ? (size_t) (s - path) + 1 : strlen(path);
@@ -200,7 +186,7 @@ static size_t first_segment_len(const char *path) {
  * namespace in front ("ns1/secret/") while the path has no namespace; leading
  * segments of the mount are dropped until it is a prefix of path. 0 when it
  * never is. */
-static size_t mount_len_in_path(const char *path, const char *mount) {
+static size_t vault_mount_len_in_path(const char *path, const char *mount) {
         while (*mount) {
                 size_t n = strlen(mount);
                 const char *s;
@@ -221,7 +207,7 @@ static size_t mount_len_in_path(const char *path, const char *mount) {
  * read as is), MOUNT/data/REST for version 2, with "?version=N" for a
  * specific version (mapfile.c allows no '?' in a path, so this is the only
  * one). */
-static char *kv_api_path(const char *path, size_t mount_len, int version, unsigned long ref_version) {
+char *vault_kv_api_path(const char *path, size_t mount_len, int version, unsigned long ref_version) {
         const char *rest;
 
         if (version == 1)
@@ -304,7 +290,7 @@ static int status_error(const char *what, const struct ve_http_response *resp, b
 /* Turns an answer to a KV read into the result: the secret on 200, else the
  * errno and message of the status. ref_version: the version asked for (0:
  * the latest), for messages. */
-static int kv_result(const char *path, int version, unsigned long ref_version,
+int vault_kv_result(const char *path, int version, unsigned long ref_version,
                      const struct ve_http_response *resp, bool sent_token,
                      struct ve_secret **ret_secret, char **ret_error) {
         char *msg = NULL;
@@ -350,7 +336,7 @@ static int kv_result(const char *path, int version, unsigned long ref_version,
 
 /* A version asked of a mount that is not KV v2: an error naming the
  * reference. */
-static int not_versioned(const char *path, unsigned long ref_version, size_t mount_len, char **ret_error) {
+int vault_not_versioned(const char *path, unsigned long ref_version, size_t mount_len, char **ret_error) {
         char *msg = ve_asprintf("%s@%lu: a version needs a KV v2 mount, and %.*s is not one",
                                 path, ref_version, (int) mount_len, path);
 
@@ -360,7 +346,7 @@ static int not_versioned(const char *path, unsigned long ref_version, size_t mou
         return -EINVAL;
 }
 
-static int read_version(struct ve_vault *v, const char *path, size_t mount_len, int version,
+int vault_read_version(struct ve_vault *v, const char *path, size_t mount_len, int version,
                         unsigned long ref_version, struct ve_secret **ret_secret, char **ret_error) {
         struct ve_http_response resp = {};
         char *api;
@@ -368,15 +354,15 @@ static int read_version(struct ve_vault *v, const char *path, size_t mount_len, 
         int r;
 
         if (ref_version > 0 && version != 2)
-                return not_versioned(path, ref_version, mount_len ? mount_len : first_segment_len(path), ret_error);
-        api = kv_api_path(path, mount_len, version, ref_version);
+                return vault_not_versioned(path, ref_version, mount_len ? mount_len : vault_first_segment_len(path), ret_error);
+        api = vault_kv_api_path(path, mount_len, version, ref_version);
         if (!api)
                 return -ENOMEM;
-        r = request(v, "GET", api, NULL, path, &resp, &sent_token, ret_error);
+        r = vault_request(v, "GET", api, NULL, path, &resp, &sent_token, ret_error);
         free(api);
         if (r < 0)
                 return r;
-        r = kv_result(path, version, ref_version, &resp, sent_token, ret_secret, ret_error);
+        r = vault_kv_result(path, version, ref_version, &resp, sent_token, ret_secret, ret_error);
         ve_http_response_done(&resp);
         return r;
 }
@@ -433,10 +419,10 @@ out:
  *   anything else                  → the v2 answer is the result, nothing
  *                                    is cached.
  * Network errors are returned and nothing is cached. */
-static int read_fallback(struct ve_vault *v, const char *path, unsigned long ref_version, const char *reason,
+int vault_read_fallback(struct ve_vault *v, const char *path, unsigned long ref_version, const char *reason,
                          struct ve_secret **ret_secret, char **ret_error) {
         struct ve_http_response r2 = {}, r1 = {};
-        size_t ml = first_segment_len(path);
+        size_t ml = vault_first_segment_len(path);
         bool sent2 = false, sent1 = false;
         struct body_shape shape;
         char *api;
@@ -445,55 +431,96 @@ static int read_fallback(struct ve_vault *v, const char *path, unsigned long ref
         ve_info("%s: cannot detect the KV version of its mount (%s); trying a KV v2 read, then KV v1",
                 path, reason);
 
-        api = kv_api_path(path, ml, 2, ref_version);
+        api = vault_kv_api_path(path, ml, 2, ref_version);
         if (!api)
                 return -ENOMEM;
-        r = request(v, "GET", api, NULL, path, &r2, &sent2, ret_error);
+        r = vault_request(v, "GET", api, NULL, path, &r2, &sent2, ret_error);
         free(api);
         if (r < 0)
                 return r;
         if (r2.status == 200 || (r2.status == 404 && shape_of(path, &r2).v2_metadata)) {
-                mount_remember(v, path, ml, 2);
-                r = kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
+                vault_mount_remember(v, path, ml, 2);
+                r = vault_kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
                 goto out;
         }
         if (r2.status != 404 && r2.status != 403) {
-                r = kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
+                r = vault_kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
                 goto out;
         }
 
-        r = request(v, "GET", path, NULL, path, &r1, &sent1, ret_error);
+        r = vault_request(v, "GET", path, NULL, path, &r1, &sent1, ret_error);
         if (r < 0)
                 goto out;
         if (r1.status == 200) {
-                mount_remember(v, path, ml, 1);
+                vault_mount_remember(v, path, ml, 1);
                 ve_info("%s: mount %.*s is KV v1", path, (int) ml, path);
                 if (ref_version > 0) {
-                        r = not_versioned(path, ref_version, ml, ret_error);
+                        r = vault_not_versioned(path, ref_version, ml, ret_error);
                         goto out;
                 }
-                r = kv_result(path, 1, 0, &r1, sent1, ret_secret, ret_error);
+                r = vault_kv_result(path, 1, 0, &r1, sent1, ret_secret, ret_error);
                 goto out;
         }
         shape = r1.status == 404 ? shape_of(path, &r1) : (struct body_shape) {};
         if (shape.versioned_warning) {
-                mount_remember(v, path, ml, 2);
+                vault_mount_remember(v, path, ml, 2);
                 ve_info("%s: mount %.*s is KV v2", path, (int) ml, path);
         } else if (shape.plain) {
-                mount_remember(v, path, ml, 1);
+                vault_mount_remember(v, path, ml, 1);
                 ve_info("%s: mount %.*s is KV v1", path, (int) ml, path);
                 if (ref_version > 0) {
-                        r = not_versioned(path, ref_version, ml, ret_error);
+                        r = vault_not_versioned(path, ref_version, ml, ret_error);
                         goto out;
                 }
-                r = kv_result(path, 1, 0, &r1, sent1, ret_secret, ret_error);
+                r = vault_kv_result(path, 1, 0, &r1, sent1, ret_secret, ret_error);
                 goto out;
         }
-        r = kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
+        r = vault_kv_result(path, 2, ref_version, &r2, sent2, ret_secret, ret_error);
 out:
         ve_http_response_done(&r2);
         ve_http_response_done(&r1);
         return r;
+}
+
+int vault_mount_answer(struct ve_vault *v, const char *path, const struct ve_http_response *resp,
+                       size_t *ret_mount_len, int *ret_version, char **ret_reason) {
+        char *mount = NULL;
+        size_t ml;
+        int version, r;
+
+        switch (resp->status) {
+        case 200:
+                r = ve_vault_parse_mount(resp->body, resp->len, &mount, &version);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        *ret_reason = strdup("unexpected answer from sys/internal/ui/mounts");
+                        return *ret_reason ? 1 : -ENOMEM;
+                }
+                ml = vault_mount_len_in_path(path, mount);
+                if (ml == 0) {
+                        *ret_reason = ve_asprintf("Vault named mount %s", mount);
+                        free(mount);
+                        return *ret_reason ? 1 : -ENOMEM;
+                }
+                free(mount);
+                vault_mount_remember(v, path, ml, version);
+                ve_debug("%s: mount %.*s is KV v%d", path, (int) ml, path, version);
+                break;
+        case 404:
+                /* A Vault without the endpoint: KV v1, as the vault CLI. */
+                ml = vault_first_segment_len(path);
+                version = 1;
+                vault_mount_remember(v, path, ml, version);
+                ve_debug("%s: no mount detection (404); taking %.*s as KV v1", path, (int) ml, path);
+                break;
+        default:
+                *ret_reason = ve_asprintf("sys/internal/ui/mounts answered %ld", resp->status);
+                return *ret_reason ? 1 : -ENOMEM;
+        }
+        *ret_mount_len = ml;
+        *ret_version = version;
+        return 0;
 }
 
 /* GET sys/internal/ui/mounts/PATH, as the vault CLI does (1.8; newer CLIs
@@ -501,60 +528,37 @@ out:
 static int read_auto(struct ve_vault *v, const char *path, unsigned long ref_version,
                      struct ve_secret **ret_secret, char **ret_error) {
         struct ve_http_response resp = {};
-        char *api, *mount = NULL, *reason = NULL;
-        size_t ml;
-        int version, r;
+        char *api, *reason = NULL;
+        size_t ml = 0;
+        int version = 0, r;
 
-        if (mount_lookup(v, path, &ml, &version))
-                return read_version(v, path, ml, version, ref_version, ret_secret, ret_error);
+        if (vault_mount_lookup(v, path, &ml, &version))
+                return vault_read_version(v, path, ml, version, ref_version, ret_secret, ret_error);
 
         api = ve_asprintf("sys/internal/ui/mounts/%s", path);
         if (!api)
                 return -ENOMEM;
-        r = request(v, "GET", api, NULL, path, &resp, NULL, ret_error);
+        r = vault_request(v, "GET", api, NULL, path, &resp, NULL, ret_error);
         free(api);
         if (r < 0)
                 return r;       /* not cached: the next read asks again */
-
-        switch (resp.status) {
-        case 200:
-                r = ve_vault_parse_mount(resp.body, resp.len, &mount, &version);
-                if (r == -ENOMEM)
-                        goto out;
-                if (r < 0) {
-                        reason = strdup("unexpected answer from sys/internal/ui/mounts");
-                        break;
-                }
-                ml = mount_len_in_path(path, mount);
-                if (ml == 0) {
-                        reason = ve_asprintf("Vault named mount %s", mount);
-                        break;
-                }
-                mount_remember(v, path, ml, version);
-                ve_debug("%s: mount %.*s is KV v%d", path, (int) ml, path, version);
-                break;
-        case 404:
-                /* A Vault without the endpoint: KV v1, as the vault CLI. */
-                ml = first_segment_len(path);
-                version = 1;
-                mount_remember(v, path, ml, version);
-                ve_debug("%s: no mount detection (404); taking %.*s as KV v1", path, (int) ml, path);
-                break;
-        default:
-                reason = ve_asprintf("sys/internal/ui/mounts answered %ld", resp.status);
-                break;
-        }
+        r = vault_mount_answer(v, path, &resp, &ml, &version, &reason);
         ve_http_response_done(&resp);
-        if (reason || r < 0) {
-                r = read_fallback(v, path, ref_version, reason ? reason : "out of memory", ret_secret, ret_error);
-                goto out;
-        }
-        r = read_version(v, path, ml, version, ref_version, ret_secret, ret_error);
-out:
-        ve_http_response_done(&resp);
-        free(mount);
+        if (r == 1)
+                r = vault_read_fallback(v, path, ref_version, reason, ret_secret, ret_error);
+        else if (r == 0)
+                r = vault_read_version(v, path, ml, version, ref_version, ret_secret, ret_error);
         free(reason);
         return r;
+}
+
+void vault_read_done(struct ve_vault *v, const struct ve_ref *ref, const struct ve_secret *s) {
+        if (!ve_secret_leased(s))
+                return;
+        ve_debug("%s: leased for %llus%s", ref->path, (unsigned long long) s->lease.duration_s,
+                 s->lease.renewable ? ", renewable" : "");
+        if (ve_leases_note(v->leases, s->lease.lease_id, s->lease.duration_s, ve_now_ms()) < 0)
+                ve_warn("%s: out of memory; its lease will not be revoked at exit", ref->path);
 }
 
 int ve_vault_read(struct ve_vault *v, const struct ve_ref *ref,
@@ -567,10 +571,10 @@ int ve_vault_read(struct ve_vault *v, const struct ve_ref *ref,
 
         switch (ref->kv) {
         case VE_KV_1:
-                r = read_version(v, ref->path, 0, 1, ref->version, &s, ret_error);
+                r = vault_read_version(v, ref->path, 0, 1, ref->version, &s, ret_error);
                 break;
         case VE_KV_2:
-                r = read_version(v, ref->path, first_segment_len(ref->path), 2, ref->version, &s, ret_error);
+                r = vault_read_version(v, ref->path, vault_first_segment_len(ref->path), 2, ref->version, &s, ret_error);
                 break;
         case VE_KV_AUTO:
         default:
@@ -579,12 +583,7 @@ int ve_vault_read(struct ve_vault *v, const struct ve_ref *ref,
         }
         if (r < 0)
                 return r;
-        if (ve_secret_leased(s)) {
-                ve_debug("%s: leased for %llus%s", ref->path, (unsigned long long) s->lease.duration_s,
-                         s->lease.renewable ? ", renewable" : "");
-                if (ve_leases_note(v->leases, s->lease.lease_id, s->lease.duration_s, ve_now_ms()) < 0)
-                        ve_warn("%s: out of memory; its lease will not be revoked at exit", ref->path);
-        }
+        vault_read_done(v, ref, s);
         *ret_secret = s;
         return 0;
 }
@@ -606,7 +605,7 @@ int ve_vault_renew(struct ve_vault *v, const struct ve_ref *ref, const char *lea
                 goto out;
         }
         /* PUT, as the vault CLI's Sys().Renew(). */
-        r = request(v, "PUT", "sys/leases/renew", body, what, &resp, &sent_token, ret_error);
+        r = vault_request(v, "PUT", "sys/leases/renew", body, what, &resp, &sent_token, ret_error);
         if (r < 0)
                 goto out;
         if (resp.status != 200) {
@@ -656,7 +655,7 @@ int ve_vault_revoke_leases(struct ve_vault *v) {
                         continue;
                 }
                 /* Vault answers 204; revoking a lease that is gone is 204 too. */
-                r = request(v, "PUT", "sys/leases/revoke", body, "a lease", &resp, NULL, &err);
+                r = vault_request(v, "PUT", "sys/leases/revoke", body, "a lease", &resp, NULL, &err);
                 if (r == 0 && resp.status != 200 && resp.status != 204)
                         r = status_error("sys/leases/revoke", &resp, true, &err);
                 ve_http_response_done(&resp);
@@ -695,7 +694,7 @@ int ve_vault_request(struct ve_vault *v, const char *method, const char *api_pat
                      char **ret_error) {
         if (!v || !method || !api_path || !user_path || !ret)
                 return -EINVAL;
-        return request(v, method, api_path, body, user_path, ret, ret_sent_token, ret_error);
+        return vault_request(v, method, api_path, body, user_path, ret, ret_sent_token, ret_error);
 }
 
 int ve_vault_status_error(const char *what, const struct ve_http_response *resp, bool sent_token,
@@ -715,12 +714,12 @@ int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, 
 
         if (!v || !path || !*path || !ret_mount_len || !ret_version)
                 return -EINVAL;
-        if (mount_lookup(v, path, &ml, &version))
+        if (vault_mount_lookup(v, path, &ml, &version))
                 goto found;
         api = ve_asprintf("sys/internal/ui/mounts/%s", path);
         if (!api)
                 return -ENOMEM;
-        r = request(v, "GET", api, NULL, path, &resp, &sent_token, ret_error);
+        r = vault_request(v, "GET", api, NULL, path, &resp, &sent_token, ret_error);
         free(api);
         if (r < 0)
                 return r;
@@ -733,7 +732,7 @@ int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, 
                         ve_set_error(ret_error, ve_asprintf("%s: unexpected answer from sys/internal/ui/mounts", path));
                         goto out;
                 }
-                ml = mount_len_in_path(path, mount);
+                ml = vault_mount_len_in_path(path, mount);
                 if (ml == 0) {
                         r = -EPROTO;
                         ve_set_error(ret_error, ve_asprintf("%s: Vault named mount %s, which is not a prefix of it",
@@ -743,7 +742,7 @@ int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, 
                 break;
         case 404:
                 /* A Vault without the endpoint: KV v1, as the vault CLI. */
-                ml = first_segment_len(path);
+                ml = vault_first_segment_len(path);
                 version = 1;
                 break;
         default:
@@ -751,7 +750,7 @@ int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, 
                 r = what ? status_error(what, &resp, sent_token, ret_error) : -ENOMEM;
                 goto out;
         }
-        mount_remember(v, path, ml, version);
+        vault_mount_remember(v, path, ml, version);
         ve_debug("%s: mount %.*s is KV v%d", path, (int) ml, path, version);
         ve_http_response_done(&resp);
 found:

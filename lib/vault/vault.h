@@ -42,6 +42,19 @@ void ve_vault_free(struct ve_vault *v);
 int ve_vault_read(struct ve_vault *v, const struct ve_ref *ref,
                   struct ve_secret **ret_secret, char **ret_error);
 
+/* Reads every calls[i].ref concurrently (read_many.c; struct ve_read_call
+ * is ref.h's): the token first (one login when one is needed), then one
+ * batch of mount detections (one per first segment not cached, for
+ * VE_KV_AUTO refs; a mount nested deeper may take a second batch), then
+ * one batch of reads, at most VE_HTTP_PARALLEL_MAX in flight (http.h).
+ * Each outcome is as ve_vault_read()'s, leases noted the same; one failing
+ * fails no other. Refs should be distinct paths (one read each). Rare
+ * cases take the sequential path (a detection that tells nothing, a
+ * refused login token). Every call's r is set; 0, or -EINVAL. */
+int ve_vault_read_many(struct ve_vault *v, struct ve_read_call *calls, size_t n);
+/* Frees the calls' secrets and messages (not the array). */
+void ve_vault_read_calls_done(struct ve_read_call *calls, size_t n);
+
 /* Renews a lease (PUT sys/leases/renew {lease_id, increment}) obtained
  * by ve_vault_read() of ref. 0 and the lease Vault gives back (its
  * duration may be shorter than increment_s: the lease's max TTL), or

@@ -43,12 +43,13 @@ Vault never serves.  It needs no token and answers loopback (and unix-socket)
 clients only:
 
   GET  /_dev/requests    {"total":N,"connections":C,"with_token":W,
-                          "requests":{"GET /v1/...":n}}
+                          "max_in_flight":M,"requests":{"GET /v1/...":n}}
                          every request except /_dev/ ones, failures included,
                          keyed by method and path without query; C counts
                          accepted connections (all listeners); W counts the
                          requests that arrived with an X-Vault-Token header
-                         (before an agent listener adds its own).
+                         (before an agent listener adds its own); M is
+                         the most requests answered at once (concurrency).
   POST /_dev/reset       zero those counters (answers 204).
   POST /_dev/fault       {"mode":"none"|"slow"|"drop"|"status"|"redirect"|
                                  "oversize"|"malformed"|"bump"|"trickle",

@@ -26,10 +26,12 @@ class DevControl:
             with st.stats_lock:
                 return answer(200, {"total": st.total, "connections": st.connections,
                                     "with_token": st.with_token,
+                                    "max_in_flight": st.max_in_flight,
                                     "requests": dict(st.counts)})
         if path == "/_dev/reset" and self.command == "POST":
             with st.stats_lock:
                 st.total, st.connections, st.with_token, st.counts = 0, 0, 0, {}
+                st.max_in_flight = st.in_flight
             return answer(204, None)
         if path == "/_dev/fault" and self.command == "POST":
             try:

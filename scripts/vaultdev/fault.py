@@ -76,6 +76,8 @@ class FaultInjection:
         st = self.server.state
         with st.stats_lock:
             st.total += 1
+            st.in_flight += 1
+            st.max_in_flight = max(st.max_in_flight, st.in_flight)
             key = "%s %s" % (self.command, raw_path)
             st.counts[key] = st.counts.get(key, 0) + 1
             if self.headers.get("X-Vault-Token"):
@@ -91,6 +93,12 @@ class FaultInjection:
                 if fault["count"] <= 0:
                     st.fault = {"mode": "none"}
             return hit
+
+    def _count_done(self):
+        """The request counted by _count_and_fault() has been answered."""
+        st = self.server.state
+        with st.stats_lock:
+            st.in_flight -= 1
 
     def _inject(self, fault, raw_path):
         """Applies a fault.  Returns the status to log when the answer was

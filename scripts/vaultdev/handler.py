@@ -92,11 +92,13 @@ class Handler(FaultInjection, AgentFront, DevControl, BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status = 0
+        counted = False
         try:
             if raw_path.startswith("/_dev/"):
                 status = self._dev(raw_path, body)
                 return
             fault = self._count_and_fault(raw_path)
+            counted = True
             if srv.agent is not None:
                 status = self._agent_front()
                 if status is not None:
@@ -139,6 +141,8 @@ class Handler(FaultInjection, AgentFront, DevControl, BaseHTTPRequestHandler):
             status = reply.status
             self._send(reply.status, reply.body, reply.headers)
         finally:
+            if counted:
+                self._count_done()
             if not srv.quiet and not raw_path.startswith("/_dev/"):
                 sys.stderr.write("vault-dev: %s %s %s\n"
                                  % (self.command, loggable(raw_path), status))

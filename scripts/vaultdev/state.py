@@ -169,6 +169,8 @@ class State:
         self.stats_lock = threading.Lock()
         self.total = 0
         self.connections = 0
+        self.in_flight = 0          # requests being answered now (not /_dev/)
+        self.max_in_flight = 0      # the most at once since the last reset
         self.counts = {}
         self.with_token = 0
         self.fault = {"mode": "none"}

@@ -124,6 +124,10 @@ static int vault_read(void *userdata, const struct ve_ref *ref, struct ve_secret
         return ve_vault_read(userdata, ref, ret, ret_error);
 }
 
+static int vault_read_many(void *userdata, struct ve_read_call *calls, size_t n) {
+        return ve_vault_read_many(userdata, calls, n);
+}
+
 static int vault_renew(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                        struct ve_lease *ret_lease, char **ret_error) {
         return ve_vault_renew(userdata, ref, lease_id, increment_s, ret_lease, ret_error);
@@ -170,6 +174,7 @@ int cli_resolver_open(const char *map_opt, enum cli_report how, struct cli_resol
                 goto fail;
         }
         c.source->read = vault_read;
+        c.source->read_many = vault_read_many;
         c.source->renew = vault_renew;
         c.source->userdata = c.vault;
         if (ve_resolver_new(map, c.settings, c.source, (ve_getenv_fn) getenv, &c.resolver) < 0)

@@ -289,6 +289,9 @@ int cmd_check(int argc, char **argv) {
         }
 
         map = ve_resolver_map(c.resolver);
+        /* Every path at once; the loop below then finds them cached. Out
+         * of memory here only costs the concurrency. */
+        (void) ve_resolver_prefetch(c.resolver, NULL, 0);
         if (!o.nomem) {
                 for (size_t i = 0; i < ve_resolver_count(c.resolver); i++)
                         failed |= check_name(&c, &o, ve_resolver_entry(c.resolver, i));

@@ -163,6 +163,9 @@ static int exec_env(const char *map_opt, char **argv) {
         if ((k = cli_resolver_open(map_opt, CLI_REPORT_LIB, &c)) != 0)
                 return k;
         map = ve_resolver_map(c.resolver);
+        /* Every path of the mapping at once; the passes below find them
+         * cached. Out of memory here only costs the concurrency. */
+        (void) ve_resolver_prefetch(c.resolver, NULL, 0);
 
         /* vault: references already in the environment */
         if ((k = reference_names(&c, &refs)) < 0)

@@ -175,6 +175,9 @@ int cmd_export(int argc, char **argv) {
         if ((k = cli_resolver_open(map_opt, CLI_REPORT_OWN_ONLY, &c)) != 0)
                 return k;
 
+        /* Every path at once (bulk rules' too); what follows finds them
+         * cached. Out of memory here only costs the concurrency. */
+        (void) ve_resolver_prefetch(c.resolver, NULL, 0);
         if (collect_names(&c, &names, &n, &bulk, &n_bulk) < 0)
                 goto nomem;
         out_names = calloc(n ? n : 1, sizeof *out_names);

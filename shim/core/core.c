@@ -26,6 +26,10 @@ static int core_read(void *client, const struct ve_ref *ref,
         return ve_vault_read(client, ref, ret_secret, ret_error);
 }
 
+static int core_read_many(void *client, struct ve_read_call *calls, size_t n) {
+        return ve_vault_read_many(client, calls, n);
+}
+
 static int core_renew(void *client, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                       struct ve_lease *ret_lease, char **ret_error) {
         return ve_vault_renew(client, ref, lease_id, increment_s, ret_lease, ret_error);
@@ -51,6 +55,7 @@ static const struct ve_core_api api = {
         .abi = VE_CORE_ABI,
         .open = core_open,
         .read = core_read,
+        .read_many = core_read_many,
         .renew = core_renew,
         .atfork_prepare = core_atfork_prepare,
         .atfork_parent = core_atfork_parent,

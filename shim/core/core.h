@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,7 +19,7 @@
  * secret values live in the shim's secure-memory arena, which the core
  * reaches through struct ve_core_host (core_host.c), as it does the log. */
 
-#define VE_CORE_ABI 3
+#define VE_CORE_ABI 4
 
 /* What the shim lends the core: lib/'s process-wide state (the log
  * callback and level, the secure-memory arena) exists once per process, in
@@ -41,6 +42,8 @@ struct ve_core_api {
         /* As ve_vault_read(). Thread-safe. */
         int (*read)(void *client, const struct ve_ref *ref,
                     struct ve_secret **ret_secret, char **ret_error);
+        /* As ve_vault_read_many(): the paths at once. Thread-safe. */
+        int (*read_many)(void *client, struct ve_read_call *calls, size_t n);
         /* As ve_vault_renew(). Thread-safe. */
         int (*renew)(void *client, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                      struct ve_lease *ret_lease, char **ret_error);

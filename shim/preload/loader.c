@@ -177,6 +177,29 @@ static int shim_vault_read(void *userdata, const struct ve_ref *ref,
         return r;
 }
 
+/* As shim_vault_read(), for many paths at once (ve_resolver_prefetch()). */
+static int shim_vault_read_many(void *userdata, struct ve_read_call *calls, size_t n) {
+        int r;
+
+        (void) userdata;
+        if (!atomic_load_explicit(&core_done, memory_order_acquire)) {
+                core_find();
+                pthread_once(&core_once, core_load);
+                free(found_error);
+                found_error = NULL;
+        }
+        if (!core) {
+                for (size_t i = 0; i < n; i++)
+                        calls[i] = (struct ve_read_call) { .ref = calls[i].ref, .r = -ENOTCONN,
+                                                           .error = strdup("the Vault client could not be loaded") };
+                return 0;
+        }
+        r = core->read_many(core_client, calls, n);
+        if (shim_settings->revoke_on_exit)
+                pthread_once(&at_exit_once, register_at_exit);
+        return r;
+}
+
 static int shim_vault_renew(void *userdata, const struct ve_ref *ref, const char *lease_id, uint64_t increment_s,
                             struct ve_lease *ret_lease, char **ret_error) {
         /* Only after a read, so the core is loaded. */
@@ -189,6 +212,7 @@ static int shim_vault_renew(void *userdata, const struct ve_ref *ref, const char
 
 const struct ve_source shim_source = {
         .read = shim_vault_read,
+        .read_many = shim_vault_read_many,
         .renew = shim_vault_renew,
 };
 

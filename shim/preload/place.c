@@ -136,6 +136,8 @@ static void eager_place(struct ve_resolver *r) {
         for (size_t i = 0; i < n_env; i++)
                 snapshot[i] = environ[i];
         real_setenv = (setenv_fn) dlsym(RTLD_NEXT, "setenv");
+        /* The eager names' paths at once; the loop finds them cached. */
+        (void) ve_resolver_prefetch_eager(r, shim_settings->eager, shim_settings->inherit);
 
         for (size_t i = 0; i < n; i++) {
                 struct ve_entry *e = ve_resolver_entry(r, i);

@@ -412,6 +412,36 @@ static void test_duplicates(void) {
         ve_map_free(map);
 }
 
+static void test_prefetch_directive(void) {
+        struct ve_map *map;
+
+        /* the bare word, alone on its line but for blanks and a comment */
+        map = PARSE_OK("# x\n  prefetch   # read every path at once\nA = m/a\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_TRUE(map->prefetch);
+        CU_ASSERT_EQUAL(map->n_entries, 1);
+        ve_map_free(map);
+        map = PARSE_OK("A = m/a\nprefetch");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_TRUE(map->prefetch);
+        ve_map_free(map);
+        /* without it: off */
+        map = PARSE_OK("A = m/a\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_FALSE(map->prefetch);
+        ve_map_free(map);
+        /* a variable named prefetch is an entry like any other */
+        map = PARSE_OK("prefetch = m/a\nprefetch_x=m/b\n");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(map);
+        CU_ASSERT_FALSE(map->prefetch);
+        CU_ASSERT_EQUAL(map->n_entries, 2);
+        CU_ASSERT_STRING_EQUAL(map->entries[0].name, "prefetch");
+        ve_map_free(map);
+        /* twice, or with something after it */
+        CHECK_ERROR("prefetch\nA = m/a\n prefetch\n", SOURCE ":3:2: duplicate directive prefetch (first on line 1)");
+        CHECK_ERROR("prefetch yes\n", SOURCE ":1:10: expected '=' after prefetch");
+}
+
 static void test_many(void) {
         /* Enough entries to grow the array and the duplicate index a few
          * times; then a duplicate of an early one at the end. */
@@ -974,6 +1004,7 @@ int main(void) {
                 { "quoting and escapes", test_quoting },
                 { "variable names", test_names },
                 { "duplicate names", test_duplicates },
+                { "prefetch directive", test_prefetch_directive },
                 { "many entries", test_many },
                 { "options", test_options },
                 { "no default value in messages", test_no_default_in_messages },

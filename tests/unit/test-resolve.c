@@ -1211,8 +1211,175 @@ static void test_many_paths(void) {
         ve_resolver_free(r);
 }
 
+/* ---- ve_resolver_prefetch(): many paths in one batch ---- */
+
+static atomic_int n_batches, batch_paths;
+
+static int fake_read_many(void *ud, struct ve_read_call *calls, size_t n) {
+        atomic_fetch_add(&n_batches, 1);
+        atomic_fetch_add(&batch_paths, (int) n);
+        for (size_t i = 0; i < n; i++) {
+                calls[i].secret = NULL;
+                calls[i].error = NULL;
+                calls[i].r = fake_read(ud, calls[i].ref, &calls[i].secret, &calls[i].error);
+        }
+        return 0;
+}
+
+static const struct ve_source batch_source = { .read = fake_read, .renew = fake_renew,
+                                               .read_many = fake_read_many };
+
+static struct ve_resolver *batch_resolver(struct ve_map *m) {
+        struct ve_resolver *r = NULL;
+
+        atomic_store(&n_batches, 0);
+        atomic_store(&batch_paths, 0);
+        CU_ASSERT_EQUAL(ve_resolver_new(m, &settings, &batch_source, fake_getenv, &r), 0);
+        return r;
+}
+
+/* A, B on one path; C on another; D denied; E with a ttl. */
+static struct ve_map *batch_map(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+
+        answers[0] = (struct answer) { "secret/a", 0, { "x", "fake-a-x", "y", "fake-a-y", NULL } };
+        answers[1] = (struct answer) { "secret/b", 0, { "x", "fake-b-x", NULL } };
+        answers[2] = (struct answer) { "secret/denied", -EACCES, { NULL } };
+        answers[3] = (struct answer) { "secret/c", 0, { "x", "fake-c-x", NULL } };
+        map_add(m, "A", "secret/a", "x", false, NULL, 0);
+        map_add(m, "B", "secret/a", "y", false, NULL, 0);
+        map_add(m, "C", "secret/b", "x", false, NULL, 0);
+        map_add(m, "D", "secret/denied", "x", false, "fake-default-d", 0);
+        map_add(m, "E", "secret/c", "x", false, NULL, 5000);
+        return m;
+}
+
+static void test_prefetch(void) {
+        const char *names[] = { "C", "NOT_MAPPED", "C" };
+        struct ve_resolver *r;
+        enum ve_from from;
+
+        reset();
+        r = batch_resolver(batch_map());
+        ve_resolver_set_clock(r, fake_clock);
+        CU_ASSERT_EQUAL(ve_resolver_prefetch(r, NULL, 0), 0);
+        /* one batch, each distinct path once */
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 1);
+        CU_ASSERT_EQUAL(atomic_load(&batch_paths), 4);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        /* the lookups find the cache filled as their own reads would */
+        CU_ASSERT_STRING_EQUAL(get(r, "A", &from), "fake-a-x");
+        CU_ASSERT_EQUAL(from, VE_FROM_VAULT);
+        CU_ASSERT_STRING_EQUAL(get(r, "B", NULL), "fake-a-y");
+        CU_ASSERT_STRING_EQUAL(get(r, "C", NULL), "fake-b-x");
+        CU_ASSERT_STRING_EQUAL(get(r, "E", NULL), "fake-c-x");
+        CU_ASSERT_STRING_EQUAL(get(r, "D", &from), "fake-default-d");
+        CU_ASSERT_EQUAL(from, VE_FROM_DEFAULT);
+        CU_ASSERT_EQUAL(ve_entry_vault_status(r, ve_resolver_find(r, "D"), NULL), -EACCES);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        /* fresh, or failed for good: nothing to do */
+        CU_ASSERT_EQUAL(ve_resolver_prefetch(r, NULL, 0), 0);
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 1);
+        /* E's ttl passed: only its path again */
+        fake_now_ms += 5000;
+        CU_ASSERT_EQUAL(ve_resolver_prefetch(r, NULL, 0), 0);
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 2);
+        CU_ASSERT_EQUAL(atomic_load(&batch_paths), 5);
+        ve_resolver_free(r);
+
+        /* some names: their paths only; a name not mapped is ignored, a
+         * repeated one read once */
+        reset();
+        r = batch_resolver(batch_map());
+        CU_ASSERT_EQUAL(ve_resolver_prefetch(r, names, 3), 0);
+        CU_ASSERT_EQUAL(atomic_load(&batch_paths), 1);
+        CU_ASSERT_STRING_EQUAL(get(r, "C", NULL), "fake-b-x");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        CU_ASSERT_STRING_EQUAL(get(r, "A", NULL), "fake-a-x");  /* a lookup's own read */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 2);
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 1);
+        ve_resolver_free(r);
+
+        /* a source without read_many: the paths one by one, same result */
+        reset();
+        r = resolver(batch_map());
+        CU_ASSERT_EQUAL(ve_resolver_prefetch(r, NULL, 0), 0);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        CU_ASSERT_STRING_EQUAL(get(r, "B", NULL), "fake-a-y");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        ve_resolver_free(r);
+}
+
+static void test_prefetch_first_lookup(void) {
+        struct ve_resolver *r;
+        struct ve_map *m;
+
+        /* VAULTENV_PREFETCH: the first lookup reads every path at once */
+        reset();
+        settings.prefetch = true;
+        r = batch_resolver(batch_map());
+        CU_ASSERT_STRING_EQUAL(get(r, "C", NULL), "fake-b-x");
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 1);
+        CU_ASSERT_EQUAL(atomic_load(&batch_paths), 4);
+        CU_ASSERT_STRING_EQUAL(get(r, "A", NULL), "fake-a-x");
+        CU_ASSERT_STRING_EQUAL(get(r, "E", NULL), "fake-c-x");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 1);
+        settings.prefetch = false;
+        ve_resolver_free(r);
+
+        /* the mapping's directive does the same */
+        reset();
+        m = batch_map();
+        m->prefetch = true;
+        r = batch_resolver(m);
+        CU_ASSERT_STRING_EQUAL(get(r, "B", NULL), "fake-a-y");
+        CU_ASSERT_EQUAL(atomic_load(&batch_paths), 4);
+        ve_resolver_free(r);
+
+        /* neither: a lookup reads its own path only */
+        reset();
+        r = batch_resolver(batch_map());
+        CU_ASSERT_STRING_EQUAL(get(r, "B", NULL), "fake-a-y");
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 0);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        ve_resolver_free(r);
+}
+
+static void test_prefetch_lease(void) {
+        struct ve_resolver *r;
+        struct ve_map *m = calloc(1, sizeof *m);
+        const char *u;
+
+        reset();
+        answers[0] = (struct answer) { "database/creds/ro", 0, { "username", "fake-user-1", "password", "fake-pw-1", NULL },
+                                       0, "database/creds/ro/fake-lease-1", 30, true };
+        map_add(m, "DB_USER", "database/creds/ro", "username", false, NULL, 0);
+        map_add(m, "DB_PASS", "database/creds/ro", "password", false, NULL, 0);
+        r = batch_resolver(m);
+        ve_resolver_set_clock(r, fake_clock);
+        CU_ASSERT_EQUAL(ve_resolver_prefetch(r, NULL, 0), 0);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);      /* one read, one lease */
+        u = get(r, "DB_USER", NULL);
+        CU_ASSERT_STRING_EQUAL(u, "fake-user-1");
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_PASS", NULL), "fake-pw-1");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        /* past 2/3 of the lease: a prefetch leaves the renewal to the
+         * lookup, which renews (not reads) it */
+        fake_now_ms += 20000;
+        CU_ASSERT_EQUAL(ve_resolver_prefetch(r, NULL, 0), 0);
+        CU_ASSERT_EQUAL(atomic_load(&n_batches), 1);
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_USER", NULL), u);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 1);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 1);
+        ve_resolver_free(r);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
+                { "prefetch: one batch, the cache filled", test_prefetch },
+                { "prefetch on the first lookup", test_prefetch_first_lookup },
+                { "prefetch: leases renewed by the lookup", test_prefetch_lease },
                 { "vault first, one read per path", test_vault_first_and_one_read_per_path },
                 { "fallback chain", test_fallback_chain },
                 { "required", test_required },

@@ -1,7 +1,7 @@
 #!/bin/bash
-# vaultenv get NAME: a mapped name, a bulk name, a fallback, a vault:
-# reference in the environment (not mapped); exit statuses; the value on
-# stdout only, never on stderr.
+# vaultenv get NAME...: a mapped name, a bulk name, a fallback, a vault:
+# reference in the environment (not mapped), several names; exit statuses;
+# the value on stdout only, never on stderr.
 . "$(dirname "$0")/../lib.sh"
 : "${VE_CLI:?}"
 
@@ -47,8 +47,14 @@ check "a required name without a value: exit 78, with the reason" \
         bash -c "[ $r = 78 ] && grep -q 'MUST: required variable is missing: not found in Vault (no secret at secret/app/none)' '$err'"
 get && r=0 || r=$?
 check "no NAME: usage error" test "$r" = 2
-get A B && r=0 || r=$?
-check "two NAMEs: usage error" test "$r" = 2
+get PGPASSWORD BULK_API_KEY OPTIONAL && r=0 || r=$?
+check "several NAMEs: exit 0, the values one a line in the order given" \
+        bash -c "[ $r = 0 ] && [ \"\$(cat '$out')\" = \"\$(printf 'fake-get-pw\nfake-get-bulk\nfake-get-default')\" ]"
+get PGPASSWORD ABSENT && r=0 || r=$?
+check "several NAMEs, one without a value: exit 1, nothing printed" \
+        bash -c "[ $r = 1 ] && [ ! -s '$out' ] && grep -q 'ABSENT: no value' '$err'"
+get ABSENT MUST PGPASSWORD && r=0 || r=$?
+check "several NAMEs, a required one without a value: exit 78" test "$r" = 78
 printf '1BAD = x/y\n' >"$VE_TMP/bad.map"
 "$VE_CLI" get -m "$VE_TMP/bad.map" X >"$out" 2>"$err" && r=0 || r=$?
 check "bad mapping: 78" test "$r" = 78

@@ -108,7 +108,8 @@ expect "vaultenv get -m app.map PG" PGPASSWORD PGUSER
 expect "vaultenv get --map = app.map PG" PGPASSWORD PGUSER
 got=$(VAULTENV_MAP=$w/app.map comp vaultenv get DE)
 check "complete 'vaultenv get DE' with VAULTENV_MAP -> DEBUG" test "$got" = DEBUG
-expect "vaultenv get -m app.map PGPASSWORD $E"
+# get takes several names: each operand completes alike
+expect "vaultenv get -m app.map PGPASSWORD PG" PGPASSWORD PGUSER
 expect "vaultenv get -m missing.map $E"
 
 # The completion offers the long options each subcommand's --help lists,

@@ -1,0 +1,3 @@
+module h2vault
+
+go 1.19
