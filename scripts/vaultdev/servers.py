@@ -13,6 +13,10 @@ from .vault import Vault
 class DevServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of concurrent connects
+    # (parallel fetching) overflows it and the kernel drops SYNs, which cost
+    # a 1 s retransmit. Go's net/http (real Vault) listens with somaxconn.
+    request_queue_size = socket.SOMAXCONN
 
     unix = False
 
@@ -59,6 +63,7 @@ class UnixDevServer(socketserver.ThreadingUnixStreamServer):
     """The Vault Agent unix-socket listener (`--unix-socket`)."""
     daemon_threads = True
     unix = True
+    request_queue_size = socket.SOMAXCONN
     tls_ctx = None
 
     def __init__(self, path, state, quiet, agent):

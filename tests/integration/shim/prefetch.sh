@@ -13,6 +13,12 @@
 : "${VE_CLI:?}"
 
 ve_vault_start
+# The dev server's listen backlog holds a burst of concurrent connects, as
+# real Vault's (somaxconn): with socketserver's 5, the kernel drops SYNs and
+# each costs a 1 s retransmit, which the figures of concurrent reads showed.
+backlog=$(ss -Hltn "sport = :$VE_DEV_PORT" | awk '{ print $3; exit }')
+check "the dev server's listen backlog ($backlog) holds a burst of 64 connects" \
+        bash -c "[ '${backlog:-0}' -ge 64 ]"
 ve_api POST sys/mounts/legacy '{"type":"kv","options":{"version":"1"}}'
 ve_api POST sys/mounts/database '{"type":"database"}'
 ve_api POST database/roles/ro '{"db_name":"pg","default_ttl":"1h","max_ttl":"2h"}'
