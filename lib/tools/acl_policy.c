@@ -33,6 +33,7 @@ struct gen {
         size_t n_versioned;
         size_t n_bulk;
         size_t n_names;         /* names (or bulk rules) granted */
+        unsigned line;          /* of the mapping line being looked at, for messages */
         char *error;
         int r;
 };
@@ -100,9 +101,12 @@ static void add_rule(struct gen *g, char *path, unsigned caps, const char *label
                 return;
         }
         if (!path_exact(path)) {
-                fail(g, -EINVAL, ve_asprintf("%s: the Vault path %s cannot be granted exactly (a wildcard, a "
-                                             "quote, a backslash or a control byte in it)",
-                                             label, ve_has_control(path) ? "of this reference" : path));
+                const char *source = g->in->source ? g->in->source : g->in->map->source;
+
+                fail(g, -EINVAL, ve_asprintf("%s:%u: %s: the Vault path %s cannot be granted exactly (a "
+                                             "wildcard, a quote, a backslash or a control byte in it)",
+                                             source ? source : "?", g->line, label,
+                                             ve_has_control(path) ? "of this reference" : path));
                 free(path);
                 free(why);
                 return;
@@ -242,6 +246,7 @@ static void collect(struct gen *g) {
                 if (!learned(g->in, e->name))
                         continue;
                 g->n_names++;
+                g->line = e->line;
                 if (!e->tmpl) {
                         add_ref(g, &e->ref, e->name);
                         continue;
@@ -262,6 +267,7 @@ static void collect(struct gen *g) {
                 }
                 g->n_names++;
                 g->n_bulk++;
+                g->line = b->line;
                 add_ref(g, &b->ref, label);
                 free(label);
         }

@@ -192,7 +192,10 @@ int cmd_policy(int argc, char **argv) {
         in.json = json;
         k = ve_policy_generate(&in, &text, &n_paths, &err);
         if (k < 0) {
-                cli_error("%s: %s", map->source, err ? err : strerror(-k));
+                if (err)
+                        cli_error("%s", err);
+                else
+                        cli_error("%s: %s", map->source, strerror(-k));
                 k = k == -EINVAL ? VE_EX_CONFIG : CLI_EX_FAIL;
                 goto out;
         }
