@@ -92,6 +92,17 @@ check "the shim resolves every name with only the policy" ve_expect "$VE_TMP/rea
 VAULT_TOKEN=$TOK VAULTENV_MAP="$VE_TMP/app.map" ve_read "$VE_TMP/read2" PGUSER || true
 check "the shim reads the dynamic secret" grep -q '^PGUSER=v-' "$VE_TMP/read2"
 
+# Without Vault's default policy too: the generated policy alone serves
+# every name (the dynamic secret's renewal is its own rule).
+TOKN=$(ve_auth_get POST auth/token/create '{"policies":["app-ro"],"no_default_policy":true,"ttl":"1h"}' auth.client_token)
+run checkn env VAULT_TOKEN="$TOKN" "$VE_CLI" check -m "$VE_TMP/app.map"
+check "no_default_policy: check exit 0, nothing denied" \
+        bash -c "[ $rc = 0 ] && ! grep -E ' (denied|not-found|error|unset) ' '$LOGS/checkn.out'"
+check "no_default_policy: lease renewal allowed by the policy" \
+        test "$(as_token "$TOKN" PUT sys/leases/renew '{"lease_id":"database/creds/ro/fake-pol-lease"}')" != 403
+check "lease revocation refused without VAULTENV_REVOKE_ON_EXIT" \
+        test "$(as_token "$TOKN" PUT sys/leases/revoke '{"lease_id":"database/creds/ro/fake-pol-lease"}')" = 403
+
 check "a sibling path is refused" test "$(as_token "$TOK" GET secret/data/app/other)" = 403
 check "another mount is refused" test "$(as_token "$TOK" GET kv1/other)" = 403
 check "a write of a read path is refused (KV v2)" \
@@ -133,6 +144,15 @@ check "offline: no request to Vault" test "$(ve_count '')" = 0
 # ---- revoke on exit
 run rev env VAULTENV_REVOKE_ON_EXIT=1 "$VE_CLI" policy -m "$VE_TMP/app.map" --detect
 check "VAULTENV_REVOKE_ON_EXIT: sys/leases/revoke granted" grep -qxF 'path "sys/leases/revoke" {' "$LOGS/rev.out"
+write_policy app-rev "$LOGS/rev.out"
+TOKR=$(token_for app-rev)
+check "VAULTENV_REVOKE_ON_EXIT policy: lease revocation allowed" \
+        test "$(as_token "$TOKR" PUT sys/leases/revoke '{"lease_id":"database/creds/ro/fake-pol-lease"}')" != 403
+run revexit env VAULT_TOKEN="$TOKR" VAULTENV_REVOKE_ON_EXIT=1 VAULTENV_LOG=warn "$VE_CLI" get -m "$VE_TMP/app.map" PGUSER
+check "VAULTENV_REVOKE_ON_EXIT: get revokes its lease without a warning" \
+        bash -c "[ $rc = 0 ] && ! grep -q 'revoking a lease' '$LOGS/revexit.err'"
+run revexit0 env VAULT_TOKEN="$TOK" VAULTENV_REVOKE_ON_EXIT=1 VAULTENV_LOG=warn "$VE_CLI" get -m "$VE_TMP/app.map" PGUSER
+check "(the policy without the revoke rule: get warns)" grep -q 'revoking a lease' "$LOGS/revexit0.err"
 
 # ---- --learned: only the names the program was seen to read
 cat >"$VE_TMP/learned.map" <<'MAP'
@@ -173,6 +193,6 @@ check "an operand: usage error" test "$rc" = 2
 # ---- never a value or a token on any output
 cat "$LOGS"/*.out "$LOGS"/*.err >"$VE_TMP/all"
 check "no value on any output" bash -c "! grep -qFf '$VALUES' '$VE_TMP/all'"
-printf '%s\n' "$TOK" "$TOKJ" "$TOKL" "$VE_ROOT_TOKEN" >"$VE_TMP/tokens"
+printf '%s\n' "$TOK" "$TOKJ" "$TOKL" "$TOKN" "$TOKR" "$VE_ROOT_TOKEN" >"$VE_TMP/tokens"
 check "no token on any output" bash -c "! grep -qFf '$VE_TMP/tokens' '$VE_TMP/all'"
 ve_done
