@@ -47,9 +47,11 @@ static void rules_free(struct gen *g) {
         free(g->rules);
 }
 
+/* Keeps the first failure. r is -EINVAL with msg (heap), or -ENOMEM; an
+ * -EINVAL whose message could not be made is -ENOMEM. */
 static void fail(struct gen *g, int r, char *msg) {
         if (g->r == 0) {
-                g->r = msg || r != -EINVAL ? r : -ENOMEM;
+                g->r = r == -EINVAL && !msg ? -ENOMEM : r;
                 g->error = msg;
         } else
                 free(msg);
@@ -326,17 +328,35 @@ static void caps_list(FILE *f, unsigned caps) {
         fputc(']', f);
 }
 
+/* s in a comment: a control byte (a newline would end the comment and
+ * start a rule) is written as '?'. */
+static void put_safe(FILE *f, const char *s) {
+        for (; s && *s; s++)
+                fputc(ve_is_control((unsigned char) *s) ? '?' : *s, f);
+}
+
 static void write_hcl(FILE *f, const struct gen *g) {
         const struct ve_policy_input *in = g->in;
         const char *source = in->source ? in->source : in->map->source;
 
-        fprintf(f, "# Vault policy for the mapping %s, written by `vaultenv policy`:\n"
-                   "# read on exactly the paths its names use, nothing else.\n", source ? source : "?");
-        if (in->name)
-                fprintf(f, "# Policy %s. Write it with: vault policy write %s -\n", in->name, in->name);
-        if (in->namespace)
-                fprintf(f, "# Namespace %s: the paths are relative to it; write the policy in it\n"
-                           "# (VAULT_NAMESPACE=%s vault policy write ...).\n", in->namespace, in->namespace);
+        fputs("# Vault policy for the mapping ", f);
+        put_safe(f, source ? source : "?");
+        fputs(", written by `vaultenv policy`:\n"
+              "# read on exactly the paths its names use, nothing else.\n", f);
+        if (in->name) {
+                fputs("# Policy ", f);
+                put_safe(f, in->name);
+                fputs(". Write it with: vault policy write ", f);
+                put_safe(f, in->name);
+                fputs(" -\n", f);
+        }
+        if (in->namespace) {
+                fputs("# Namespace ", f);
+                put_safe(f, in->namespace);
+                fputs(": the paths are relative to it; write the policy in it\n# (VAULT_NAMESPACE=", f);
+                put_safe(f, in->namespace);
+                fputs(" vault policy write ...).\n", f);
+        }
         if (in->learned)
                 fprintf(f, "# Restricted to the names `vaultenv learn` saw read: %zu of the mapping's\n"
                            "# %zu names and bulk rules.\n", g->n_names, in->map->n_entries + in->map->n_bulk);

@@ -93,10 +93,62 @@ out:
         return r;
 }
 
-/* ve_policy_mount_fn over a Vault client: GET sys/internal/ui/mounts/PATH.
- * A failure is a warning naming the path; the path then gets both forms. */
-static int detect(void *userdata, const char *path, size_t *ret_mount_len, enum ve_policy_engine *ret_engine) {
-        struct ve_vault *v = userdata;
+/* What --detect learnt: mounts (longest prefix wins), and first segments
+ * whose detection failed (asked once: the next path there would fail the
+ * same way, one warning is enough). */
+struct known {
+        char *prefix;
+        enum ve_policy_engine engine;   /* VE_POLICY_UNKNOWN: detection failed */
+};
+struct detector {
+        struct ve_vault *vault;
+        struct known *known;
+        size_t n_known;
+};
+
+static void detector_done(struct detector *d) {
+        for (size_t i = 0; i < d->n_known; i++)
+                free(d->known[i].prefix);
+        free(d->known);
+}
+
+/* Out of memory only loses the caching. */
+static void remember(struct detector *d, const char *path, size_t len, enum ve_policy_engine engine) {
+        struct known *k = realloc(d->known, (d->n_known + 1) * sizeof(*k));
+        char *prefix;
+
+        if (!k)
+                return;
+        d->known = k;
+        prefix = strndup(path, len);
+        if (prefix)
+                d->known[d->n_known++] = (struct known) { .prefix = prefix, .engine = engine };
+}
+
+static bool lookup(const struct detector *d, const char *path, size_t *ret_ml, enum ve_policy_engine *ret_engine) {
+        size_t best = 0;
+
+        for (size_t i = 0; i < d->n_known; i++) {
+                size_t n = strlen(d->known[i].prefix);
+
+                if (n > best && strncmp(path, d->known[i].prefix, n) == 0) {
+                        best = n;
+                        *ret_engine = d->known[i].engine;
+                }
+        }
+        *ret_ml = best;
+        return best > 0;
+}
+
+static size_t first_segment_len(const char *path) {
+        const char *s = strchr(path, '/');
+
+        return s ? (size_t) (s - path) + 1 : strlen(path);
+}
+
+/* One GET sys/internal/ui/mounts/PATH. A failure is a warning naming the
+ * path; the path then gets both forms. */
+static int ask(struct ve_vault *v, const char *path, size_t *ret_mount_len, enum ve_policy_engine *ret_engine) {
         struct ve_http_response resp = {};
         bool sent = false;
         char *api, *err = NULL;
@@ -109,19 +161,45 @@ static int detect(void *userdata, const char *path, size_t *ret_mount_len, enum 
         free(api);
         if (r == 0 && resp.status == 404) {
                 /* A Vault without the endpoint reads KV v1 at the first segment. */
-                const char *s = strchr(path, '/');
-
-                *ret_mount_len = s ? (size_t) (s - path) + 1 : strlen(path);
+                *ret_mount_len = first_segment_len(path);
                 *ret_engine = VE_POLICY_KV1;
         } else if (r == 0 && resp.status != 200)
                 r = ve_vault_status_error(path, &resp, sent, &err);
         else if (r == 0 && (r = parse_mount(path, &resp, ret_mount_len, ret_engine)) < 0)
                 err = ve_asprintf("%s: unexpected answer from sys/internal/ui/mounts", path);
         if (r < 0)
-                cli_warn("--detect: %s; granting both KV forms", err ? err : strerror(-r));
+                cli_warn("--detect: %s; both KV forms are granted under %.*s", err ? err : strerror(-r),
+                         (int) first_segment_len(path), path);
         free(err);
         ve_http_response_done(&resp);
         return r;
+}
+
+/* ve_policy_mount_fn: what is known, else ask Vault. */
+static int detect(void *userdata, const char *path, size_t *ret_mount_len, enum ve_policy_engine *ret_engine) {
+        struct detector *d = userdata;
+        enum ve_policy_engine engine = VE_POLICY_UNKNOWN;
+        size_t ml = 0;
+        int r;
+
+        if (lookup(d, path, &ml, &engine)) {
+                if (engine == VE_POLICY_UNKNOWN)
+                        return -ENOENT;
+                *ret_mount_len = ml;
+                *ret_engine = engine;
+                return 0;
+        }
+        r = ask(d->vault, path, &ml, &engine);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                remember(d, path, first_segment_len(path), VE_POLICY_UNKNOWN);
+                return r;
+        }
+        remember(d, path, ml, engine);
+        *ret_mount_len = ml;
+        *ret_engine = engine;
+        return 0;
 }
 
 static int load_learned(const char *path, char ***ret_names, size_t *ret_n) {
@@ -149,7 +227,7 @@ int cmd_policy(int argc, char **argv) {
         static const char *const no_names[1];
         struct ve_policy_input in = {};
         struct ve_settings *settings = NULL;
-        struct ve_vault *vault = NULL;
+        struct detector detector = {};
         struct ve_map *map = NULL;
         char **names = NULL, *text = NULL, *err = NULL;
         size_t n_names = 0, n_paths = 0;
@@ -175,13 +253,13 @@ int cmd_policy(int argc, char **argv) {
         if (learned_opt && (k = load_learned(learned_opt, &names, &n_names)) != 0)
                 goto out;
         if (detect_opt) {
-                if (ve_vault_new(settings, &vault, &err) < 0) {
+                if (ve_vault_new(settings, &detector.vault, &err) < 0) {
                         cli_error("Vault client: %s", err ? err : "cannot be created");
                         k = VE_EX_CONFIG;
                         goto out;
                 }
                 in.mount = detect;
-                in.userdata = vault;
+                in.userdata = &detector;
         }
         in.map = map;
         in.learned = learned_opt ? (n_names ? (const char *const *) names : no_names) : NULL;
@@ -215,7 +293,8 @@ out:
         free(err);
         free(text);
         ve_policy_names_free(names, n_names);
-        ve_vault_free(vault);
+        detector_done(&detector);
+        ve_vault_free(detector.vault);
         ve_map_free(map);
         ve_settings_free(settings);
         return k;

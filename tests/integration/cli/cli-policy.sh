@@ -141,6 +141,17 @@ check "offline: the comment says why" grep -qF 'granted in both forms' "$LOGS/of
 check "offline: kv1:/kv2: paths in one form" bash -c "! grep -qxF 'path \"kv1/data/legacy\" {' '$LOGS/off.out'"
 check "offline: no request to Vault" test "$(ve_count '')" = 0
 
+# ---- --detect that Vault refuses: both forms, one warning per mount
+TOKD=$(ve_auth_get POST auth/token/create '{"policies":["default"],"ttl":"1h"}' auth.client_token)
+ve_reset_counts
+run denied env VAULT_TOKEN="$TOKD" "$VE_CLI" policy -m "$VE_TMP/app.map" --detect
+check "--detect denied: exit 0" test "$rc" = 0
+check "--detect denied: both forms" \
+        bash -c "grep -qxF 'path \"secret/app/db\" {' '$LOGS/denied.out' && grep -qxF 'path \"secret/data/app/db\" {' '$LOGS/denied.out'"
+check "--detect denied: one warning for secret/" test "$(grep -c 'under secret/' "$LOGS/denied.err")" = 1
+check "--detect denied: one warning for database/" test "$(grep -c 'under database/' "$LOGS/denied.err")" = 1
+check "--detect: asks each mount once" test "$(ve_count '')" = 2
+
 # ---- revoke on exit
 run rev env VAULTENV_REVOKE_ON_EXIT=1 "$VE_CLI" policy -m "$VE_TMP/app.map" --detect
 check "VAULTENV_REVOKE_ON_EXIT: sys/leases/revoke granted" grep -qxF 'path "sys/leases/revoke" {' "$LOGS/rev.out"
@@ -193,6 +204,6 @@ check "an operand: usage error" test "$rc" = 2
 # ---- never a value or a token on any output
 cat "$LOGS"/*.out "$LOGS"/*.err >"$VE_TMP/all"
 check "no value on any output" bash -c "! grep -qFf '$VALUES' '$VE_TMP/all'"
-printf '%s\n' "$TOK" "$TOKJ" "$TOKL" "$TOKN" "$TOKR" "$VE_ROOT_TOKEN" >"$VE_TMP/tokens"
+printf '%s\n' "$TOK" "$TOKJ" "$TOKL" "$TOKN" "$TOKR" "$TOKD" "$VE_ROOT_TOKEN" >"$VE_TMP/tokens"
 check "no token on any output" bash -c "! grep -qFf '$VE_TMP/tokens' '$VE_TMP/all'"
 ve_done
