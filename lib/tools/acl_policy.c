@@ -20,6 +20,7 @@ struct rule {
         unsigned caps;
         char *names;            /* "DB_PASSWORD, DB_USER": who needs it */
         char *why;              /* what reads it, for the comment */
+        char *versions;         /* " @1 @3": the pinned KV v2 versions read through it; may be NULL */
 };
 
 struct gen {
@@ -43,6 +44,7 @@ static void rules_free(struct gen *g) {
                 free(g->rules[i].path);
                 free(g->rules[i].names);
                 free(g->rules[i].why);
+                free(g->rules[i].versions);
         }
         free(g->rules);
 }
@@ -151,6 +153,33 @@ static void add_rule(struct gen *g, char *path, unsigned caps, const char *label
         g->n_rules++;
 }
 
+/* Notes on the rule of path (added last or merged) that it serves version
+ * of a KV v2 secret too: ACL paths carry no query string. */
+static void note_version(struct gen *g, const char *path, unsigned long version) {
+        char v[32], *versions;
+
+        if (g->r < 0)
+                return;
+        snprintf(v, sizeof v, " @%lu", version);
+        for (size_t i = 0; i < g->n_rules; i++) {
+                struct rule *r = &g->rules[i];
+                const char *at = r->versions ? strstr(r->versions, v) : NULL;
+
+                if (strcmp(r->path, path) != 0)
+                        continue;
+                if (at && (at[strlen(v)] == ' ' || at[strlen(v)] == '\0'))
+                        return;
+                versions = ve_asprintf("%s%s", r->versions ? r->versions : "", v);
+                if (!versions) {
+                        fail(g, -ENOMEM, NULL);
+                        return;
+                }
+                free(r->versions);
+                r->versions = versions;
+                return;
+        }
+}
+
 static size_t first_segment_len(const char *path) {
         const char *s = strchr(path, '/');
 
@@ -167,7 +196,6 @@ static char *kv2_path(const char *path, size_t ml) {
 static void add_ref(struct gen *g, const struct ve_ref *ref, const char *label) {
         enum ve_policy_engine engine = VE_POLICY_UNKNOWN;
         size_t ml = first_segment_len(ref->path);
-        char ver[64] = "";
 
         g->n_refs++;
         if (ref->kv == VE_KV_1)
@@ -188,16 +216,18 @@ static void add_ref(struct gen *g, const struct ve_ref *ref, const char *label) 
         }
         if (ml > strlen(ref->path))
                 ml = strlen(ref->path);
-        if (ref->version > 0) {
+        if (ref->version > 0)
                 g->n_versioned++;
-                snprintf(ver, sizeof ver, "; @%lu is read as ?version=%lu, which this rule covers", ref->version,
-                         ref->version);
-        }
         switch (engine) {
-        case VE_POLICY_KV2:
-                add_rule(g, kv2_path(ref->path, ml), CAP_READ, label,
-                         ve_asprintf("KV v2 %s%s", ref->path, ver));
+        case VE_POLICY_KV2: {
+                char *path = kv2_path(ref->path, ml);
+
+                add_rule(g, path ? strdup(path) : NULL, CAP_READ, label, ve_asprintf("KV v2 %s", ref->path));
+                if (path && ref->version > 0)
+                        note_version(g, path, ref->version);
+                free(path);
                 break;
+        }
         case VE_POLICY_KV1:
                 add_rule(g, strdup(ref->path), CAP_READ, label, ve_asprintf("KV v1 %s", ref->path));
                 break;
@@ -366,7 +396,11 @@ static void write_hcl(FILE *f, const struct gen *g) {
         for (size_t i = 0; i < g->n_rules; i++) {
                 const struct rule *r = &g->rules[i];
 
-                fprintf(f, "\n# %s: %s\npath \"%s\" {\n  capabilities = ", r->names, r->why, r->path);
+                fprintf(f, "\n# %s: %s\n", r->names, r->why);
+                if (r->versions)
+                        fprintf(f, "# Pinned versions%s: read as ?version=N, which this rule covers\n",
+                                r->versions);
+                fprintf(f, "path \"%s\" {\n  capabilities = ", r->path);
                 caps_list(f, r->caps);
                 fputs("\n}\n", f);
         }

@@ -70,7 +70,9 @@ static void test_offline(void) {
         CU_ASSERT_TRUE(has_path(text, "other/data/x/y"));
         CU_ASSERT_TRUE(has_path(text, "other/x/y"));
         CU_ASSERT_EQUAL(count(text, "path \"secret/data/app/db\""), 1);
-        CU_ASSERT_PTR_NOT_NULL(strstr(text, "# A, B, D: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "# A, B, D: KV v2 secret/app/db\n"
+                                            "# Pinned versions @3: read as ?version=N, which this rule covers\n"
+                                            "path \"secret/data/app/db\" {"));
         CU_ASSERT_PTR_NOT_NULL(strstr(text, "granted in both forms"));
         CU_ASSERT_PTR_NOT_NULL(strstr(text, "covers every version"));
         CU_ASSERT_PTR_NOT_NULL(strstr(text, "sys/internal/ui/mounts/PATH"));
@@ -84,7 +86,8 @@ static void test_offline(void) {
 
 static void test_forced_only(void) {
         struct ve_map *map = parse("A = kv2:secret/app/db#password\nB = kv1:legacy/app\n");
-        struct ve_policy_input in = { .map = map, .name = "app-ro", .namespace = "team1" };
+        struct ve_policy_input in = { .map = map, .name = "app-ro", .namespace = "team1",
+                                      .source = "evil\npath \"secret/*\" { capabilities = [\"read\"] }\n" };
         size_t n = 0;
         char *text = generate(&in, &n);
 
@@ -94,6 +97,9 @@ static void test_forced_only(void) {
         CU_ASSERT_PTR_NULL(strstr(text, "glob"));
         CU_ASSERT_PTR_NOT_NULL(strstr(text, "vault policy write app-ro -"));
         CU_ASSERT_PTR_NOT_NULL(strstr(text, "# Namespace team1: the paths are relative to it"));
+        /* a newline in a name that goes into a comment cannot start a rule */
+        CU_ASSERT_PTR_NULL(strstr(text, "\npath \"secret/*\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "# Vault policy for the mapping evil?path \"secret/*\""));
         free(text);
         ve_map_free(map);
 }
@@ -119,6 +125,9 @@ static int fake_mount(void *userdata, const char *path, size_t *ret_ml, enum ve_
 
 static void test_detect(void) {
         struct ve_map *map = parse("A = secret/app/db#password\n"
+                                   "A2 = secret/app/db#password@2\n"
+                                   "A7 = kv2:secret/app/db#password@7\n"
+                                   "A22 = secret/app/db#user@2\n"
                                    "B = kv1/legacy#token\n"
                                    "U = database/creds/ro#username\n"
                                    "P = database/creds/ro#password\n"
@@ -130,9 +139,10 @@ static void test_detect(void) {
         size_t n = 0;
         char *text = generate(&in, &n);
 
-        CU_ASSERT_EQUAL(calls, 6);      /* not for kv2: */
+        CU_ASSERT_EQUAL(calls, 8);      /* not for kv2: */
         CU_ASSERT_TRUE(has_path(text, "secret/data/app/db"));
         CU_ASSERT_FALSE(has_path(text, "secret/app/db"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "# Pinned versions @2 @7: "));
         CU_ASSERT_TRUE(has_path(text, "kv1/legacy"));
         CU_ASSERT_FALSE(has_path(text, "kv1/data/legacy"));
         CU_ASSERT_TRUE(has_path(text, "database/creds/ro"));
