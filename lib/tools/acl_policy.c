@@ -336,8 +336,8 @@ static void hcl_notes(FILE *f, const struct gen *g) {
                       "# (@N) is read as MOUNT/data/PATH?version=N; ACL paths carry no query string,\n"
                       "# so the rule on MOUNT/data/PATH covers every version.\n", f);
         if (g->n_dynamic > 0 && !in->revoke_on_exit)
-                fputs("# sys/leases/revoke is not granted: VAULTENV_REVOKE_ON_EXIT is off (without it\n"
-                      "# `vaultenv check`, which gives its leases back, only warns).\n", f);
+                fputs("# sys/leases/revoke is not granted: VAULTENV_REVOKE_ON_EXIT is off (so the\n"
+                      "# leases `vaultenv check` gives back run out at their TTL instead).\n", f);
         else if (g->n_dynamic == 0 && g->n_unknown > 0)
                 fputs("# If one of the undetected paths is a dynamic secret, its leases are renewed\n"
                       "# through sys/leases/renew, which Vault's default policy grants.\n", f);
