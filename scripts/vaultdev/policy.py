@@ -108,10 +108,37 @@ class _HCLParser:
         raise ValueError("unexpected token %r" % (val,))
 
 
+def _json_items(text):
+    """The JSON form of a policy (HCL's parser takes JSON too), as the
+    (key, labels, value) items of the HCL form:
+    {"path": {"GLOB": {"capabilities": [...]}}}; "path" may also be a list
+    of such objects."""
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise ValueError("invalid JSON policy: %s" % e)
+    if not isinstance(doc, dict):
+        raise ValueError("a JSON policy is an object")
+    items = []
+    for key, value in doc.items():
+        if key != "path":
+            items.append((key, [], value))
+            continue
+        for block in value if isinstance(value, list) else [value]:
+            if not isinstance(block, dict):
+                raise ValueError("path must be an object of paths")
+            for glob, body in block.items():
+                if not isinstance(body, dict):
+                    raise ValueError('path "%s" must be an object' % glob)
+                items.append(("path", [glob], list((k, [], v) for k, v in body.items())))
+    return items
+
+
 def parse_policy(text):
     """Returns [(path_glob, set_of_caps)] or raises ValueError."""
     rules = []
-    for key, labels, value in _HCLParser(text).body():
+    items = _json_items(text) if text.lstrip().startswith("{") else _HCLParser(text).body()
+    for key, labels, value in items:
         if key == "name":
             continue
         if key != "path":

@@ -130,3 +130,4 @@ int cmd_export(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_rotate(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
+int cmd_policy(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct {
         { "migrate", cmd_migrate, "move the secrets of a .env file into Vault KV" },
         { "rotate",  cmd_rotate,  "write a new random value as a new KV v2 version" },
         { "learn",   cmd_learn,   "record which variables a program reads (names only)" },
+        { "policy",  cmd_policy,  "print the Vault policy the mapping needs, and nothing more" },
 };
 
 static int usage(FILE *f, int status) {

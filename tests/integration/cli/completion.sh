@@ -56,7 +56,7 @@ check "the completion file has valid bash syntax" bash -n "$comp_file"
 check "it registers _vaultenv for vaultenv" bash --norc --noprofile -c ". '$comp_file' && complete -p vaultenv | grep -q -- '-F _vaultenv'"
 
 # Subcommands.
-expect "vaultenv $E" exec check get export migrate rotate learn version help
+expect "vaultenv $E" exec check get export migrate rotate learn policy version help
 expect "vaultenv ex" exec export
 expect "vaultenv -" -h --help --version
 expect "vaultenv help ex" exec export
@@ -70,6 +70,7 @@ expect "vaultenv export --" --format --help --map --quiet
 expect "vaultenv migrate --" --mount --prefix --pattern --output --dry-run --force --quiet --help
 expect "vaultenv rotate --" --length --value-file --quiet --help
 expect "vaultenv learn --" --output --force --quiet --help
+expect "vaultenv policy --" --map --learned --name --json --detect --quiet --help
 
 # Option values.
 expect "vaultenv export --format $E" sh dotenv json
@@ -78,6 +79,7 @@ expect "vaultenv export --format = d" dotenv            # bash split "--format=d
 expect "vaultenv export -f $E" sh dotenv json
 expect "vaultenv export -m app.map --format $E" sh dotenv json
 expect "vaultenv migrate --mount $E"
+expect "vaultenv policy --name $E"
 expect "vaultenv rotate --length $E"
 
 # File names.
@@ -86,6 +88,7 @@ expect "vaultenv check --map ot" other.txt
 expect "vaultenv learn -o con" conf.d
 expect "vaultenv rotate --value-file ap" app.map
 expect "vaultenv rotate -f ap" app.map
+expect "vaultenv policy --learned ap" app.map
 expect "vaultenv learn -f vaultenv-test-p" vaultenv-test-prog   # learn's -f takes no argument
 expect "vaultenv migrate .e" .env
 expect "vaultenv migrate --prefix app .e" .env
@@ -116,7 +119,7 @@ expect "vaultenv get -m missing.map $E"
 # and no others (but --quiet and --help, which every subcommand takes
 # whether its help mentions them or not); and the subcommands of
 # `vaultenv --help`.
-for cmd in exec check get export migrate rotate learn; do
+for cmd in exec check get export migrate rotate learn policy; do
         "$VE_CLI" "$cmd" --help >"$VE_TMP/help" 2>&1 || true
         # long options anywhere in the text; short ones where a line starts
         # with "-x," (the option list)
