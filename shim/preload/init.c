@@ -11,8 +11,8 @@
 #include <sys/prctl.h>
 
 #include "exec.h"
-#include "mapfile.h"
 #include "genpage.h"
+#include "mapfile.h"
 #include "shim.h"
 #include "util.h"
 
