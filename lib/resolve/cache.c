@@ -164,7 +164,7 @@ static uint64_t entry_stale(struct ve_resolver *r, struct ve_path *p, struct ve_
 static void distribute(struct ve_resolver *r, struct ve_path *p, const struct ve_secret *secret,
                        int err, const char *errmsg, uint64_t now) {
         bool leased = err < 0 ? p->leased : ve_secret_leased(secret);
-        bool follow = leased || p->leased;
+        bool follow = leased || p->leased || p->regen_claimed != p->regen_done;
         uint64_t lease_until = 0;
 
         if (err < 0 && leased) {
@@ -241,6 +241,7 @@ static bool fetch_claim(struct ve_resolver *r, struct ve_entry *e, char **ret_re
                 return false;
         }
         p->fetching = true;
+        p->regen_claimed = p->regen;
         if (p->leased && p->lease.lease_id && p->lease.renewable && r->source && r->source->renew) {
                 renew_id = strdup(p->lease.lease_id);
                 increment = p->lease_asked_s;
@@ -259,6 +260,7 @@ bool path_claim_nowait(struct ve_resolver *r, struct ve_path *p, struct ve_entry
         if (!p->fetching && !entry_fresh(r, e) &&
             !(p->leased && p->lease.lease_id && p->lease.renewable && r->source && r->source->renew)) {
                 p->fetching = true;
+                p->regen_claimed = p->regen;
                 claimed = true;
         }
         pthread_mutex_unlock(&p->lock);
@@ -277,10 +279,16 @@ void path_fetched(struct ve_resolver *r, struct ve_path *p, struct ve_secret *se
         if (err >= 0) {
                 path_adopt(p, secret, now);
                 secret = NULL;
+                p->regen_done = p->regen_claimed;
         } else if (renewed) {
                 /* The lease could not be renewed: do not try it again. */
                 p->lease.renewable = false;
         }
+        /* Told of a change while this read was in flight: its values may
+         * predate the change; the next lookup reads again. */
+        if (p->regen != p->regen_claimed)
+                for (struct ve_entry *e = p->entries; e; e = e->path_next)
+                        atomic_store_explicit(&e->fresh_until, 0, memory_order_release);
         p->fetching = false;
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);

@@ -54,6 +54,12 @@ struct ve_path {
         uint64_t read_at;               /* when last was read */
         uint64_t lease_until;           /* the fresh_until leased entries got then */
 
+        /* A change in Vault told through the generation (generation.c), under
+         * lock: regen is bumped for each one; a fetch claimed at regen hands
+         * every entry its new value (not only those without one) and leaves
+         * them stale if regen moved on meanwhile. */
+        unsigned regen, regen_claimed, regen_done;
+
         /* Paths created after construction (references): owned, listed
          * under the resolver's dyn_lock. */
         struct ve_path *dyn_next;
@@ -185,6 +191,12 @@ struct ve_resolver {
         atomic_bool prefetched;         /* prefetch_first() ran (or is running) */
 
         struct ve_audit *audit;         /* VAULTENV_AUDIT; NULL: off */
+
+        /* ve_resolver_follow_generation(): the counter another process bumps
+         * when a secret changed, and the value the cache was last made stale
+         * for (written under dyn_lock). */
+        const _Atomic(uint64_t) *generation;
+        _Atomic(uint64_t) generation_seen;
         bool missing_quiet;             /* see ve_resolver_set_report_missing() */
 };
 
@@ -311,6 +323,19 @@ int prefetch_entries(struct ve_resolver *r, struct ve_entry *const *entries, siz
  * mapping's prefetch directive): every path of the mapping, concurrently,
  * once per resolver; a failed path is logged once, as an error. */
 void prefetch_first(struct ve_resolver *r);
+
+/* ---- generation.c: changes told from outside ---- */
+
+/* Whether the followed generation moved since the cache was made stale for
+ * it: one acquire load (the hot path's cost). */
+static inline bool generation_moved(struct ve_resolver *r) {
+        return r->generation && atomic_load_explicit(r->generation, memory_order_acquire) !=
+                                        atomic_load_explicit(&r->generation_seen, memory_order_acquire);
+}
+/* When it moved: every path without a lease made stale, so that the next
+ * lookup of each of its names reads it again and takes the new values.
+ * Takes dyn_lock, then each path's lock. */
+void generation_sync(struct ve_resolver *r);
 
 /* ---- render.c: templates ---- */
 

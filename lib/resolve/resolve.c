@@ -198,7 +198,7 @@ struct ve_cached ve_resolver_cached(struct ve_resolver *r, const char *name) {
                 return (struct ve_cached) { .k = 0 };
         }
         /* As ve_resolve(): a fresh Vault value is served as it is. */
-        if (r->audit || e->tmpl || atomic_load_explicit(&e->fresh_until, memory_order_acquire) != FOREVER)
+        if (generation_moved(r) || r->audit || e->tmpl || atomic_load_explicit(&e->fresh_until, memory_order_acquire) != FOREVER)
                 return (struct ve_cached) { .k = -1 };
         v = atomic_load_explicit(&e->vault_value, memory_order_acquire);
         return (struct ve_cached) { .k = v ? 1 : -1, .value = v };
@@ -209,6 +209,8 @@ struct ve_cached ve_resolver_cached(struct ve_resolver *r, const char *name) {
 /* Step 1: e's Vault value (a template's rendering), fetched first when it
  * is not fresh; NULL when Vault gave none. */
 static const char *vault_value(struct ve_resolver *r, struct ve_entry *e) {
+        if (generation_moved(r))
+                generation_sync(r);
         /* Prefetch: the first lookup reads every path of the mapping at once. */
         if (r->prefetch && !atomic_load_explicit(&r->prefetched, memory_order_relaxed))
                 prefetch_first(r);

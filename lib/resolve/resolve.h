@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "envscan.h"
@@ -168,6 +169,14 @@ int ve_resolver_prefetch(struct ve_resolver *r, const char *const *names, size_t
  * (ve_eager_entry_wanted(): all_eager is VAULTENV_EAGER, inherit_list
  * VAULTENV_INHERIT), for the shim to call before it resolves them. */
 int ve_resolver_prefetch_eager(struct ve_resolver *r, bool all_eager, const char *inherit_list);
+
+/* Follows a counter that another process bumps (release) when a mapped
+ * secret changed in Vault (`vaultenv exec --on-change`, in memory it shares
+ * with this process): once it moved, each path without a lease is read
+ * again at the next lookup of one of its names, and every name of it then
+ * gets the new value; values handed out before stay valid. Costs the
+ * cached lookup one load. Call before any lookup; generation outlives r. */
+void ve_resolver_follow_generation(struct ve_resolver *r, const _Atomic(uint64_t) *generation);
 
 /* Whether ve_resolve() logs a name that nothing filled (on by default):
  * an error when Vault refused or failed, a warning when it has no such

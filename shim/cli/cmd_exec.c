@@ -11,6 +11,7 @@
  * to its children, and a program the shim cannot serve is named. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,12 +20,14 @@
 #include "eager.h"
 #include "exe.h"
 #include "reference.h"
+#include "supervise.h"
 #include "util.h"
 
 extern char **environ;
 
 static int help(void) {
-        printf("Usage: %s exec [-m MAPFILE] [--eager | --env] [-q] [--] COMMAND [ARGS...]\n"
+        printf("Usage: %s exec [-m MAPFILE] [--eager | --env] [--on-change=SIGNAL|restart [--watch-interval=D]\n"
+               "                [--splay=D] [--grace=D]] [-q] [--] COMMAND [ARGS...]\n"
                "\n"
                "Runs COMMAND with libvaultenv.so preloaded (an existing LD_PRELOAD is kept).\n"
                "The mapping file is checked first; a bad one stops here with status 78.\n"
@@ -36,6 +39,16 @@ static int help(void) {
                "                     environment) now and pass the values in COMMAND's environment,\n"
                "                     without the shim; they are then visible in /proc/PID/environ.\n"
                "                     A required name without a value stops here with status 78.\n"
+               "      --on-change=SIGNAL|restart\n"
+               "                     stay as COMMAND's parent and watch the mapping's KV paths in\n"
+               "                     Vault: on a change, send COMMAND SIGNAL (HUP, USR1...; its next\n"
+               "                     getenv() of a changed name gets the new value), or restart it\n"
+               "                     (SIGTERM, then SIGKILL after --grace). Signals are forwarded;\n"
+               "                     the exit status is COMMAND's (128+N after signal N). Not with --env.\n"
+               "      --watch-interval=D  how often to look (default 30s; a tenth of jitter)\n"
+               "      --splay=D      wait a random time up to D before acting (default 0)\n"
+               "      --grace=D      restart: time between SIGTERM and SIGKILL (default 10s)\n"
+               "                     D: a duration (500ms, 30s, 5m, 1h)\n"
                "  -q, --quiet        no status lines\n"
                "  -h, --help         this help\n"
                "\n"
@@ -299,9 +312,46 @@ static void say_unreachable(const char *command) {
         free(path);
 }
 
+/* SIGNAL (HUP, SIGHUP, or a number) or "restart" for --on-change. */
+static int parse_on_change(const char *s, int *ret_signal) {
+        char *end;
+        long n;
+
+        if (strcmp(s, "restart") == 0) {
+                *ret_signal = 0;
+                return 0;
+        }
+        if (strncmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (int i = 1; i < NSIG; i++) {
+                const char *name = sigabbrev_np(i);
+
+                if (name && strcmp(name, s) == 0 && i != SIGKILL && i != SIGSTOP) {
+                        *ret_signal = i;
+                        return 0;
+                }
+        }
+        errno = 0;
+        n = strtol(s, &end, 10);
+        if (errno || end == s || *end || n <= 0 || n >= NSIG || n == SIGKILL || n == SIGSTOP)
+                return -EINVAL;
+        *ret_signal = (int) n;
+        return 0;
+}
+
+static int parse_duration(const char *opt, const char *value, uint64_t min_ms, uint64_t *ret_ms) {
+        if (!value)
+                return 0;
+        if (ve_duration_parse(value, ret_ms) < 0 || *ret_ms < min_ms)
+                return cli_usage_error("exec", "--%s: not a duration of at least %llu ms: %s", opt,
+                                       (unsigned long long) min_ms, value);
+        return 0;
+}
+
 int cmd_exec(int argc, char **argv) {
-        enum { OPT_EAGER = CLI_LONG_ONLY, OPT_ENV };
-        const char *map_opt = NULL;
+        enum { OPT_EAGER = CLI_LONG_ONLY, OPT_ENV, OPT_ON_CHANGE, OPT_INTERVAL, OPT_SPLAY, OPT_GRACE };
+        const char *map_opt = NULL, *on_change = NULL, *interval = NULL, *splay = NULL, *grace = NULL;
+        struct cli_on_change oc = { .interval_ms = 30000, .grace_ms = 10000 };
         struct ve_settings *s;
         struct ve_map *map;
         bool eager = false, env = false, inherit = false, needs_shim = false;
@@ -310,6 +360,10 @@ int cmd_exec(int argc, char **argv) {
                 { "map", 'm', CLI_ARG, &map_opt },
                 { "eager", OPT_EAGER, CLI_FLAG, &eager },
                 { "env", OPT_ENV, CLI_FLAG, &env },
+                { "on-change", OPT_ON_CHANGE, CLI_ARG, &on_change },
+                { "watch-interval", OPT_INTERVAL, CLI_ARG, &interval },
+                { "splay", OPT_SPLAY, CLI_ARG, &splay },
+                { "grace", OPT_GRACE, CLI_ARG, &grace },
                 {},
         };
 
@@ -321,6 +375,17 @@ int cmd_exec(int argc, char **argv) {
                 return cli_usage_error("exec", "missing COMMAND");
         if (eager && env)
                 return cli_usage_error("exec", "--eager and --env exclude each other (--env runs COMMAND without the shim)");
+        if (on_change && parse_on_change(on_change, &oc.signal) < 0)
+                return cli_usage_error("exec", "--on-change: not a signal name or number, nor restart: %s", on_change);
+        if (!on_change && (interval || splay || grace))
+                return cli_usage_error("exec", "--watch-interval, --splay and --grace go with --on-change");
+        if ((k = parse_duration("watch-interval", interval, 100, &oc.interval_ms)) != 0 ||
+            (k = parse_duration("splay", splay, 0, &oc.splay_ms)) != 0 ||
+            (k = parse_duration("grace", grace, 0, &oc.grace_ms)) != 0)
+                return k;
+        if (on_change && env)
+                return cli_usage_error("exec", "--on-change and --env exclude each other (with --env the values are "
+                                       "fixed in COMMAND's environment; the shim serves changed ones)");
         if (env)
                 return exec_env(map_opt, argv);
 
@@ -337,18 +402,24 @@ int cmd_exec(int argc, char **argv) {
         for (size_t i = 0; i < map->n_entries && !inherit; i++)
                 inherit = ve_eager_entry_inherits(&map->entries[i], getenv("VAULTENV_INHERIT"));
         needs_shim = shim_needed(map);
-        ve_map_free(map);
         ve_settings_free(s);
+        if (!on_change) {
+                ve_map_free(map);
+                map = NULL;
+        }
         if (needs_shim)
                 say_unreachable(argv[0]);
         if (inherit && (k = pass_inherited()) != 0)
-                return k;
-
+                goto out;
         if ((k = cli_preload_shim()) != 0)
-                return k;
+                goto out;
         if (eager && setenv("VAULTENV_EAGER", "1", 1) < 0) {
                 cli_error("out of memory");
-                return CLI_EX_FAIL;
+                k = CLI_EX_FAIL;
+                goto out;
         }
-        return run(argv);
+        k = map ? cli_supervise(argv, map, &oc) : run(argv);
+out:
+        ve_map_free(map);
+        return k;
 }

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 
 #include "exec.h"
+#include "genpage.h"
 #include "mapfile.h"
 #include "shim.h"
 #include "util.h"
@@ -136,6 +137,8 @@ static void shim_init(void) {
         }
         if (k >= 0)
                 ve_debug("%s: %zu variable(s) mapped", shim_settings->map_path, ve_resolver_count(r));
+        if (shim_genpage)
+                ve_resolver_follow_generation(r, &shim_genpage->generation);
         atomic_store_explicit(&shim_resolver, r, memory_order_release);
 }
 

@@ -64,3 +64,9 @@ void shim_learn_note(const char *name);
 
 /* place.c: eager mode before main (called by the constructor, startup.c). */
 void shim_eager_init(void);
+
+/* generation.c: the page `vaultenv exec --on-change` shares with this
+ * process (lib/base/genpage.h), taken by the constructor; NULL when there
+ * is none. Read-only afterwards. */
+extern const struct ve_genpage *shim_genpage;
+void shim_genpage_take(void);

@@ -73,8 +73,9 @@ static bool eager_possible(const struct ve_eager_env *env) {
  * the mapping file's pre-filter (file_mentions_eager()).
  * Learning mode: nothing (no name is resolved, the core is never loaded).
  * Secure mode: nothing (the file is named by an untrusted environment; the
- * shim only passes through). A relative LD_PRELOAD: the core's location,
- * now (shim_locate_core_now()). Then eager mode (place.c). */
+ * shim only passes through). The generation page of `vaultenv exec
+ * --on-change`, when there is one. A relative LD_PRELOAD: the core's
+ * location, now (shim_locate_core_now()). Then eager mode (place.c). */
 __attribute__((constructor))
 static void shim_start(void) {
         struct ve_eager_env env;
@@ -83,6 +84,7 @@ static void shim_start(void) {
         ve_eager_env_scan(environ, &env);
         if (env.learning || getauxval(AT_SECURE))
                 return;
+        shim_genpage_take();
         if (env.relative_preload)
                 shim_locate_core_now();
         if (eager_possible(&env))

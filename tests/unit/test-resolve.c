@@ -1375,6 +1375,96 @@ static void test_prefetch_lease(void) {
         ve_resolver_free(r);
 }
 
+static void *gen_thread(void *p) {
+        struct storm *s = p;
+
+        if (ve_resolve(s->r, ve_resolver_find(s->r, "DB_PASS"), &s->value, NULL, NULL) < 0)
+                s->value = NULL;
+        return NULL;
+}
+
+/* A generation followed: nothing happens until it moves; then each path
+ * without a lease is read once more at its next lookup and every name of
+ * it, cached for good before, takes the new value; the old pointers keep
+ * the old values; a leased path is neither read nor renewed. A change told
+ * while a read is in flight leaves the read's values stale. */
+static void test_generation(void) {
+        struct ve_map *m = calloc(1, sizeof *m);
+        static _Atomic(uint64_t) gen = 7;
+        struct ve_resolver *r;
+        const char *u, *p, *o, *d;
+        struct ve_cached c;
+        struct storm s;
+        pthread_t t;
+
+        reset();
+        answers[0] = (struct answer) { "secret/app/db", 0, { "user", "fake-user-1", "password", "fake-pw-1", NULL } };
+        answers[1] = (struct answer) { "secret/app/other", 0, { "token", "fake-other", NULL } };
+        answers[2] = (struct answer) { "database/creds/ro", 0, { "username", "fake-dyn-1", NULL }, 0,
+                                       "database/creds/ro/fake-lease-1", 3600, true };
+        map_add(m, "DB_USER", "secret/app/db", "user", false, NULL, 0);
+        map_add(m, "DB_PASS", "secret/app/db", "password", false, NULL, 0);
+        map_add(m, "OTHER", "secret/app/other", "token", false, NULL, 0);
+        map_add(m, "DYN", "database/creds/ro", "username", false, NULL, 0);
+        r = resolver(m);
+        ve_resolver_set_clock(r, fake_clock);
+        ve_resolver_follow_generation(r, &gen);
+        u = get(r, "DB_USER", NULL);
+        p = get(r, "DB_PASS", NULL);
+        o = get(r, "OTHER", NULL);
+        d = get(r, "DYN", NULL);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 3);
+
+        /* changed in Vault, not told: the cache stands */
+        answers[0].kv[1] = "fake-user-2";
+        answers[0].kv[3] = "fake-pw-2";
+        CU_ASSERT_PTR_EQUAL(get(r, "DB_PASS", NULL), p);
+        c = ve_resolver_cached(r, "DB_USER");
+        CU_ASSERT(c.k > 0 && c.value == u);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 3);
+
+        /* told: the hot path declines, the slow path reads each KV path once */
+        atomic_fetch_add(&gen, 1);
+        CU_ASSERT(ve_resolver_cached(r, "DB_USER").k < 0);
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_PASS", NULL), "fake-pw-2");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_USER", NULL), "fake-user-2");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 4);
+        CU_ASSERT_PTR_EQUAL(get(r, "OTHER", NULL), o);  /* read again, the same value */
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 5);
+        CU_ASSERT_PTR_EQUAL(get(r, "DYN", NULL), d);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 5);
+        CU_ASSERT_EQUAL(atomic_load(&n_renews), 0);
+        CU_ASSERT_STRING_EQUAL(u, "fake-user-1");
+        CU_ASSERT_STRING_EQUAL(p, "fake-pw-1");
+        c = ve_resolver_cached(r, "DB_USER");
+        CU_ASSERT(c.k > 0 && c.value && strcmp(c.value, "fake-user-2") == 0);
+
+        /* told again while the read it caused is in flight, and the news
+         * taken by another lookup meanwhile: the next lookup reads again */
+        atomic_fetch_add(&gen, 1);
+        answers[0].kv[3] = "fake-pw-3";
+        block_reads = true;
+        s = (struct storm) { r, NULL, NULL };
+        pthread_create(&t, NULL, gen_thread, &s);
+        sem_wait(&in_read);
+        atomic_fetch_add(&gen, 1);
+        answers[0].kv[3] = "fake-pw-4";
+        block_reads = false;
+        /* another lookup takes the news while the read is in flight */
+        CU_ASSERT_PTR_EQUAL(get(r, "OTHER", NULL), o);
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 7);
+        sem_post(&release);
+        pthread_join(t, NULL);
+        CU_ASSERT_PTR_NOT_NULL(s.value);
+        /* the read began before the news: read again */
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_PASS", NULL), "fake-pw-4");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 8);
+        CU_ASSERT_STRING_EQUAL(get(r, "DB_PASS", NULL), "fake-pw-4");
+        CU_ASSERT_EQUAL(atomic_load(&n_reads), 8);
+        ve_resolver_free(r);
+}
+
 int main(void) {
         static const struct unit_test tests[] = {
                 { "prefetch: one batch, the cache filled", test_prefetch },
@@ -1408,6 +1498,7 @@ int main(void) {
                 { "VAULTENV_FALLBACK restricts the chain", test_fallback_policy },
                 { "stale bound, then the same policy", test_stale_then_policy },
                 { "construction is linear in the paths", test_many_paths },
+                { "a followed generation re-reads changed paths", test_generation },
                 { NULL, NULL },
         };
         static const struct unit_suite suite = { "resolve", tests };

@@ -78,6 +78,10 @@ expect "vaultenv export --format j" json
 expect "vaultenv export --format = d" dotenv            # bash split "--format=d" at "="
 expect "vaultenv export -f $E" sh dotenv json
 expect "vaultenv export -m app.map --format $E" sh dotenv json
+expect "vaultenv exec --on-change $E" HUP USR1 USR2 TERM INT restart
+expect "vaultenv exec --on-change r" restart
+expect "vaultenv exec --on-change HUP --watch-interval $E"
+expect "vaultenv exec --on-change HUP --grace 5s vaultenv-test-pr" vaultenv-test-prog
 expect "vaultenv migrate --mount $E"
 expect "vaultenv policy --name $E"
 expect "vaultenv rotate --length $E"
