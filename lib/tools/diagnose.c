@@ -114,43 +114,63 @@ int ve_shebang_parse(const char *buf, size_t len, char **ret_interp, char **ret_
         return 0;
 }
 
-int ve_env_program(const char *arg, char **ret_program) {
-        const char *p = arg;
+/* The program env(1) runs for its arguments words (NULL-ended): the first
+ * word that is no option, option argument or NAME=VALUE, up to a blank
+ * (-S splits its string at blanks). */
+static int env_program_words(char *const *words, char **ret_program) {
         bool skip_next = false;
 
-        while (p && *p) {
-                const char *w;
+        for (; *words; words++) {
+                const char *w = *words;
                 size_t n;
 
-                while (blank(*p))
-                        p++;
-                if (!*p)
-                        break;
-                w = p;
-                while (*p && !blank(*p))
-                        p++;
-                n = p - w;
                 if (skip_next) {
                         skip_next = false;
                         continue;
                 }
-                if (n > 2 && strncmp(w, "-S", 2) == 0) {
-                        /* -SWORDS: the split string starts inside the word */
-                        w += 2;
-                        n -= 2;
-                } else if (w[0] == '-') {
+                if (strncmp(w, "-S", 2) == 0 && w[2])
+                        w += 2;         /* -SWORDS: the split string starts inside the word */
+                else if (strncmp(w, "--split-string=", 15) == 0)
+                        w += 15;
+                else if (w[0] == '-') {
                         /* the options that take the next word */
-                        skip_next = (n == 2 && (w[1] == 'u' || w[1] == 'C')) ||
-                                    (n == 7 && strncmp(w, "--unset", 7) == 0) ||
-                                    (n == 7 && strncmp(w, "--chdir", 7) == 0);
+                        skip_next = strcmp(w, "-u") == 0 || strcmp(w, "-C") == 0 || strcmp(w, "--unset") == 0 ||
+                                    strcmp(w, "--chdir") == 0 || strcmp(w, "--split-string") == 0;
+                        /* but -S's words are the command line itself */
+                        if (strcmp(w, "--split-string") == 0)
+                                skip_next = false;
                         continue;
                 }
-                if (memchr(w, '=', n))
-                        continue;       /* NAME=VALUE */
+                w += strspn(w, " \t");
+                n = strcspn(w, " \t");
+                if (n == 0 || memchr(w, '=', n))
+                        continue;       /* nothing, or NAME=VALUE */
                 *ret_program = strndup(w, n);
                 return *ret_program ? 0 : -ENOMEM;
         }
         return -ENOENT;
+}
+
+int ve_env_program(const char *arg, char **ret_program) {
+        char *copy, **words, *save = NULL;
+        size_t n = 0;
+        int k;
+
+        if (!arg)
+                return -ENOENT;
+        copy = strdup(arg);
+        words = calloc(strlen(arg) / 2 + 2, sizeof *words);
+        if (!copy || !words) {
+                free(copy);
+                free(words);
+                return -ENOMEM;
+        }
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                words[n++] = w;
+        k = env_program_words(words, ret_program);
+        free(words);
+        free(copy);
+        return k;
 }
 
 static const char *base_name(const char *path) {
@@ -280,14 +300,29 @@ static int diagnose_file(const char *shown, const char *path, const char *search
         return k;
 }
 
-int ve_diagnose(const char *command, const char *search_path, struct ve_diagnosis *ret) {
+int ve_diagnose(char *const *argv, const char *search_path, struct ve_diagnosis *ret) {
         struct ve_diagnosis d = {};
-        char *path = NULL;
+        char real[PATH_MAX], *path = NULL, *program = NULL, *via = NULL;
         int k;
 
-        if ((k = ve_exe_lookup(command, search_path, &path)) < 0)
+        if (!argv || !argv[0])
+                return -ENOENT;
+        if ((k = ve_exe_lookup(argv[0], search_path, &path)) < 0)
                 return k;
-        k = diagnose_file(command, path, search_path, 0, "", &d);
+        /* env(1) as the command: what matters is the program it runs */
+        if (realpath(path, real) && strcmp(base_name(real), "env") == 0 &&
+            env_program_words(argv + 1, &program) == 0) {
+                free(path);
+                path = NULL;
+                k = ve_exe_lookup(program, search_path, &path);
+                if (k == 0 && !(via = ve_asprintf("env %s -> ", program)))
+                        k = -ENOMEM;
+                if (k == 0)
+                        k = diagnose_file(NULL, path, search_path, 1, via, &d);
+        } else
+                k = diagnose_file(argv[0], path, search_path, 0, "", &d);
+        free(program);
+        free(via);
         free(path);
         if (k < 0)
                 return k;

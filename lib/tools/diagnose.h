@@ -42,13 +42,13 @@ struct ve_diagnosis {
         char *reason;   /* one line: the way to it and why */
 };
 
-/* Diagnoses command as execvp() would run it (search_path as for
- * ve_exe_lookup; "#!" lines followed, "/usr/bin/env NAME" too, symbolic
- * links resolved: /bin/sh is dash; a file without "#!" runs with
- * /bin/sh). 0 and *ret filled (ve_diagnosis_done frees it); -ENOENT for a
+/* Diagnoses the command line argv (NULL-ended) as execvp() would run it
+ * (search_path as for ve_exe_lookup; "#!" lines followed, "/usr/bin/env
+ * NAME" too, as is env(1) as argv[0]; symbolic links resolved: /bin/sh is
+ * dash; a file without "#!" runs with /bin/sh). 0 and *ret filled (ve_diagnosis_done frees it); -ENOENT for a
  * missing program or interpreter, -EACCES for one that is not an
  * executable regular file, -ENOEXEC for a file no one can run, -ELOOP for
  * interpreters nested too deep, -ENOMEM. */
-int ve_diagnose(const char *command, const char *search_path, struct ve_diagnosis *ret);
+int ve_diagnose(char *const *argv, const char *search_path, struct ve_diagnosis *ret);
 
 void ve_diagnosis_done(struct ve_diagnosis *d);

@@ -138,6 +138,7 @@ static void test_env_program(void) {
         env_program("-S -u HOME -C /tmp node app.js", 0, "node");
         env_program("-S --unset HOME ruby", 0, "ruby");
         env_program("-S --unset=HOME ruby", 0, "ruby");
+        env_program("--split-string=python3 -u", 0, "python3");
         env_program("-S", -ENOENT, NULL);
         env_program("-S A=1", -ENOENT, NULL);
         env_program("", -ENOENT, NULL);
@@ -148,7 +149,8 @@ static void test_env_program(void) {
  * what, or the error k */
 static void diagnose(const char *command, int k, enum ve_run_mode mode, const char *what) {
         struct ve_diagnosis d = { .mode = 99 };
-        int got = ve_diagnose(command, tmp, &d);
+        char *argv[] = { (char *) command, NULL };
+        int got = ve_diagnose(argv, tmp, &d);
 
         if (got != k)
                 fprintf(stderr, "\n%s: %d, not %d\n", command, got, k);
@@ -167,6 +169,43 @@ static void diagnose(const char *command, int k, enum ve_run_mode mode, const ch
         CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, what));
         ve_diagnosis_done(&d);
         CU_ASSERT_PTR_NULL(d.reason);
+}
+
+/* argv as the command line, PATH=tmp */
+static void diagnose_argv(char **argv, int k, enum ve_run_mode mode, const char *what) {
+        struct ve_diagnosis d = { .mode = 99 };
+
+        CU_ASSERT_EQUAL_FATAL(ve_diagnose(argv, tmp, &d), k);
+        if (k < 0)
+                return;
+        CU_ASSERT_EQUAL(d.mode, mode);
+        if (!strstr(d.reason, what))
+                fprintf(stderr, "\n%s: reason \"%s\" lacks \"%s\"\n", argv[0], d.reason, what);
+        CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, what));
+        ve_diagnosis_done(&d);
+}
+
+/* env(1) as the command: the program it runs decides */
+static void test_env_command(void) {
+        char *python[] = { "/usr/bin/env", "-i", "A=1", "-u", "B", "python3", "x.py", NULL };
+        char *go[] = { "env", "--chdir", "/", "go", NULL };
+        char *bare[] = { "/usr/bin/env", NULL };
+        char *assign[] = { "/usr/bin/env", "A=1", NULL };
+        char *missing[] = { "/usr/bin/env", "no-such-program", NULL };
+        char *none[] = { NULL };
+        char *path = ve_asprintf("%s:/usr/bin:/bin", tmp);
+        struct ve_diagnosis d;
+
+        diagnose_argv(python, 0, VE_RUN_EAGER, "env python3 -> ");
+        diagnose_argv(go, -ENOENT, 0, NULL);    /* tmp has no env */
+        CU_ASSERT_EQUAL(ve_diagnose(go, path, &d), 0);
+        CU_ASSERT_EQUAL(d.mode, VE_RUN_ENV);
+        ve_diagnosis_done(&d);
+        diagnose_argv(bare, 0, VE_RUN_LAZY, "dynamically linked");
+        diagnose_argv(assign, 0, VE_RUN_LAZY, "dynamically linked");
+        diagnose_argv(missing, -ENOENT, 0, NULL);
+        diagnose_argv(none, -ENOENT, 0, NULL);
+        free(path);
 }
 
 static void test_programs(void) {
@@ -196,8 +235,9 @@ static void test_programs(void) {
         p = fixture("exe-gonote");
         {
                 struct ve_diagnosis d;
+                char *argv[] = { p, NULL };
 
-                CU_ASSERT_EQUAL_FATAL(ve_diagnose(p, tmp, &d), 0);
+                CU_ASSERT_EQUAL_FATAL(ve_diagnose(argv, tmp, &d), 0);
                 CU_ASSERT_EQUAL(strncmp(d.reason, "a Go program", 12), 0);
                 ve_diagnosis_done(&d);
         }
@@ -261,6 +301,7 @@ int main(void) {
                 { "shebang", test_shebang },
                 { "env program", test_env_program },
                 { "programs", test_programs },
+                { "env as the command", test_env_command },
                 { NULL, NULL },
         };
         static const struct unit_suite suites[] = { { "diagnose", tests } };
