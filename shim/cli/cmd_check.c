@@ -286,7 +286,7 @@ static int diagnose(char **program, struct ve_diagnosis *ret, char **ret_line) {
                       "its #! interpreter (or the program env runs) is not found" : "not found";
                 break;
         case -EACCES:
-                why = "not an executable file";
+                why = "not an executable file (or not readable)";
                 break;
         case -ENOEXEC:
                 why = "not a program this system can run";
