@@ -89,12 +89,15 @@ int ve_shebang_parse(const char *buf, size_t len, char **ret_interp, char **ret_
 
         if (len < 2 || buf[0] != '#' || buf[1] != '!')
                 return -ENOEXEC;
+        /* the line ends at a newline, or at a NUL as a C string would */
         end = memchr(buf, '\n', len);
         if (!end)
                 end = buf + len;
+        if ((p = memchr(buf, '\0', end - buf)))
+                end = p;
         for (p = buf + 2; p < end && blank(*p); p++)
                 ;
-        for (q = p; q < end && !blank(*q) && *q != '\0'; q++)
+        for (q = p; q < end && !blank(*q); q++)
                 ;
         if (q == p)
                 return -ENOEXEC;
@@ -128,20 +131,18 @@ static int env_program_words(char *const *words, char **ret_program) {
                         skip_next = false;
                         continue;
                 }
+                /* -S's string is the command line itself, split at blanks */
                 if (strncmp(w, "-S", 2) == 0 && w[2])
-                        w += 2;         /* -SWORDS: the split string starts inside the word */
+                        w += 2;
                 else if (strncmp(w, "--split-string=", 15) == 0)
                         w += 15;
-                else if (w[0] == '-') {
+                w += strspn(w, " \t");
+                if (w[0] == '-') {
                         /* the options that take the next word */
                         skip_next = strcmp(w, "-u") == 0 || strcmp(w, "-C") == 0 || strcmp(w, "--unset") == 0 ||
-                                    strcmp(w, "--chdir") == 0 || strcmp(w, "--split-string") == 0;
-                        /* but -S's words are the command line itself */
-                        if (strcmp(w, "--split-string") == 0)
-                                skip_next = false;
+                                    strcmp(w, "--chdir") == 0;
                         continue;
                 }
-                w += strspn(w, " \t");
                 n = strcspn(w, " \t");
                 if (n == 0 || memchr(w, '=', n))
                         continue;       /* nothing, or NAME=VALUE */

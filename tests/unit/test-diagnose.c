@@ -115,6 +115,17 @@ static void test_shebang(void) {
         shebang("#!   \n/bin/sh\n", -ENOEXEC, NULL, NULL);
         shebang("echo hi\n", -ENOEXEC, NULL, NULL);
         shebang("#", -ENOEXEC, NULL, NULL);
+        {
+                static const char nul[] = "#!/bin/sh\0 -x\n";
+
+                char *i, *a;
+
+                CU_ASSERT_EQUAL_FATAL(ve_shebang_parse(nul, sizeof nul - 1, &i, &a), 0);
+                CU_ASSERT_STRING_EQUAL(i, "/bin/sh");   /* the line ends at the NUL */
+                CU_ASSERT_PTR_NULL(a);
+                free(i);
+                free(a);
+        }
         shebang("", -ENOEXEC, NULL, NULL);
 }
 
@@ -139,6 +150,8 @@ static void test_env_program(void) {
         env_program("-S --unset HOME ruby", 0, "ruby");
         env_program("-S --unset=HOME ruby", 0, "ruby");
         env_program("--split-string=python3 -u", 0, "python3");
+        env_program("-S-i python3", 0, "python3");
+        env_program("-S-u HOME perl", 0, "perl");
         env_program("-S", -ENOENT, NULL);
         env_program("-S A=1", -ENOENT, NULL);
         env_program("", -ENOENT, NULL);
