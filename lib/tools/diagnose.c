@@ -242,6 +242,14 @@ static int interpreter_path(const char *interp, const char *arg, const char *sea
         return k;
 }
 
+/* The file's own bytes go into a line for a terminal: no control
+ * characters. */
+static void printable(char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        *s = '?';
+}
+
 /* shown: the command as given (NULL once an interpreter is followed: its
  * path is always named); chain: the way here, prefixed to the reason. */
 static int diagnose_file(const char *shown, const char *path, const char *search_path, int depth,
@@ -287,8 +295,8 @@ static int diagnose_file(const char *shown, const char *path, const char *search
                 via = ve_asprintf("%sno #! line, so /bin/sh runs it -> ", chain);
         } else if (k == 0) {
                 k = interpreter_path(interp, arg, search_path, &next);
-                if (k == 0)
-                        via = ve_asprintf("%s#!%s%s%s -> ", chain, interp, arg ? " " : "", arg ? arg : "");
+                if (k == 0 && (via = ve_asprintf("%s#!%s%s%s -> ", chain, interp, arg ? " " : "", arg ? arg : "")))
+                        printable(via);
         }
         if (k == 0 && (!next || !via))
                 k = -ENOMEM;

@@ -272,6 +272,8 @@ static void test_programs(void) {
         free(put("nested", p, 0755));   /* Linux follows a script as interpreter */
         free(p);
         diagnose("nested", 0, VE_RUN_EAGER, "Python");
+        free(put("escape.py", "#!/usr/bin/env -S A=\033[2J python3\n", 0755));
+        diagnose("escape.py", 0, VE_RUN_EAGER, "#!/usr/bin/env -S A=?[2J python3 -> ");    /* no control character */
         /* without "#!": execvp gives it to /bin/sh */
         free(put("plain", "echo hi\n", 0755));
         diagnose("plain", 0, VE_RUN_EAGER, "no #! line, so /bin/sh runs it -> ");
