@@ -299,3 +299,20 @@ int cli_preload_shim(void) {
         free(preload);
         return k;
 }
+
+int cli_diagnose(char *const *argv, struct ve_diagnosis *ret_diagnosis, char **ret_line) {
+        struct ve_diagnosis d;
+        char *line;
+        int k;
+
+        if ((k = ve_diagnose(argv, getenv("PATH"), &d)) < 0)
+                return k;
+        line = ve_asprintf("%s: %s: %s", argv[0], ve_run_mode_word(d.mode), d.reason);
+        if (!line) {
+                ve_diagnosis_done(&d);
+                return -ENOMEM;
+        }
+        *ret_diagnosis = d;
+        *ret_line = line;
+        return 0;
+}

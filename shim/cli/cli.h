@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "diagnose.h"
 #include "log.h"
 #include "mapfile.h"
 #include "resolve.h"
@@ -121,6 +122,11 @@ int cli_find_shim(char *buf, size_t size);
  * kept (and not given the shim twice). 0, or an exit status after printing
  * why (VE_EX_CONFIG: no shim; CLI_EX_FAIL: out of memory). */
 int cli_preload_shim(void);
+
+/* Diagnoses the command line argv as exec would run it (ve_diagnose, with
+ * $PATH) and makes its one line, "COMMAND: MODE: REASON", which check
+ * prints and exec says. 0, or -errno as ve_diagnose returns it. */
+int cli_diagnose(char *const *argv, struct ve_diagnosis *ret_diagnosis, char **ret_line);
 
 /* The subcommands. */
 int cmd_exec(int argc, char **argv);

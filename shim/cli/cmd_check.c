@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* vaultenv check [-m MAPFILE] [--json]: resolves every mapped name as the
- * shim would and says, per name, where its value comes from or why there
- * is none. Never a value: only statuses, paths, versions and reasons. */
+/* vaultenv check [-m MAPFILE] [--json] [-- PROGRAM [ARGS]]: resolves every
+ * mapped name as the shim would and says, per name, where its value comes
+ * from or why there is none; with PROGRAM, first which mode serves it.
+ * Never a value: only statuses, paths, versions and reasons. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "exe.h"
 #include "util.h"
 
 static int help(void) {
-        printf("Usage: %s check [-m MAPFILE] [--json] [-q]\n"
+        printf("Usage: %s check [-m MAPFILE] [--json] [-q] [--] [PROGRAM [ARGS...]]\n"
                "\n"
                "Validates the mapping file and resolves every name against Vault with the\n"
                "current credentials, printing one line per name: NAME STATUS DETAIL. Never a value.\n"
@@ -23,9 +26,18 @@ static int help(void) {
                "has none (or a bulk path cannot be read), 78 for a bad mapping file: usable as\n"
                "a readiness probe.\n"
                "\n"
+               "With PROGRAM (found on PATH, its #! line and env(1) followed, as exec runs it),\n"
+               "first one line says how exec serves it, and why: PROGRAM: MODE: REASON, MODE\n"
+               "being lazy (the shim answers getenv) or the exec option it needs, eager (it\n"
+               "copies the environment at start: python, perl, php, java, shells, awk, make)\n"
+               "or env (Go and static programs never load or ask the shim). The line does not\n"
+               "change the exit status; a PROGRAM that cannot run stops check before any name\n"
+               "with status 127 (not found, nor its interpreter) or 126 (not executable).\n"
+               "\n"
                "  -m, --map MAPFILE  mapping file (default: $VAULTENV_MAP, else " VE_DEFAULT_MAP_PATH ")\n"
                "  -j, --json         one JSON document on stdout:\n"
                "                     {\"ok\":BOOL,\"names\":[{\"name\",\"status\",\"required\",\"source\",\"detail\"}]}\n"
+               "                     and with PROGRAM \"diagnosis\":{\"program\",\"path\",\"mode\",\"reason\"}\n"
                "  -q, --quiet        no status lines\n"
                "  -h, --help         this help\n",
                cli_program);
@@ -258,11 +270,60 @@ static bool check_bulk(struct cli_resolver *c, struct report *o, size_t i) {
         return failed;
 }
 
+/* PROGRAM's diagnosis: 0, or the exit status after saying why there is none. */
+static int diagnose(char **program, struct ve_diagnosis *ret, char **ret_line) {
+        const char *why;
+        char *path = NULL;
+        int k;
+
+        k = cli_diagnose(program, ret, ret_line);
+        switch (k) {
+        case 0:
+                return 0;
+        case -ENOENT:
+                /* the file is there: what is missing is its interpreter */
+                why = ve_exe_lookup(program[0], getenv("PATH"), &path) == 0 && access(path, F_OK) == 0 ?
+                      "its #! interpreter (or the program env runs) is not found" : "not found";
+                break;
+        case -EACCES:
+                why = "not an executable file (or not readable)";
+                break;
+        case -ENOEXEC:
+                why = "not a program this system can run";
+                break;
+        case -ELOOP:
+                why = "its #! interpreters nest too deep";
+                break;
+        default:
+                why = strerror(-k);
+                break;
+        }
+        free(path);
+        cli_error("check: %s: %s", program[0], why);
+        return k == -ENOENT ? 127 : 126;
+}
+
+/* {"program","path","mode","reason"} into doc. */
+static void add_diagnosis(struct report *o, cJSON *doc, const char *program, const struct ve_diagnosis *d) {
+        cJSON *obj = cJSON_AddObjectToObject(doc, "diagnosis");
+
+        if (!obj) {
+                o->nomem = true;
+                return;
+        }
+        add_str(o, obj, "program", program);
+        add_str(o, obj, "path", d->path);
+        add_str(o, obj, "mode", ve_run_mode_word(d->mode));
+        add_str(o, obj, "reason", d->reason);
+}
+
 int cmd_check(int argc, char **argv) {
         struct report o = {};
         const struct ve_map *map;
         const char *map_opt = NULL;
         struct cli_resolver c;
+        struct ve_diagnosis diagnosis = {};
+        char **program = NULL, *line = NULL;
         cJSON *doc = NULL;
         bool failed = false;
         int next, k, status;
@@ -272,12 +333,21 @@ int cmd_check(int argc, char **argv) {
                 {},
         };
 
-        if ((k = cli_parse_options("check", argc, argv, opts, false, help, &next)) >= 0)
+        if ((k = cli_parse_options("check", argc, argv, opts, true, help, &next)) >= 0)
                 return k;
-        if (argc != next)
-                return cli_usage_error("check", "unexpected argument \"%s\"", argv[next]);
-        if ((k = cli_resolver_open(map_opt, CLI_REPORT_OWN_ONLY, &c)) != 0)
+        /* PROGRAM first: one that cannot run is the news, before any login */
+        if (argc > next) {
+                program = argv + next;
+                if ((k = diagnose(program, &diagnosis, &line)) != 0)
+                        return k;
+        }
+        if ((k = cli_resolver_open(map_opt, CLI_REPORT_OWN_ONLY, &c)) != 0) {
+                ve_diagnosis_done(&diagnosis);
+                free(line);
                 return k;
+        }
+        if (line && !o.json)
+                printf("%s\n", line);
         if (o.json) {
                 doc = cJSON_CreateObject();
                 o.names = cJSON_CreateArray();
@@ -307,7 +377,9 @@ int cmd_check(int argc, char **argv) {
                         o.nomem = true;
                 else {
                         o.names = NULL;         /* owned by doc now */
-                        text = cJSON_PrintUnformatted(doc);
+                        if (program)
+                                add_diagnosis(&o, doc, program[0], &diagnosis);
+                        text = o.nomem ? NULL : cJSON_PrintUnformatted(doc);
                         if (!text)
                                 o.nomem = true;
                         else
@@ -328,6 +400,8 @@ int cmd_check(int argc, char **argv) {
                            failed ? "a required name has no value" : "every required name has a value");
         cJSON_Delete(o.names);
         cJSON_Delete(doc);
+        ve_diagnosis_done(&diagnosis);
+        free(line);
         /* Nothing uses what check read: give back the leases of dynamic
          * secrets at once. */
         cli_resolver_close(&c, true);

@@ -8,7 +8,7 @@
  * put in COMMAND's environment, where /proc/PID/environ shows them to
  * whoever may read it (the process's user, root). Without --env, the names
  * marked inherit are put there too, as a parent under the shim passes them
- * to its children, and a program the shim cannot serve is named. */
+ * to its children, and a program the mode cannot serve is named. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -53,8 +53,10 @@ static int help(void) {
                "  -h, --help         this help\n"
                "\n"
                "Without --env, names marked inherit (the option, or VAULTENV_INHERIT) are\n"
-               "resolved here and placed in COMMAND's environment, and a Go or statically\n"
-               "linked COMMAND, which the shim cannot serve, is named in one status line.\n",
+               "resolved here and placed in COMMAND's environment. When the mode given cannot\n"
+               "serve COMMAND (a runtime that copies its environment at start, lazily; a Go or\n"
+               "statically linked program, under the shim), one status line says so, the line\n"
+               "`vaultenv check -- COMMAND` prints: COMMAND: MODE-THAT-WORKS: REASON.\n",
                cli_program);
         return 0;
 }
@@ -291,25 +293,42 @@ static bool shim_needed(const struct ve_map *map) {
         return false;
 }
 
-/* One status line when COMMAND (found as execvp will) is a program the
- * shim cannot serve: static (the dynamic loader, which preloads it, never
- * runs) or Go (it reads its environment block, never getenv). Anything
- * else, a script or a file that cannot be read, is left unsaid. */
-static void say_unreachable(const char *command) {
-        struct ve_exe_info info;
-        char *path = NULL;
+/* Whether some mapped name would reach COMMAND only when it asks getenv:
+ * not eager (VAULTENV_EAGER, the option, inherit), a bulk rule, or a vault:
+ * reference in the environment without VAULTENV_EAGER. */
+static bool lazy_left(const struct ve_map *map, bool all_eager) {
+        const char *list = getenv("VAULTENV_INHERIT");
 
-        if (ve_exe_lookup(command, getenv("PATH"), &path) < 0)
-                return;
-        if (ve_exe_inspect(path, &info) == 0) {
-                if (info.go)
-                        cli_status("%s is a Go program: it reads its environment at start and never asks "
-                                   "the shim; use --env or mark names inherit", command);
-                else if (!info.dynamic)
-                        cli_status("%s is statically linked: the shim cannot be loaded into it; "
-                                   "use --env or mark names inherit", command);
+        if (all_eager)
+                return false;
+        if (map->n_bulk > 0)
+                return true;
+        for (size_t i = 0; i < map->n_entries; i++)
+                if (!ve_eager_entry_wanted(&map->entries[i], false, list))
+                        return true;
+        for (char **ep = environ; ep && *ep; ep++) {
+                const char *eq = strchr(*ep, '=');
+
+                if (eq && ve_value_is_reference(eq + 1))
+                        return true;
         }
-        free(path);
+        return false;
+}
+
+/* The line `vaultenv check -- COMMAND` prints, as one status line, when
+ * mode cannot serve COMMAND (a Go or static program under the shim, a
+ * runtime that copies its environment at start without --eager). A
+ * command that cannot be diagnosed is left to execvp to report. */
+static void say_mode(char **argv, enum ve_run_mode mode) {
+        struct ve_diagnosis d;
+        char *line;
+
+        if (cli_diagnose(argv, &d, &line) < 0)
+                return;
+        if (d.mode > mode)
+                cli_status("%s", line);
+        ve_diagnosis_done(&d);
+        free(line);
 }
 
 /* SIGNAL (HUP, SIGHUP, or a number) or "restart" for --on-change. */
@@ -354,7 +373,7 @@ int cmd_exec(int argc, char **argv) {
         struct cli_on_change oc = { .interval_ms = 30000, .grace_ms = 10000 };
         struct ve_settings *s;
         struct ve_map *map;
-        bool eager = false, env = false, inherit = false, needs_shim = false;
+        bool eager = false, env = false, inherit = false, needs_shim = false, lazy = false;
         int next, k;
         const struct cli_option opts[] = {
                 { "map", 'm', CLI_ARG, &map_opt },
@@ -402,13 +421,15 @@ int cmd_exec(int argc, char **argv) {
         for (size_t i = 0; i < map->n_entries && !inherit; i++)
                 inherit = ve_eager_entry_inherits(&map->entries[i], getenv("VAULTENV_INHERIT"));
         needs_shim = shim_needed(map);
+        lazy = lazy_left(map, eager || s->eager);
         ve_settings_free(s);
         if (!on_change) {
                 ve_map_free(map);
                 map = NULL;
         }
+        /* what inherit passes on reaches every program: only the rest can miss */
         if (needs_shim)
-                say_unreachable(argv[0]);
+                say_mode(argv, lazy ? VE_RUN_LAZY : VE_RUN_EAGER);
         if (inherit && (k = pass_inherited()) != 0)
                 goto out;
         if ((k = cli_preload_shim()) != 0)

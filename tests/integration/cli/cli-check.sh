@@ -130,8 +130,9 @@ check "bad mapping with --json: 78" test "$r" = 78
 check "missing mapping file: 78, named" bash -c "[ $r = 78 ] && grep -qF '$VE_TMP/absent.map' '$err'"
 "$VE_CLI" check --frob >"$out" 2>"$err" && r=0 || r=$?
 check "bad option: 2" test "$r" = 2
-"$VE_CLI" check extra >"$out" 2>"$err" && r=0 || r=$?
-check "unexpected argument: 2" test "$r" = 2
+"$VE_CLI" check no-such-program-here >"$out" 2>"$err" && r=0 || r=$?
+check "an operand is PROGRAM (cli-diagnose.sh): not found, 127, one line" \
+        bash -c "[ $r = 127 ] && [ \"\$(wc -l <'$err')\" = 1 ] && grep -q 'no-such-program-here: not found' '$err'"
 check "--help" bash -c "'$VE_CLI' check --help | grep -q -- '--json'"
 
 # Sealed: 503

@@ -2,7 +2,8 @@
 # vaultenv exec and programs the shim cannot serve: Go programs (they read
 # their initial environment block even with cgo, never libc's getenv) and
 # statically linked ones (no dynamic loader, so nothing is preloaded).
-# exec names such a program in one line, not a dynamic one nor a script;
+# exec names such a program in one line (the line of `vaultenv check --
+# PROGRAM`, naming --env), not a dynamic one; a script, for its shell;
 # names marked inherit (the option, VAULTENV_INHERIT) reach it through its
 # environment, and --env gives it every name. The Go programs are built
 # here (ve_go_build), the static C one with gcc -static.
@@ -56,8 +57,8 @@ bin=$VE_TMP/bin
 # said WHAT PATTERN: stderr is exactly one line, and it matches PATTERN
 said() { [ "$(wc -l <"$err")" = 1 ] && grep -qE -- "$2" "$err"; }
 silent() { ! grep -qE 'Go program|statically linked' "$err"; }
-go_line='^vaultenv: .* is a Go program: it reads its environment at start and never asks the shim; use --env or mark names inherit$'
-static_line='^vaultenv: .* is statically linked: the shim cannot be loaded into it; use --env or mark names inherit$'
+go_line='^vaultenv: .*: --env: a Go program reads the environment it started with, never getenv, also with cgo [(]or mark the names inherit[)]$'
+static_line='^vaultenv: .*: --env: statically linked: no dynamic loader, so the shim is never loaded [(]or mark the names inherit[)]$'
 
 # 1. lazy: the program gets nothing, and exec says so once, naming the fix
 for p in go-static go-cgo c-static; do
@@ -75,16 +76,17 @@ done
 
 # found on PATH, as exec finds it: the line names it as it was given
 PATH="$bin:$PATH" "$VE_CLI" exec -m "$VE_TMP/lazy.map" -- go-static "$out" PGPASSWORD 2>"$err"
-check "lazy, on PATH: the line names go-static" said go-static "^vaultenv: go-static is a Go program"
+check "lazy, on PATH: the line names go-static, and the file found" said go-static "^vaultenv: go-static: --env: $bin/go-static: a Go program"
 
-# not for a dynamic program, nor a script (its interpreter is dynamic)
+# not for a dynamic program; for a script, its shell's line (--eager)
 "$VE_CLI" exec -m "$VE_TMP/lazy.map" -- "$VE_READENV" "$out" PGPASSWORD 2>"$err"
 check "lazy, dynamic C program: no line" silent
 check "lazy, dynamic C program: the shim serves it" ve_expect "$out" "PGPASSWORD=$pw"
 "$VE_CLI" exec -m "$VE_TMP/lazy.map" -- /usr/bin/true 2>"$err"
 check "lazy, /usr/bin/true: nothing said" test ! -s "$err"
 "$VE_CLI" exec -m "$VE_TMP/lazy.map" -- "$bin/script" "$VE_READENV" "$out" PGPASSWORD 2>"$err"
-check "lazy, a script: no line" silent
+check "lazy, a script: its shell's line, --eager" said script "^vaultenv: $bin/script: --eager: #!/bin/sh -> .*: a shell copies the environment"
+check "lazy, a script: not called Go or static" silent
 check "lazy, a script: its program is served" ve_expect "$out" "PGPASSWORD=$pw"
 
 # 2. inherit: the marked name reaches each program; the other does not,
@@ -93,7 +95,7 @@ for p in go-static go-cgo c-static; do
         rm -f "$out"
         "$VE_CLI" exec -m "$VE_TMP/inherit.map" -- "$bin/$p" "$out" GO_TOKEN PGPASSWORD 2>"$err"
         check "inherit, $p: the program sees the inherited value" ve_expect "$out" "GO_TOKEN=$tok" "PGPASSWORD unset"
-        check "inherit, $p: the line for the name that is not inherited" said "$p" "$p is"
+        check "inherit, $p: the line for the name that is not inherited" said "$p" "$p: --env: "
 done
 "$VE_CLI" exec -m "$VE_TMP/inherit.map" -- "$VE_READENV" "$out" GO_TOKEN PGPASSWORD 2>"$err"
 check "inherit, dynamic C program: both (inherited, served)" ve_expect "$out" "GO_TOKEN=$tok" "PGPASSWORD=$pw"

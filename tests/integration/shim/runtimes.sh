@@ -1,14 +1,14 @@
 #!/bin/bash
 # Which runtimes ask libc's getenv for a variable when the program reads it
 # (served lazily by the shim) and which read the environment they started
-# with: each row of the table in doc/runtimes.md ("Which runtimes the shim
-# serves lazily") is asserted here. Each runtime runs under `vaultenv exec` with one mapped
-# name that is not in the environment and writes what it saw to a file:
-# lazily (the row's claim: seen or not), with --eager (seen, but by Go),
-# and, for Go, with the name marked inherit and with --env (seen).
-# Every row is also checked against doc/runtimes.md, so the table says what was
-# found here. A runtime that is not installed fails its rows (scripts/deps
-# installs them all).
+# with: the table in doc/runtimes.md ("Which runtimes the shim serves
+# lazily") is written here. Each runtime runs under `vaultenv exec` with one
+# mapped name that is not in the environment, lazily, with --eager and with
+# --env, and writes what it saw to a file; `vaultenv check -- PROGRAM` must
+# name the weakest mode that served every row of that program. The table
+# of what was seen must be doc/runtimes.md's, between its markers:
+# VE_REGEN_DOC=1 rewrites it there. Go also with the name marked inherit.
+# A runtime that is not installed fails (scripts/deps installs them all).
 . "$(dirname "$0")/../lib.sh"
 : "${VE_CLI:?}"
 unset LD_PRELOAD VAULTENV_EAGER VAULTENV_INHERIT RT_SECRET
@@ -83,24 +83,30 @@ rt_java() { "$@" java "$VE_TMP/Reader.java" "$out"; }
 rt_go() { "$@" "$VE_TMP/go-reader" "$out" RT_SECRET; }
 rt_go_static() { "$@" "$VE_TMP/go-static-reader" "$out" RT_SECRET; }
 
-# KEY|doc/runtimes.md label|lazy (yes: served on the first getenv)|eager
+# KEY|doc/runtimes.md label: the rows, in the table's order
 rows=(
-        'c|C (`getenv`)|yes|yes'
-        'cxx|C++ (`std::getenv`)|yes|yes'
-        'ruby|Ruby `ENV`|yes|yes'
-        'node|Node.js `process.env`|yes|yes'
-        'php_getenv|PHP `getenv()`|yes|yes'
-        'python_environ|Python `os.environ`|no|yes'
-        'python_getenv|Python `os.getenv`|no|yes'
-        'perl|Perl `%ENV`|no|yes'
-        'sh|sh (dash) `$VAR`|no|yes'
-        'bash|bash `$VAR`|no|yes'
-        'gawk|awk (gawk) `ENVIRON`|no|yes'
-        'make|make `$(VAR)`|no|yes'
-        'php_env|PHP `$_ENV`|no|yes'
-        'java|Java `System.getenv`|no|yes'
-        'go|Go `os.Getenv` (cgo)|no|no'
-        'go_static|Go `os.Getenv` (static)|no|no'
+        'c|C (`getenv`)'
+        'cxx|C++ (`std::getenv`)'
+        'ruby|Ruby `ENV`'
+        'node|Node.js `process.env`'
+        'php_getenv|PHP `getenv()`'
+        'python_environ|Python `os.environ`'
+        'python_getenv|Python `os.getenv`'
+        'perl|Perl `%ENV`'
+        'sh|sh (dash) `$VAR`'
+        'bash|bash `$VAR`'
+        'gawk|awk (gawk) `ENVIRON`'
+        'make|make `$(VAR)`'
+        'php_env|PHP `$_ENV`'
+        'java|Java `System.getenv`'
+        'go|Go `os.Getenv` (cgo)'
+        'go_static|Go `os.Getenv` (static)'
+)
+# the program each row runs, as `vaultenv check -- PROGRAM` is given it
+declare -A program=(
+        [c]=$VE_READENV [cxx]=$VE_TMP/cxx-reader [ruby]=ruby [node]=node [php_getenv]=php [php_env]=php
+        [python_environ]=python3 [python_getenv]=python3 [perl]=perl [sh]=/bin/sh [bash]=/bin/bash
+        [gawk]=gawk [make]=make [java]=java [go]=$VE_TMP/go-reader [go_static]=$VE_TMP/go-static-reader
 )
 
 # seen OUT: "yes" when the reader saw Vault's value, "no" when it saw
@@ -120,26 +126,63 @@ run() {
         "rt_$key" "$VE_CLI" exec "$@" -- 2>"$err" || true
         seen
 }
-# The doc/runtimes.md row of LABEL: its cells after the label, "|"-joined
-doc_row() {
-        awk -v label="$1" -F' *[|] *' '$2 == label { print $3 "|" $4; exit }' "$VE_SOURCE_ROOT/doc/runtimes.md"
-}
+# rank MODE: lazy 0, --eager 1, --env 2, anything else 3 (none works)
+rank() { case $1 in lazy) echo 0 ;; --eager) echo 1 ;; --env) echo 2 ;; *) echo 3 ;; esac; }
+words=(lazy --eager --env none)
 
+# Each row in each mode; the table as observed, with the mode check gives
+# the row's program.
+table=$VE_TMP/table.md
+printf '%s\n' '| runtime, how the program reads | served lazily | with `--eager` | with `--env` | `vaultenv check -- PROGRAM` says |' \
+        '|---|---|---|---|---|' >"$table"
+declare -A needs        # program: the weakest mode that served all its rows
+declare -A says         # program: check's word
 for row in "${rows[@]}"; do
-        IFS='|' read -r key label lazy eager <<<"$row"
-        got=$(run "$key" -m "$VE_TMP/app.map")
-        check "$label: lazily, seen=$lazy (was $got)" test "$got" = "$lazy"
-        got=$(run "$key" --eager -m "$VE_TMP/app.map")
-        check "$label: with --eager, seen=$eager (was $got)" test "$got" = "$eager"
-        check "$label: doc/runtimes.md's table row says lazy=$lazy, eager=$eager" test "$(doc_row "$label")" = "$lazy|$eager"
+        IFS='|' read -r key label <<<"$row"
+        lazy=$(run "$key" -m "$VE_TMP/app.map")
+        eager=$(run "$key" --eager -m "$VE_TMP/app.map")
+        env=$(run "$key" --env -m "$VE_TMP/app.map")
+        p=${program[$key]}
+        if [ -z "${says[$p]+x}" ]; then
+                says[$p]=$("$VE_CLI" check -m "$VE_TMP/app.map" -- "$p" 2>/dev/null | head -n1 | awk -F': ' '{ print $2 }')
+                needs[$p]=0
+        fi
+        if [ "$lazy" = yes ]; then r=0; elif [ "$eager" = yes ]; then r=1; elif [ "$env" = yes ]; then r=2; else r=3; fi
+        [ "$r" -le "${needs[$p]}" ] || needs[$p]=$r
+        printf '| %s | %s | %s | %s | `%s` |\n' "$label" "$lazy" "$eager" "$env" "${says[$p]:-nothing}" >>"$table"
 done
+for p in "${!needs[@]}"; do
+        want=${words[${needs[$p]}]}
+        check "vaultenv check -- $p says $want, the weakest mode that served each of its rows (said ${says[$p]:-nothing})" \
+                test "${says[$p]}" = "$want"
+done
+
+# doc/runtimes.md's table is the one written here, between its markers;
+# VE_REGEN_DOC=1 writes it there instead of comparing.
+doc=$VE_SOURCE_ROOT/doc/runtimes.md
+begin='<!-- runtimes table: written by tests/integration/shim/runtimes.sh (VE_REGEN_DOC=1); do not edit -->'
+end='<!-- end of the runtimes table -->'
+doc_block() { awk -v b="$begin" -v e="$end" '$0 == e { on = 0 } on { print } $0 == b { on = 1 }' "$doc"; }
+check "doc/runtimes.md has the table's markers" eval 'grep -qxF -- "$begin" "$doc" && grep -qxF -- "$end" "$doc"'
+if [ "${VE_REGEN_DOC:-}" = 1 ]; then
+        awk -v b="$begin" -v e="$end" -v t="$table" '
+                $0 == e { while ((getline l < t) > 0) print l; on = 0 }
+                !on { print }
+                $0 == b { on = 1 }' "$doc" >"$VE_TMP/runtimes.md"
+        cat "$VE_TMP/runtimes.md" >"$doc"
+        echo "# VE_REGEN_DOC=1: $doc's table rewritten"
+fi
+if doc_block | cmp -s - "$table"; then
+        ok "doc/runtimes.md's table is the one observed"
+else
+        fail "doc/runtimes.md's table is the one observed (VE_REGEN_DOC=1 rewrites it); the difference:"
+        doc_block | diff -u --label doc/runtimes.md --label observed - "$table" | sed 's/^/# /'
+fi
 
 # Go sees the value only in its starting environment: inherit, --env
 for key in go go_static; do
         got=$(run "$key" -m "$VE_TMP/inherit.map")
         check "$key: with the name marked inherit, seen (was $got)" test "$got" = yes
-        got=$(run "$key" --env -m "$VE_TMP/app.map")
-        check "$key: with --env, seen (was $got)" test "$got" = yes
 done
 check "no value reached stderr" eval '! grep -qF -- "$val" "$err"'
 ve_done
