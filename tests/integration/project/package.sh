@@ -1,8 +1,10 @@
 #!/bin/bash
 # The Debian package (debian/) as built by dpkg-buildpackage: VE_DEB is the
-# path of vaultenv_VERSION_ARCH.deb, which scripts/test builds from a clean
-# copy of the tree and always passes (the package build is outside meson: it
-# builds the tree itself). Without VE_DEB the test is skipped (77), saying so.
+# path of vaultenv_VERSION_ARCH.deb and VE_DSC that of the source package's
+# .dsc, which scripts/test builds from a clean copy of the tree and always
+# passes (the package build is outside meson: it builds the tree itself).
+# Without VE_DEB the test is skipped (77), saying so; VE_DEB without VE_DSC
+# fails.
 # Checked: the files are where the package promises (the command in
 # /usr/bin, the shim and its core in /usr/lib/<multiarch>/vaultenv/, man
 # pages, bash completion, examples, copyright) and its dependencies come
@@ -18,7 +20,9 @@ if [ -z "${VE_DEB:-}" ]; then
         exit 77
 fi
 deb=$VE_DEB
+dsc=${VE_DSC:-}
 check "the package exists ($(basename "$deb"))" test -f "$deb"
+check "the source package exists ($(basename "${dsc:-VE_DSC not set}"))" test -n "$dsc" -a -f "$dsc"
 [ -f "$deb" ] || { ve_done; exit 1; }
 
 # ---- contents
@@ -72,10 +76,15 @@ check "the packaged shim, preloaded by hand, loads its core and serves the secre
         ve_expect "$out" "PGPASSWORD=fake-package-pw"
 
 # ---- lintian: no error; every warning fixed or overridden in debian/
-rc=0
-lintian --tag-display-limit 0 "$deb" >"$VE_TMP/lintian.log" 2>&1 || rc=$?
-sed 's/^/# /' "$VE_TMP/lintian.log"
-check "lintian: no error (E:)" bash -c "! grep -q '^E:' '$VE_TMP/lintian.log'"
-check "lintian: no warning (W:) that debian/ does not override" bash -c "! grep -q '^W:' '$VE_TMP/lintian.log'"
-check "lintian: exit status 0 (it ran, and found nothing at its fail-on level)" test "$rc" = 0
+# (debian/vaultenv.lintian-overrides, debian/source/lintian-overrides).
+for what in "$deb" "$dsc"; do
+        [ -f "$what" ] || continue
+        name=$(basename "$what")
+        rc=0
+        lintian --tag-display-limit 0 "$what" >"$VE_TMP/lintian.log" 2>&1 || rc=$?
+        sed 's/^/# /' "$VE_TMP/lintian.log"
+        check "lintian $name: no error (E:)" bash -c "! grep -q '^E:' '$VE_TMP/lintian.log'"
+        check "lintian $name: no warning (W:) that debian/ does not override" bash -c "! grep -q '^W:' '$VE_TMP/lintian.log'"
+        check "lintian $name: exit status 0 (it ran, and found nothing at its fail-on level)" test "$rc" = 0
+done
 ve_done
