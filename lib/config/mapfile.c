@@ -8,7 +8,7 @@
 #include "template.h"
 #include "util.h"
 
-/* The grammar is documented for users in doc/vaultenv.map.5; this file and
+/* The grammar is documented for users in doc/vaultenv.map.5.in; this file and
  * its lexer (mapfile_lex.c) are its only implementation. Parsing never
  * logs: every problem is returned as one message for the caller to report.
  * Messages name variables, options and references, never a default= value,

@@ -19,7 +19,7 @@ struct ve_template;
  *     prefetch                                       (a directive: the first lookup reads every path)
  *
  * Parsing is all or nothing: any error rejects the whole file, and the error
- * reads "FILE:LINE:COL: message". See doc/vaultenv.map.5. */
+ * reads "FILE:LINE:COL: message". See doc/vaultenv.map.5.in. */
 
 #define VE_MAP_MAX_SIZE (1024 * 1024)
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The reference grammar (ref.h, doc/vaultenv.map.5). Parsing never logs:
+/* The reference grammar (ref.h, doc/vaultenv.map.5.in). Parsing never logs:
  * a problem is returned as one message naming the reference, quoted and
  * cut (ve_msg_quote()). */
 #include <errno.h>

@@ -3,7 +3,8 @@
 # vaultenv finds its libvaultenv.so, which finds its core beside it, and a
 # program gets its secret; so it does after the whole tree is moved again and
 # when called through a symbolic link; nothing installed points into the
-# build tree; the man pages and the bash completion are installed.
+# build tree; the man pages (with the version) and the bash completion are
+# installed.
 . "$(dirname "$0")/../lib.sh"
 : "${VE_BUILD_ROOT:?}" "${VE_SOURCE_ROOT:?}"
 
@@ -48,10 +49,15 @@ for f in "$mcli" "$mshim" "$(dirname "$mshim")/libvaultenv-core.so"; do
 done
 check "no installed file has an RPATH into the build tree${refs:+ ($refs)}" test -z "$refs"
 
-# Man pages as shipped; the bash completion where bash-completion looks.
+# Man pages as built (doc/PAGE.in with the version filled in), their .TH
+# line carrying the version `vaultenv version` prints; the bash completion
+# where bash-completion looks.
+version=$("$mcli" version)
 for page in vaultenv.1 vaultenv.map.5; do
         inst=$(find "$moved" -name "$page" -type f | head -n 1)
-        check "installed man page $page is the source's" cmp -s "$inst" "$VE_SOURCE_ROOT/doc/$page"
+        check "installed man page $page is the built one" cmp -s "$inst" "$VE_BUILD_ROOT/$page"
+        check "installed man page $page: .TH carries \"$version\"" grep -qF "\"$version\"" <(grep '^\.TH ' "$inst")
+        check "installed man page $page: nothing left to fill in" bash -c "! grep -qE '@[A-Z_]+@' '$inst'"
 done
 comp=$(find "$moved" -path '*/share/bash-completion/completions/vaultenv' -type f | head -n 1)
 check "installed: bash completion in share/bash-completion/completions/" test -n "$comp"
