@@ -154,13 +154,9 @@ static int run(int argc, char **argv) {
                 else
                         execveat(fd, "", args, environ, AT_EMPTY_PATH);
         } else if (strcmp(mode, "vfork") == 0) {
-                pid = vfork();
+                pid = vfork_exec(prog, args);
                 if (pid < 0)
                         return 126;
-                if (pid == 0) {
-                        execve(prog, args, environ);
-                        _exit(127);
-                }
                 return wait_child(pid);
         } else if (strcmp(mode, "posix_spawn") == 0 || strcmp(mode, "posix_spawnp") == 0) {
                 if (strcmp(mode, "posix_spawn") == 0)
