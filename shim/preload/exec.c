@@ -39,7 +39,7 @@
 
 #include "eager.h"
 #include "exec.h"
-#include "preload-config.h"
+#include "libc-config.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

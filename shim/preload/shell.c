@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "exec.h"
-#include "preload-config.h"
+#include "libc-config.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -23,7 +23,7 @@ extern char **environ;
 
 /* The shell's argv for LINE as this libc's system() and popen() build it,
  * and the status system() returns when the shell cannot be started
- * (preload-config.h: VE_SHELL_GLIBC). */
+ * (libc-config.h: VE_SHELL_GLIBC). */
 #if VE_SHELL_GLIBC
 #define SHELL_ARGV(line) { (char *) "sh", (char *) "-c", (char *) "--", (char *) (line), NULL }
 #define SYSTEM_NO_SHELL (127 << 8)
