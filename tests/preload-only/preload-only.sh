@@ -1,7 +1,7 @@
 #!/bin/bash
 # The preloaded object built alone (-Dcore=false), in programs of the C
 # library it was built for (scripts/test: musl): what it exports; unmapped
-# names pass through; a mapped name's lookup says once, in one line, that
+# names pass through; learning mode; a mapped name's lookup says once, in one line, that
 # the core cannot be loaded and why, and the program goes on with the
 # documented fallback (default=) or NULL; exec hygiene: a value eager mode
 # placed in the environment (the default, here) reaches no child's
@@ -43,6 +43,14 @@ check "pass-through of unmapped names beside a mapping" eval \
 check "no mapped name read: the core is not loaded, nothing on stderr" test ! -s "$err"
 check "secure_getenv passes through" eval \
         'pre "$VE_READENV" --secure "$out" PLAIN 2>"$err" && ve_expect "$out" "PLAIN=fake-plain"'
+
+# Learning mode records each name with the program's short name (musl has
+# program_invocation_short_name, as glibc): the file must exist already.
+: >"$VE_TMP/learn"
+check "learning mode: the program runs, values pass through" eval \
+        'VAULTENV_LEARN=$VE_TMP/learn pre "$VE_READENV" "$out" PLAIN NOT_SET 2>"$err" && ve_expect "$out" "PLAIN=fake-plain" "NOT_SET unset"'
+check "learning mode: each name with the program's name" \
+        test "$(cat "$VE_TMP/learn")" = "$(printf 'PLAIN\treadenv\nNOT_SET\treadenv')"
 
 # The core cannot be loaded: one line naming it and why, once per process
 # however many names are read; the program goes on.
