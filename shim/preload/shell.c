@@ -114,7 +114,8 @@ static int do_system(const char *line) {
                         }
                 pthread_cleanup_pop(0);
         } else
-                /* glibc: as if the shell had terminated with _exit(127) */
+                /* as libc's: glibc's as if the shell had terminated with
+                 * _exit(127), musl's -1 */
                 status = SYSTEM_NO_SHELL;
 
         system_release();
@@ -144,8 +145,8 @@ EXPORT int system(const char *line) {
  * through the posix_spawn wrapper with the pipe's end as its stdin or
  * stdout, and in the child the streams of earlier popen() calls closed (as
  * POSIX asks). Mode "r" or "w", plus "e" for a close-on-exec stream, as
- * glibc and musl take it. pclose() knows these streams (a list under a lock) and
- * waits for their shell; any other stream goes to libc's pclose(). */
+ * glibc and musl take it. pclose() knows these streams (a list under a
+ * lock) and waits for their shell; any other stream goes to libc's. */
 struct popen_child {
         struct popen_child *next;
         FILE *f;
@@ -196,7 +197,7 @@ static FILE *do_popen(const char *command, const char *mode) {
                 for (struct popen_child *o = popen_children; o && r == 0; o = o->next)
                         r = posix_spawn_file_actions_addclose(&fa, fileno(o->f));
                 /* dup2 onto itself clears close-on-exec (glibc >= 2.29,
-                 * musl's as well) */
+                 * musl 1.2.3) */
                 if (r == 0)
                         r = posix_spawn_file_actions_adddup2(&fa, theirs, rd ? STDOUT_FILENO : STDIN_FILENO);
                 if (r == 0)
