@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "libc-config.h"
 #include "http-internal.h"
 #include "util.h"
 
@@ -55,6 +56,18 @@ static _Atomic(set_keylog_fn) ssl_set_keylog;
 static _Atomic(set_options_fn) ssl_set_options;
 static atomic_bool ssl_looked_up;
 
+/* OpenSSL 3's function NAME: its OPENSSL_3.0.0 version where libc has
+ * versioned lookup (glibc). Where it has none (musl, whose loader ignores
+ * versions), the first definition in the global scope: libcurl's OpenSSL
+ * unless the program loaded another one first. */
+static void *ssl_symbol(const char *name) {
+#if VE_HAVE_DLVSYM
+        return dlvsym(RTLD_DEFAULT, name, "OPENSSL_3.0.0");
+#else
+        return dlsym(RTLD_DEFAULT, name);
+#endif
+}
+
 static void ssl_guard_init(void) {
         const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
         void *sym;
@@ -64,10 +77,10 @@ static void ssl_guard_init(void) {
         set_keylog_fn fn;
         set_options_fn opt;
 
-        sym = dlvsym(RTLD_DEFAULT, "SSL_CTX_set_keylog_callback", "OPENSSL_3.0.0");
+        sym = ssl_symbol("SSL_CTX_set_keylog_callback");
         memcpy(&fn, &sym, sizeof fn);
         atomic_store(&ssl_set_keylog, fn);
-        sym = dlvsym(RTLD_DEFAULT, "SSL_CTX_set_options", "OPENSSL_3.0.0");
+        sym = ssl_symbol("SSL_CTX_set_options");
         memcpy(&opt, &sym, sizeof opt);
         atomic_store(&ssl_set_options, opt);
 }

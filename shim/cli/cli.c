@@ -4,10 +4,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "libc-config.h"
 #include "cli.h"
 #include "log.h"
 #include "util.h"
@@ -316,3 +318,29 @@ int cli_diagnose(char *const *argv, struct ve_diagnosis *ret_diagnosis, char **r
         *ret_line = line;
         return 0;
 }
+
+#if VE_HAVE_SIGABBREV_NP
+const char *cli_signal_abbrev(int sig) {
+        return sigabbrev_np(sig);
+}
+#else
+/* libc without sigabbrev_np (musl): Linux's standard signals, named as
+ * glibc names them. */
+const char *cli_signal_abbrev(int sig) {
+        static const struct { int sig; const char *name; } names[] = {
+                { SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
+                { SIGTRAP, "TRAP" }, { SIGABRT, "ABRT" }, { SIGBUS, "BUS" }, { SIGFPE, "FPE" },
+                { SIGKILL, "KILL" }, { SIGUSR1, "USR1" }, { SIGSEGV, "SEGV" }, { SIGUSR2, "USR2" },
+                { SIGPIPE, "PIPE" }, { SIGALRM, "ALRM" }, { SIGTERM, "TERM" }, { SIGSTKFLT, "STKFLT" },
+                { SIGCHLD, "CHLD" }, { SIGCONT, "CONT" }, { SIGSTOP, "STOP" }, { SIGTSTP, "TSTP" },
+                { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" }, { SIGURG, "URG" }, { SIGXCPU, "XCPU" },
+                { SIGXFSZ, "XFSZ" }, { SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGWINCH, "WINCH" },
+                { SIGIO, "POLL" }, { SIGPWR, "PWR" }, { SIGSYS, "SYS" },
+        };
+
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+                if (names[i].sig == sig)
+                        return names[i].name;
+        return NULL;
+}
+#endif

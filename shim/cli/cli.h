@@ -45,6 +45,9 @@ extern bool cli_quiet;
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A signal's name without "SIG" ("HUP"), as glibc's sigabbrev_np(); NULL
+ * for a number without one (real-time signals). */
+const char *cli_signal_abbrev(int sig);
 
 /* Whether stderr gets colour (a terminal, NO_COLOR unset, TERM not "dumb"). */
 bool cli_colour(void);

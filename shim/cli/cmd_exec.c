@@ -343,7 +343,7 @@ static int parse_on_change(const char *s, int *ret_signal) {
         if (strncmp(s, "SIG", 3) == 0)
                 s += 3;
         for (int i = 1; i < NSIG; i++) {
-                const char *name = sigabbrev_np(i);
+                const char *name = cli_signal_abbrev(i);
 
                 if (name && strcmp(name, s) == 0 && i != SIGKILL && i != SIGSTOP) {
                         *ret_signal = i;

@@ -94,7 +94,7 @@ static void act(struct supervisor *sv) {
         }
         atomic_fetch_add_explicit(&sv->page->generation, 1, memory_order_release);
         pid = atomic_load(&sv->child);
-        cli_status("a secret changed in Vault: sending %s to %s", sigabbrev_np(sv->opt->signal), sv->argv[0]);
+        cli_status("a secret changed in Vault: sending %s to %s", cli_signal_abbrev(sv->opt->signal), sv->argv[0]);
         if (pid > 0)
                 kill(pid, sv->opt->signal);
 }

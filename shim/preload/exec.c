@@ -39,6 +39,7 @@
 
 #include "eager.h"
 #include "exec.h"
+#include "libc-config.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -248,6 +249,9 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
         return -1;
 }
 
+/* Only where libc has execveat (glibc >= 2.34; musl has none), so that
+ * the shim never exports a function the C library lacks. */
+#if VE_HAVE_EXECVEAT
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
         execveat_fn fn = (execveat_fn) ve_exec_real(REAL_EXECVEAT);
         char *const *env;
@@ -265,6 +269,7 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
         ptrs_done(&p);
         return -1;
 }
+#endif
 
 /* The execl variants: argv from the variadic list (arg, then up to the
  * NULL), in the same array as the child's environment; ap is read through

@@ -15,19 +15,32 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "libc-config.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
 extern char **environ;
 
-/* system(): glibc's starts /bin/sh through its internal posix_spawn with
- * environ, which no preloaded object can wrap. So when values were
- * injected, this is glibc's do_system() (2.36) over the posix_spawn wrapper
- * above: SIGINT and SIGQUIT ignored while a child runs (reference-counted
- * across threads, as glibc does), SIGCHLD blocked, the child with the
- * caller's signal mask and those two reset to default, "sh -c -- LINE",
- * status 127 when the shell cannot be started; a cancelled caller kills and
- * reaps its child. Without injected values: libc's own system(). */
+/* The shell's argv for LINE as this libc's system() and popen() build it,
+ * and the status system() returns when the shell cannot be started
+ * (libc-config.h: VE_SHELL_GLIBC). */
+#if VE_SHELL_GLIBC
+#define SHELL_ARGV(line) { (char *) "sh", (char *) "-c", (char *) "--", (char *) (line), NULL }
+#define SYSTEM_NO_SHELL (127 << 8)
+#else
+#define SHELL_ARGV(line) { (char *) "sh", (char *) "-c", (char *) (line), NULL }
+#define SYSTEM_NO_SHELL (-1)
+#endif
+
+/* system(): glibc's and musl's start /bin/sh through their internal
+ * posix_spawn with environ, which no preloaded object can wrap. So when
+ * values were injected, this is glibc's do_system() (2.36) over the
+ * posix_spawn wrapper above: SIGINT and SIGQUIT ignored while a child runs
+ * (reference-counted across threads, as glibc does), SIGCHLD blocked, the
+ * child with the caller's signal mask and those two reset to default, the
+ * shell's argv and the status when it cannot be started as libc's
+ * (SHELL_ARGV); a cancelled caller kills and reaps its child. Without
+ * injected values: libc's own system(). */
 static pthread_mutex_t system_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned system_refs;
 static struct sigaction system_intr, system_quit;
@@ -61,7 +74,7 @@ static int do_system(const char *line) {
         struct sigaction ign = { .sa_handler = SIG_IGN };
         sigset_t omask, reset, chld;
         posix_spawnattr_t attr;
-        char *argv[] = { (char *) "sh", (char *) "-c", (char *) "--", (char *) line, NULL };
+        char *argv[] = SHELL_ARGV(line);
         pid_t pid = 0;
         int r, status;
 
@@ -101,8 +114,9 @@ static int do_system(const char *line) {
                         }
                 pthread_cleanup_pop(0);
         } else
-                /* POSIX: as if the shell had terminated with _exit(127) */
-                status = 127 << 8;
+                /* as libc's: glibc's as if the shell had terminated with
+                 * _exit(127), musl's -1 */
+                status = SYSTEM_NO_SHELL;
 
         system_release();
         (void) sigprocmask(SIG_SETMASK, &omask, NULL);
@@ -117,7 +131,7 @@ EXPORT int system(const char *line) {
         system_fn fn;
 
         if (ve_exec_n_injected > 0)
-                return line ? do_system(line) : do_system("exit 0") == 0;
+                return line ? do_system(line) : !VE_SHELL_GLIBC || do_system("exit 0") == 0;
         fn = (system_fn) ve_exec_real(REAL_SYSTEM);
         if (!fn) {
                 errno = ENOSYS;
@@ -131,8 +145,8 @@ EXPORT int system(const char *line) {
  * through the posix_spawn wrapper with the pipe's end as its stdin or
  * stdout, and in the child the streams of earlier popen() calls closed (as
  * POSIX asks). Mode "r" or "w", plus "e" for a close-on-exec stream, as
- * glibc takes it. pclose() knows these streams (a list under a lock) and
- * waits for their shell; any other stream goes to libc's pclose(). */
+ * glibc and musl take it. pclose() knows these streams (a list under a
+ * lock) and waits for their shell; any other stream goes to libc's. */
 struct popen_child {
         struct popen_child *next;
         FILE *f;
@@ -149,7 +163,7 @@ static FILE *do_popen(const char *command, const char *mode) {
         bool rd = false, wr = false, cloexec = false, bad = false;
         posix_spawn_file_actions_t fa;
         struct popen_child *c;
-        char *argv[] = { (char *) "sh", (char *) "-c", (char *) "--", (char *) command, NULL };
+        char *argv[] = SHELL_ARGV(command);
         int fds[2], mine, theirs, r;
         FILE *f = NULL;
 
@@ -182,7 +196,8 @@ static FILE *do_popen(const char *command, const char *mode) {
         if (r == 0) {
                 for (struct popen_child *o = popen_children; o && r == 0; o = o->next)
                         r = posix_spawn_file_actions_addclose(&fa, fileno(o->f));
-                /* dup2 onto itself clears close-on-exec (glibc >= 2.29) */
+                /* dup2 onto itself clears close-on-exec (glibc >= 2.29,
+                 * musl 1.2.3) */
                 if (r == 0)
                         r = posix_spawn_file_actions_adddup2(&fa, theirs, rd ? STDOUT_FILENO : STDIN_FILENO);
                 if (r == 0)

@@ -280,8 +280,10 @@ static void test_secure_memory(void) {
         CU_ASSERT_STRING_EQUAL(v, "fake-secure-value");
         CU_ASSERT_TRUE(ve_secure_owns(v));
         /* "dd": MADV_DONTDUMP, the mapping is left out of a core dump */
-        CU_ASSERT_TRUE(vmflags_of(v, flags, sizeof flags));
-        CU_ASSERT_PTR_NOT_NULL(strstr(flags, " dd"));
+        if (!getenv("VE_TEST_EMULATED")) {
+                CU_ASSERT_TRUE(vmflags_of(v, flags, sizeof flags));
+                CU_ASSERT_PTR_NOT_NULL(strstr(flags, " dd"));
+        }
         n = strlen(v);
         ve_secure_free(v);
         /* wiped, not just given back (the arena stays mapped) */
@@ -442,6 +444,9 @@ static bool proc_environ_has(const char *prefix) {
 }
 
 static void test_env_scrub(void) {
+        /* qemu-user's /proc/self/stat has no env_start for the guest. */
+        if (getenv("VE_TEST_EMULATED"))
+                return;
         /* A string setenv() made: out of the environment, nothing to wipe. */
         CU_ASSERT_EQUAL(setenv("VE_FAKE_SCRUB", "fake-scrub", 1), 0);
         CU_ASSERT_EQUAL(ve_env_scrub("VE_FAKE_SCRUB"), 0);

@@ -15,7 +15,9 @@
  * vfork-loop: vfork + execve PROGRAM 8 times, waiting for each; writes
  * "VmSize same" or "VmSize grew" (from the 2nd to the last) to PIDFILE.
  * --stack KIB: MODE runs in a thread created with a stack of KIB KiB
- * (pthread_attr_setstacksize), as a program with many threads has. */
+ * (pthread_attr_setstacksize), as a program with many threads has.
+ * Built with -DVE_NO_EXECVEAT for a libc without execveat (musl): that mode
+ * then fails (127). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -151,16 +153,14 @@ static int run(int argc, char **argv) {
                 }
                 if (mode[0] == 'f')
                         fexecve(fd, args, environ);
+#ifndef VE_NO_EXECVEAT
                 else
                         execveat(fd, "", args, environ, AT_EMPTY_PATH);
+#endif
         } else if (strcmp(mode, "vfork") == 0) {
-                pid = vfork();
+                pid = vfork_exec(prog, args);
                 if (pid < 0)
                         return 126;
-                if (pid == 0) {
-                        execve(prog, args, environ);
-                        _exit(127);
-                }
                 return wait_child(pid);
         } else if (strcmp(mode, "posix_spawn") == 0 || strcmp(mode, "posix_spawnp") == 0) {
                 if (strcmp(mode, "posix_spawn") == 0)
