@@ -186,7 +186,7 @@ size_t vault_first_segment_len(const char *path) {
  * namespace in front ("ns1/secret/") while the path has no namespace; leading
  * segments of the mount are dropped until it is a prefix of path. 0 when it
  * never is. */
-static size_t vault_mount_len_in_path(const char *path, const char *mount) {
+size_t ve_vault_mount_len_in_path(const char *path, const char *mount) {
         while (*mount) {
                 size_t n = strlen(mount);
                 const char *s;
@@ -497,7 +497,7 @@ int vault_mount_answer(struct ve_vault *v, const char *path, const struct ve_htt
                         *ret_reason = strdup("unexpected answer from sys/internal/ui/mounts");
                         return *ret_reason ? 1 : -ENOMEM;
                 }
-                ml = vault_mount_len_in_path(path, mount);
+                ml = ve_vault_mount_len_in_path(path, mount);
                 if (ml == 0) {
                         *ret_reason = ve_asprintf("Vault named mount %s", mount);
                         free(mount);
@@ -732,7 +732,7 @@ int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, 
                         ve_set_error(ret_error, ve_asprintf("%s: unexpected answer from sys/internal/ui/mounts", path));
                         goto out;
                 }
-                ml = vault_mount_len_in_path(path, mount);
+                ml = ve_vault_mount_len_in_path(path, mount);
                 if (ml == 0) {
                         r = -EPROTO;
                         ve_set_error(ret_error, ve_asprintf("%s: Vault named mount %s, which is not a prefix of it",

@@ -105,5 +105,11 @@ int ve_vault_status_error(const char *what, const struct ve_http_response *resp,
  * counts "MOUNT/" with its '/'. -errno and a message naming path when
  * detection fails (denied, sealed...). The engine type is not checked:
  * a write to a mount of another engine fails with Vault's answer. */
+/* The length of the mount Vault named (sys/internal/ui/mounts' data.path)
+ * in path: with a namespace Vault may name it with the namespace in front,
+ * so leading segments are dropped until it is a prefix of path (as the vault
+ * CLI's addPrefixToKVPath). 0 when it never is. */
+size_t ve_vault_mount_len_in_path(const char *path, const char *mount);
+
 int ve_vault_mount(struct ve_vault *v, const char *path, size_t *ret_mount_len, int *ret_version,
                    char **ret_error);

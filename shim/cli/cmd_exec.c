@@ -274,6 +274,18 @@ static int pass_inherited(void) {
         return status;
 }
 
+/* Whether a vault: reference is in this environment (the shim resolves it
+ * in COMMAND). */
+static bool env_has_reference(void) {
+        for (char **ep = environ; ep && *ep; ep++) {
+                const char *eq = strchr(*ep, '=');
+
+                if (eq && ve_value_is_reference(eq + 1))
+                        return true;
+        }
+        return false;
+}
+
 /* Whether something mapped would not reach COMMAND without the shim: a name
  * not marked inherit, a bulk rule, a vault: reference in the environment. */
 static bool shim_needed(const struct ve_map *map) {
@@ -284,13 +296,7 @@ static bool shim_needed(const struct ve_map *map) {
         for (size_t i = 0; i < map->n_entries; i++)
                 if (!ve_eager_entry_inherits(&map->entries[i], list))
                         return true;
-        for (char **ep = environ; ep && *ep; ep++) {
-                const char *eq = strchr(*ep, '=');
-
-                if (eq && ve_value_is_reference(eq + 1))
-                        return true;
-        }
-        return false;
+        return env_has_reference();
 }
 
 /* Whether some mapped name would reach COMMAND only when it asks getenv:
@@ -306,13 +312,7 @@ static bool lazy_left(const struct ve_map *map, bool all_eager) {
         for (size_t i = 0; i < map->n_entries; i++)
                 if (!ve_eager_entry_wanted(&map->entries[i], false, list))
                         return true;
-        for (char **ep = environ; ep && *ep; ep++) {
-                const char *eq = strchr(*ep, '=');
-
-                if (eq && ve_value_is_reference(eq + 1))
-                        return true;
-        }
-        return false;
+        return env_has_reference();
 }
 
 /* The line `vaultenv check -- COMMAND` prints, as one status line, when

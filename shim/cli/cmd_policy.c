@@ -38,24 +38,6 @@ static int help(void) {
         return 0;
 }
 
-/* Where the mount Vault named ends in path: with a namespace Vault may name
- * it with the namespace in front; leading segments are dropped until it is
- * a prefix of path (as lib/vault does). 0 when it never is. */
-static size_t mount_len_in_path(const char *path, const char *mount) {
-        while (*mount) {
-                size_t n = strlen(mount);
-                const char *s;
-
-                if (strncmp(path, mount, n) == 0)
-                        return n;
-                s = strchr(mount, '/');
-                if (!s)
-                        break;
-                mount = s + 1;
-        }
-        return 0;
-}
-
 /* The engine of Vault's answer to GET sys/internal/ui/mounts/PATH. */
 static int parse_mount(const char *path, const struct ve_http_response *resp, size_t *ret_ml,
                        enum ve_policy_engine *ret_engine) {
@@ -77,7 +59,7 @@ static int parse_mount(const char *path, const struct ve_http_response *resp, si
         version = cJSON_IsObject(options) ? cJSON_GetObjectItemCaseSensitive(options, "version") : NULL;
         if (!cJSON_IsString(mpath) || !cJSON_IsString(type))
                 goto out;
-        ml = mount_len_in_path(path, mpath->valuestring);
+        ml = ve_vault_mount_len_in_path(path, mpath->valuestring);
         if (ml == 0)
                 goto out;
         if (strcmp(type->valuestring, "kv") == 0 || strcmp(type->valuestring, "generic") == 0)
